@@ -1,0 +1,373 @@
+"""`ToneClassifier`: load or save a model folder and score statements.
+
+>>> from tonecls import ToneClassifier
+>>> clf = ToneClassifier.from_pretrained("models/tonecls-base")        # doctest: +SKIP
+>>> clf.score("We will take all necessary measures.").label            # doctest: +SKIP
+'assertive'
+
+A model folder holds ``config.json`` (ordered labels, library version, encoder config, and the
+sha256 of every weights file), ``model.safetensors``, a tokenizer (``tokenizer.json``, or a
+checksum-verified reference to the base package's), optionally ``calibration.json`` and
+``metrics.json``, and a generated ``README.md``. Nothing is pickled.
+
+Input rules (the same everywhere): each statement must be a non-empty ``str``; anything else
+raises :class:`InvalidInputError` naming the position. Statements longer than the encoder's
+window are never truncated: they are cut into overlapping windows, each window is scored,
+and the statement takes the window with the highest expected level (the scale's "rate the
+strongest clause" rule; ``aggregate="mean"`` averages the windows' probabilities instead).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from . import __version__
+from .scale import LEVELS, score_from_probabilities
+
+AGGREGATES = ("max", "mean")
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+TOKENIZER_NAME = "tokenizer.json"
+CALIBRATION_NAME = "calibration.json"
+
+
+class InvalidInputError(ValueError):
+    """A statement is not a non-empty string."""
+
+
+@dataclass(frozen=True)
+class ToneScore:
+    """The tone of one statement.
+
+    ``probabilities[k]`` is the (calibrated) probability of level ``k``; ``score`` is the
+    expected level divided by 4; ``level`` the most probable level; ``interval`` an optional
+    conformal range of levels ``(low, high)``; ``windows`` how many encoder windows were read.
+    """
+
+    score: float
+    level: int
+    label: str
+    probabilities: tuple[float, ...]
+    interval: tuple[int, int] | None = None
+    windows: int = 1
+
+    def to_dict(self) -> dict:
+        out = {"score": self.score, "level": self.level, "label": self.label,
+               "probabilities": dict(zip(LEVELS, self.probabilities)), "windows": self.windows}
+        if self.interval is not None:
+            out["interval"] = list(self.interval)
+        return out
+
+
+def validate_texts(texts: Sequence) -> list[str]:
+    """Return ``texts`` as a list, or raise :class:`InvalidInputError` at the first bad item."""
+    out = []
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise InvalidInputError(
+                f"Statement at index {i} is {type(t).__name__}, not str: pass text only "
+                "(drop or fill missing values first)."
+            )
+        if not t.strip():
+            raise InvalidInputError(f"Statement at index {i} is empty or whitespace only: there is no tone to rate.")
+        out.append(t)
+    return out
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass
+class _Encoded:
+    windows: list[list[int]] = field(default_factory=list)  # token ids incl. [CLS]/[SEP]
+    owner: list[int] = field(default_factory=list)  # statement index of each window
+
+
+class ToneClassifier:
+    """A tone model: tokenizer + network + optional calibrator, with the ordered labels."""
+
+    def __init__(self, network, tokenizer, *, labels: Sequence[str] = LEVELS, max_length: int = 128,
+                 stride: int = 32, aggregate: str = "max", calibrator=None, base: dict | None = None,
+                 name: str = "tonecls-model"):
+        if aggregate not in AGGREGATES:
+            raise ValueError(f"Unknown aggregate {aggregate!r}; choose one of {list(AGGREGATES)}.")
+        if not 0 <= stride < max_length - 2:
+            raise ValueError(f"stride must be in [0, max_length - 2), got {stride}.")
+        self.network = network.eval()
+        self.tokenizer = tokenizer
+        self.labels = tuple(labels)
+        self.max_length = max_length
+        self.stride = stride
+        self.aggregate = aggregate
+        self.calibrator = calibrator
+        self.base = base
+        self.name = name
+        self.path: Path | None = None
+        self._lock = threading.Lock()
+        self._special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_base(cls, *, pooling: str = "mean", max_length: int = 128, labels: Sequence[str] = LEVELS,
+                  name: str = "tonecls-model") -> "ToneClassifier":
+        """A new, untrained head on the verified all-MiniLM-L6-v2 encoder."""
+        from transformers import BertConfig
+
+        from .encoder import BASE_NAME, BASE_PACKAGE, BASE_SHA256, ToneNetwork, base_file, load_base_encoder_weights
+
+        config = BertConfig.from_dict(json.loads((base_file("model.safetensors").parent / "config.json").read_text()))
+        network = ToneNetwork(config, len(labels), pooling)
+        load_base_encoder_weights(network)
+        base = {"package": BASE_PACKAGE, "name": BASE_NAME, "sha256": dict(BASE_SHA256)}
+        return cls(network, _load_tokenizer(base_file("tokenizer.json")), labels=labels,
+                   max_length=max_length, base=base, name=name)
+
+    # ------------------------------------------------------------------ persistence
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **overrides) -> "ToneClassifier":
+        """Load a model folder written by :meth:`save_pretrained`; no network access, no pickle.
+
+        ``overrides`` replace scoring options stored in the folder (``max_length``,
+        ``stride``, ``aggregate``).
+        """
+        from safetensors.torch import load_file
+        from transformers import BertConfig
+
+        from .encoder import ToneNetwork, base_file, load_base_encoder_weights, verify_file
+
+        path = Path(path)
+        config_file = path / CONFIG_NAME
+        if not config_file.is_file():
+            raise FileNotFoundError(f"{path} is not a tonecls model folder: {CONFIG_NAME} is missing.")
+        config = json.loads(config_file.read_text())
+        network = ToneNetwork(BertConfig.from_dict(config["encoder"]), len(config["labels"]), config["pooling"])
+        base = config.get("base")
+        if base:
+            load_base_encoder_weights(network)
+        weights = config["weights"]
+        state = load_file(verify_file(path / weights["file"], weights["sha256"]))
+        state = {k: v.float() for k, v in state.items()}
+        missing, unexpected = network.load_state_dict(state, strict=False)
+        if unexpected or (missing and not base):
+            raise RuntimeError(f"{path / weights['file']} does not fit the network: missing {missing}, unexpected {unexpected}")
+        tokenizer_file = base_file("tokenizer.json") if config["tokenizer"] == "base" else \
+            verify_file(path / TOKENIZER_NAME, config["tokenizer_sha256"])
+        calibrator = None
+        if (path / CALIBRATION_NAME).is_file():
+            from .calibration import calibrator_from_dict
+
+            calibrator = calibrator_from_dict(json.loads((path / CALIBRATION_NAME).read_text()))
+        options = {k: config[k] for k in ("max_length", "stride", "aggregate")}
+        options.update(overrides)
+        clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
+                  base=base, name=config.get("name", path.name), **options)
+        clf.path = path
+        return clf
+
+    def save_pretrained(self, path: str | Path, *, dtype: str = "float32", delta_from_base: bool = False) -> Path:
+        """Write the model folder. ``delta_from_base`` stores only tensors that differ from the
+        base checkpoint (the rest is taken from the base package on load); ``dtype`` may be
+        ``"float16"`` to halve the folder."""
+        import torch
+        from safetensors.torch import save_file
+
+        from .encoder import base_file, sha256_file
+
+        if dtype not in ("float32", "float16"):
+            raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
+        if delta_from_base and not self.base:
+            raise ValueError("delta_from_base needs a model built from the base encoder (ToneClassifier.from_base).")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous() for k, v in self.network.state_dict().items() if not k.endswith("position_ids")}
+        if delta_from_base:
+            from safetensors.torch import load_file
+
+            base_state = load_file(base_file("model.safetensors"))
+            state = {k: v for k, v in state.items()
+                     if not (k.startswith("encoder.") and k[8:] in base_state and torch.equal(base_state[k[8:]], v))}
+        state = {k: v.to(getattr(torch, dtype)) for k, v in state.items()}
+        save_file(state, path / WEIGHTS_NAME, metadata={"format": "pt", "tonecls_version": __version__})
+        config = {
+            "tonecls_version": __version__,
+            "name": self.name,
+            "labels": list(self.labels),
+            "id2label": {str(i): label for i, label in enumerate(self.labels)},
+            "pooling": self.network.pooling,
+            "max_length": self.max_length,
+            "stride": self.stride,
+            "aggregate": self.aggregate,
+            "encoder": self.network.encoder.config.to_diff_dict() | {"model_type": "bert"},
+            "base": self.base if delta_from_base else None,
+            "weights": {"file": WEIGHTS_NAME, "sha256": sha256_file(path / WEIGHTS_NAME), "dtype": dtype,
+                        "delta_from_base": delta_from_base},
+        }
+        if self.base and not delta_from_base:
+            config["base_origin"] = self.base
+        if self.base:
+            config["tokenizer"] = "base"
+        else:
+            self.tokenizer.save(str(path / TOKENIZER_NAME))
+            config["tokenizer"] = "folder"
+            config["tokenizer_sha256"] = sha256_file(path / TOKENIZER_NAME)
+        (path / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        if self.calibrator is not None:
+            (path / CALIBRATION_NAME).write_text(json.dumps(self.calibrator.to_dict(), indent=2) + "\n")
+        elif (path / CALIBRATION_NAME).exists():
+            (path / CALIBRATION_NAME).unlink()
+        self.path = path
+        return path
+
+    # ------------------------------------------------------------------ scoring
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.labels))
+
+    def encode(self, texts: Sequence[str]) -> _Encoded:
+        """Token windows of each statement (long statements give several overlapping windows)."""
+        cls_id, sep_id, _ = self._special
+        body = self.max_length - 2
+        step = body - self.stride
+        enc = _Encoded()
+        for i, e in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+            ids = e.ids or [self.tokenizer.token_to_id("[UNK]")]
+            starts = range(0, max(len(ids) - self.stride, 1), step) if len(ids) > body else [0]
+            for s in starts:
+                enc.windows.append([cls_id, *ids[s:s + body], sep_id])
+                enc.owner.append(i)
+        return enc
+
+    def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Logits for one padded batch; replaced by faster backends."""
+        import torch
+
+        with torch.inference_mode():
+            return self.network(torch.from_numpy(input_ids), torch.from_numpy(attention_mask)).float().numpy()
+
+    def window_logits(self, enc: _Encoded, batch_size: int = 64, progress=None) -> np.ndarray:
+        """Logits of every window, computed in length-sorted batches, returned in window order."""
+        _, _, pad_id = self._special
+        order = np.argsort([len(w) for w in enc.windows], kind="stable")
+        out = np.empty((len(enc.windows), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            width = max(len(enc.windows[j]) for j in idx)
+            ids = np.full((len(idx), width), pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for r, j in enumerate(idx):
+                w = enc.windows[j]
+                ids[r, :len(w)] = w
+                mask[r, :len(w)] = 1
+            out[idx] = self._forward(ids, mask)
+            if progress is not None:
+                progress(len(idx))
+        return out
+
+    def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Uncalibrated logits, one row per statement (for a long statement: its chosen window
+        under ``aggregate="max"``, the log of the mean window probabilities under ``"mean"``)."""
+        texts = validate_texts(texts)
+        enc = self.encode(texts)
+        return self._aggregate(enc, self.window_logits(enc, batch_size), len(texts))[0]
+
+    def _aggregate(self, enc: _Encoded, logits: np.ndarray, n: int):
+        owner = np.asarray(enc.owner)
+        counts = np.bincount(owner, minlength=n)
+        if np.all(counts == 1):
+            return logits, counts
+        probs = self.calibrated_probabilities(logits)
+        out = logits[np.searchsorted(owner, np.arange(n))].copy()
+        for i in np.flatnonzero(counts > 1):
+            rows = np.flatnonzero(owner == i)
+            if self.aggregate == "max":
+                out[i] = logits[rows[np.argmax(score_from_probabilities(probs[rows]))]]
+            else:
+                out[i] = np.log(probs[rows].mean(axis=0))
+        return out, counts
+
+    def calibrated_probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Probabilities from logits through the stored calibrator (softmax if none)."""
+        if self.calibrator is None:
+            return softmax(np.asarray(logits, dtype=np.float64))
+        return np.asarray(self.calibrator.transform(logits), dtype=np.float64)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Calibrated probabilities, shape ``(n, 5)``, columns in ``self.labels`` order."""
+        return self.calibrated_probabilities(self.predict_logits(texts, batch_size))
+
+    def score(self, texts: str | Sequence[str], batch_size: int = 64) -> ToneScore | list[ToneScore]:
+        """Score one statement (returns a :class:`ToneScore`) or a list (returns a list, same order)."""
+        single = isinstance(texts, str)
+        batch = [texts] if single else texts
+        if not single and not isinstance(texts, Iterable):
+            raise InvalidInputError(f"Expected a str or a list of str, got {type(texts).__name__}.")
+        batch = validate_texts(list(batch))
+        enc = self.encode(batch)
+        with self._lock:
+            window = self.window_logits(enc, batch_size)
+        logits, counts = self._aggregate(enc, window, len(batch))
+        results = self.results_from_logits(logits, counts)
+        return results[0] if single else results
+
+    def results_from_logits(self, logits: np.ndarray, windows: Sequence[int] | None = None) -> list[ToneScore]:
+        probs = self.calibrated_probabilities(logits)
+        scores = score_from_probabilities(probs)
+        levels = probs.argmax(axis=1)
+        windows = np.ones(len(probs), dtype=int) if windows is None else windows
+        return [ToneScore(score=float(s), level=int(k), label=self.labels[k], probabilities=tuple(map(float, p)),
+                          windows=int(w)) for s, k, p, w in zip(scores, levels, probs, windows)]
+
+    def __repr__(self) -> str:
+        return (f"ToneClassifier(name={self.name!r}, labels={list(self.labels)}, max_length={self.max_length}, "
+                f"calibrated={self.calibrator is not None})")
+
+
+def _load_tokenizer(path: Path):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.no_padding()
+    tok.no_truncation()
+    return tok
+
+
+# ---------------------------------------------------------------------- default model
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "tonecls-base"
+_default: ToneClassifier | None = None
+_default_lock = threading.Lock()
+
+
+def default_model_path() -> Path:
+    """The default model folder: ``$TONECLS_MODEL`` if set, else ``models/tonecls-base``."""
+    import os
+
+    return Path(os.environ.get("TONECLS_MODEL", DEFAULT_MODEL_DIR))
+
+
+def load_default() -> ToneClassifier:
+    """The default model, loaded once per process (thread-safe)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = ToneClassifier.from_pretrained(default_model_path())
+    return _default
+
+
+def score(texts: str | Sequence[str], batch_size: int = 64) -> ToneScore | list[ToneScore]:
+    """Score with the default model: a str gives one :class:`ToneScore`, a list gives a list.
+
+    >>> import tonecls
+    >>> tonecls.score("Those who play with fire will get burned.").label   # doctest: +SKIP
+    'confrontational'
+    """
+    return load_default().score(texts, batch_size=batch_size)

@@ -1,0 +1,105 @@
+"""Draw the candidate statements of the gold set from the shared corpora.
+
+Reproducible (fixed seed): ``python training/gold/sample_gold.py --out gold_candidates.jsonl``.
+
+Sampling: documents are drawn from every year of both corpora; each document gives at most
+two statements. Because confrontational statements are rare, candidates are enriched with a
+crude keyword bucket (never shown to annotators): equal numbers are drawn from five buckets
+of increasingly strong wording, so every level appears often enough to be measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+from collections import defaultdict
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "statements"
+FILES = ("un-general-debate-1990-2022.jsonl.gz", "white-house-2021-2025.jsonl.gz")
+
+# Crude enrichment buckets; the strongest matching bucket wins. Not labels.
+BUCKETS = [
+    ("threat", r"\b(will pay|heavy price|countermeasures|retaliat\w*|ultimatum|play(ing)? with fire|"
+               r"consequences|sanction\w*|military action|force if|tariffs? on|leverage|aggressor\w*|"
+               r"criminal regime|terrorist state|lies|liars?|puppet)\b"),
+    ("demand", r"\b(must|demand\w*|will not (accept|tolerate|allow)|bears? (full )?responsibility|"
+               r"all necessary measures|warn\w*|insist\w*|cannot be tolerated|no longer)\b"),
+    ("criticism", r"\b(concern\w*|oppose\w*|condemn\w*|regret\w*|unacceptable|deplor\w*|reject\w*|"
+                  r"violat\w*|urge\w*|disappoint\w*)\b"),
+    ("warm", r"\b(thank\w*|congratulat\w*|welcome\w*|grateful|gratitude|friendship|partnership|"
+             r"hope|dialogue|appreciat\w*|restraint)\b"),
+    ("plain", r""),
+]
+SENTENCE = re.compile(r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bNo\.)(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z“\"])")
+
+
+def sentences(text: str):
+    # Some UN speeches are hard-wrapped: a line that does not end a sentence continues it.
+    text = re.sub(r"(?<![.!?:;\"”])\n(?=[a-z(“\"0-9])", " ", text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text).replace("**", "").replace("\\", "")
+    for paragraph in text.split("\n"):
+        for s in SENTENCE.split(paragraph.strip()):
+            s = " ".join(s.split())
+            n = len(s.split())
+            if 8 <= n <= 60 and s[:1].isupper() and "â" not in s and s[-1:] in ".!?\"”" and not s.startswith(("Q ", "Q.", "MR.", "MS.")):
+                yield s
+
+
+def bucket_of(s: str) -> str:
+    for name, pattern in BUCKETS:
+        if not pattern or re.search(pattern, s, flags=re.I):
+            return name
+    return "plain"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--per-bucket", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    pools: dict[str, list[dict]] = defaultdict(list)
+    for name in FILES:
+        with gzip.open(DATA / name, "rt", encoding="utf-8") as f:
+            docs = [json.loads(line) for line in f]
+        by_year = defaultdict(list)
+        for d in docs:
+            by_year[d["date"][:4]].append(d)
+        for year, year_docs in sorted(by_year.items()):
+            for d in rng.sample(year_docs, min(len(year_docs), 40)):
+                for s in sentences(d["text"]):
+                    pools[bucket_of(s)].append(
+                        {"doc_id": d["id"], "source": d["source"], "actor": d["actor"],
+                         "date": d["date"], "text": s}
+                    )
+
+    chosen, per_doc = [], defaultdict(int)
+    for name, _ in BUCKETS:
+        pool = pools[name]
+        rng.shuffle(pool)
+        # Half from each corpus where possible, so neither register dominates a bucket.
+        taken = {"un": 0, "wh": 0}
+        for c in pool:
+            corpus = "un" if c["source"] == "un-general-debate" else "wh"
+            if taken[corpus] >= args.per_bucket // 2 or per_doc[c["doc_id"]] >= 2:
+                continue
+            taken[corpus] += 1
+            per_doc[c["doc_id"]] += 1
+            chosen.append(c)
+            if sum(taken.values()) >= args.per_bucket:
+                break
+    rng.shuffle(chosen)
+    with open(args.out, "w", encoding="utf-8") as f:
+        for i, c in enumerate(chosen):
+            f.write(json.dumps({"gold_id": f"g{i:04d}", **c}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(chosen)} candidates to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
