@@ -34,6 +34,14 @@ BUCKETS = [
              r"hope|dialogue|appreciat\w*|restraint)\b"),
     ("plain", r""),
 ]
+# Round 2: the first 688 candidates held too few assertive/confrontational statements
+# (annotator A: 36 and 6), so a supplement is drawn from statements with hostile wording only.
+HOSTILE = (r"\b(will pay|pay (a|the) (heavy )?price|severe costs?|impose costs|countermeasures|retaliat\w*|"
+           r"ultimatum|play(ing)? with fire|will (respond|not hesitate|not stand|not tolerate|not allow|be held "
+           r"accountable|defend)|hold \w+ accountable|bears? (full )?responsibility|all necessary measures|"
+           r"aggressor|war crim\w*|butcher\w*|barbar\w*|imperialis\w*|regime|liars?|puppet|thugs?|dictator\w*|"
+           r"warmonger\w*|evil|zionist|blackmail|sanctions? (on|against)|tariffs? on|threaten\w* (us|our)|"
+           r"must (stop|end|withdraw|cease)|consequences for|we (will|shall) never)\b")
 SENTENCE = re.compile(r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bNo\.)(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z“\"])")
 
 
@@ -61,6 +69,8 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--per-bucket", type=int, default=150)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--supplement", metavar="CANDIDATES",
+                        help="draw the round-2 supplement of hostile wording, avoiding these candidates' documents")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -72,7 +82,8 @@ def main() -> None:
         for d in docs:
             by_year[d["date"][:4]].append(d)
         for year, year_docs in sorted(by_year.items()):
-            for d in rng.sample(year_docs, min(len(year_docs), 40)):
+            k = len(year_docs) if args.supplement else min(len(year_docs), 40)
+            for d in rng.sample(year_docs, k):
                 for s in sentences(d["text"]):
                     pools[bucket_of(s)].append(
                         {"doc_id": d["id"], "source": d["source"], "actor": d["actor"],
@@ -80,7 +91,28 @@ def main() -> None:
                     )
 
     chosen, per_doc = [], defaultdict(int)
-    for name, _ in BUCKETS:
+    if args.supplement:
+        taken_docs = {json.loads(line)["doc_id"] for line in open(args.supplement, encoding="utf-8")}
+        hits = {}
+        for c in (c for p in pools.values() for c in p if c["doc_id"] not in taken_docs):
+            n = len(set(m.group(0).lower() for m in re.finditer(HOSTILE, c["text"], flags=re.I)))
+            if n:
+                hits[(c["doc_id"], c["text"])] = (n, c)
+        pool = [c for _, (n, c) in sorted(hits.items())]
+        rng.shuffle(pool)
+        # Sentences with several distinct hostile markers first.
+        pool.sort(key=lambda c: -min(hits[(c["doc_id"], c["text"])][0], 2))
+        taken = {"un": 0, "wh": 0}
+        for c in pool:
+            corpus = "un" if c["source"] == "un-general-debate" else "wh"
+            if per_doc[c["doc_id"]] < 2 and taken[corpus] < args.per_bucket // 2:
+                per_doc[c["doc_id"]] += 1
+                taken[corpus] += 1
+                chosen.append(c)
+        prefix = "s"
+    else:
+        prefix = "g"
+    for name, _ in BUCKETS if not args.supplement else []:
         pool = pools[name]
         rng.shuffle(pool)
         # Half from each corpus where possible, so neither register dominates a bucket.
@@ -97,7 +129,7 @@ def main() -> None:
     rng.shuffle(chosen)
     with open(args.out, "w", encoding="utf-8") as f:
         for i, c in enumerate(chosen):
-            f.write(json.dumps({"gold_id": f"g{i:04d}", **c}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"gold_id": f"{prefix}{i:04d}", **c}, ensure_ascii=False) + "\n")
     print(f"wrote {len(chosen)} candidates to {args.out}")
 
 
