@@ -1,0 +1,103 @@
+"""Generate a model folder's ``README.md`` from its config, metrics and calibration files.
+
+>>> from tonecls.modelcard import write_model_card
+>>> write_model_card("models/tonecls-base")          # doctest: +SKIP
+
+Every number in the card is read from ``metrics.json`` / ``calibration.json``, which the
+commands that measured them wrote; nothing is typed in by hand. ``metrics.json`` may hold a
+``card`` object with free text sections (``intro``, ``data``, ``limitations``) that the
+training recipe wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def _table(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return lines
+
+
+def write_model_card(folder: str | Path) -> Path:
+    folder = Path(folder)
+    config = _read(folder / "config.json")
+    metrics = _read(folder / "metrics.json")
+    calibration = _read(folder / "calibration.json")
+    args = _read(folder / "training_args.json")
+    card = metrics.get("card", {})
+    name = config.get("name", folder.name)
+    base = config.get("base") or config.get("base_origin")
+
+    lines = [f"# {name}", ""]
+    if card.get("intro"):
+        lines += [card["intro"], ""]
+    lines += [
+        "Tone of official statements on five ordered levels: "
+        + ", ".join(f"{i} `{label}`" for i, label in enumerate(config.get("labels", []))) + ".",
+        "",
+        "```python",
+        "from tonecls import ToneClassifier",
+        f'clf = ToneClassifier.from_pretrained("{folder.as_posix()}")',
+        'clf.score("We will take all necessary measures to defend our interests.")',
+        "```",
+        "",
+        "## Model",
+        "",
+        f"- tonecls version: {config.get('tonecls_version')}",
+        f"- encoder: {base['name'] + ' from the PyPI package `' + base['package'] + '` (sha256-verified)' if base else 'stored in this folder'}",
+        f"- pooling: {config.get('pooling')}; window: {config.get('max_length')} tokens, stride {config.get('stride')}, "
+        f"long statements aggregated by `{config.get('aggregate')}`",
+        f"- weights: `{config.get('weights', {}).get('file')}` ({config.get('weights', {}).get('dtype')}, "
+        f"{'only tensors changed from the base' if config.get('weights', {}).get('delta_from_base') else 'complete'}), "
+        f"sha256 `{config.get('weights', {}).get('sha256')}`",
+        f"- calibration: {calibration.get('method', 'none (softmax of the logits)')}",
+    ]
+    if args:
+        keys = ("objective", "epochs", "max_train_samples", "batch_size", "learning_rate", "pooling", "class_weighting", "seed")
+        lines += ["- training arguments: " + ", ".join(f"{k}={args[k]}" for k in keys if k in args)
+                  + " (all in `training_args.json`)"]
+    if card.get("data"):
+        lines += ["", "## Training data", "", card["data"]]
+
+    evaluation = metrics.get("evaluation", {})
+    if evaluation:
+        lines += ["", "## Evaluation", ""]
+        for split, result in evaluation.items():
+            lines += [f"### {split}", ""]
+            if result.get("description"):
+                lines += [result["description"], ""]
+            rows = result.get("rows") or [{k: v for k, v in result.items() if not isinstance(v, (dict, list)) and k != "description"}]
+            lines += _table(rows) + [""]
+            if result.get("figure"):
+                lines += [f"![{split}]({result['figure']})", ""]
+    experiments = metrics.get("experiments", [])
+    if experiments:
+        lines += ["## Experiments", "", metrics.get("experiments_description", ""), ""] + _table(experiments) + [""]
+    training = metrics.get("training", {})
+    if training:
+        lines += ["## Training run", "",
+                  f"{training.get('train_examples')} training examples, {training.get('steps')} steps, "
+                  f"{training.get('seconds')} s; best validation QWK {_fmt(training.get('best_eval_qwk'))}.", ""]
+    if card.get("limitations"):
+        lines += ["## Limitations", "", card["limitations"], ""]
+    if card.get("reproduce"):
+        lines += ["## Reproduce", "", "```bash", card["reproduce"], "```", ""]
+    path = folder / "README.md"
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path

@@ -1,0 +1,366 @@
+"""Fine-tune a tone model on levelled statements.
+
+>>> import tonecls
+>>> args = tonecls.TrainingArguments(epochs=1, max_train_samples=2000, seed=0)
+>>> clf = tonecls.train("corpus/", args=args, out="my-model/")      # doctest: +SKIP
+
+Data: a `DatasetDict` folder from ``tonecls label`` (splits ``train`` and ``validation``), or
+a CSV / JSONL / Parquet file with a text column and a level column (names or 0-4); a file is
+split 90/10 by row for early stopping unless ``eval_data`` is given. A row may instead give a
+*range* of levels (columns ``level_low``/``level_high``): coarse labels such as "some kind of
+verbal conflict" (levels 2-4) then train the model to put its mass inside the range.
+
+Objective (``objective``):
+
+* ``"ordinal"`` (default): cross-entropy plus the squared earth mover's distance between the
+  predicted and the true cumulative distributions over levels (Hou et al., 2016). Predicting
+  ``firm`` for a ``confrontational`` statement costs more than predicting ``assertive``.
+* ``"cross_entropy"``: plain cross-entropy, blind to the order of the levels.
+
+The model keeps the five logits of a softmax head either way, so calibration and all
+probability outputs are identical in form.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .scale import LEVELS, NUM_LEVELS, level_from_label
+
+OBJECTIVES = ("ordinal", "cross_entropy")
+CLASS_WEIGHTINGS = ("balanced", "none")
+
+
+@dataclass
+class TrainingArguments:
+    """Everything that decides a training run; saved as ``training_args.json`` beside the model."""
+
+    objective: str = "ordinal"
+    emd_weight: float = 1.0
+    epochs: float = 1.0
+    max_steps: int | None = None
+    max_train_samples: int | None = None
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_length: int = 128
+    pooling: str = "mean"
+    class_weighting: str = "balanced"
+    weight_column: str | None = None
+    freeze_word_embeddings: bool = True
+    eval_every: int = 250
+    max_eval_samples: int = 2000
+    patience: int = 4
+    seed: int = 42
+    num_threads: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"Unknown objective {self.objective!r}; choose one of {list(OBJECTIVES)}.")
+        if self.class_weighting not in CLASS_WEIGHTINGS:
+            raise ValueError(f"Unknown class_weighting {self.class_weighting!r}; choose one of {list(CLASS_WEIGHTINGS)}.")
+        if self.epochs <= 0 and not self.max_steps:
+            raise ValueError("epochs must be > 0 (or set max_steps).")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainingArguments":
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown training arguments {unknown}; valid ones are {sorted(known)}.")
+        return cls(**data)
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class LevelledData:
+    texts: list[str]
+    low: np.ndarray
+    high: np.ndarray
+    weight: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, idx) -> "LevelledData":
+        return LevelledData([self.texts[i] for i in idx], self.low[idx], self.high[idx], self.weight[idx])
+
+    @property
+    def exact(self) -> np.ndarray:
+        return self.low == self.high
+
+
+def _levels(values, where: str) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        try:
+            out[i] = level_from_label(v)
+        except ValueError as err:
+            raise ValueError(f"{where}, row {i}: {err}") from None
+    return out
+
+
+def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = None) -> LevelledData:
+    """Rows with a ``text`` and a ``level`` (or ``level_low``/``level_high``); level -1 rows (abstained) are dropped."""
+    cols = ds.column_names
+    if "text" not in cols:
+        raise ValueError(f"{where}: no 'text' column (columns: {cols}).")
+    if "level_low" in cols and "level_high" in cols:
+        raw_low, raw_high = list(ds["level_low"]), list(ds["level_high"])
+    elif "level" in cols:
+        raw_low = raw_high = list(ds["level"])
+    else:
+        raise ValueError(f"{where}: no 'level' column (columns: {cols}); name it with --level-column.")
+    keep = [i for i, v in enumerate(raw_low) if v is not None and v != -1 and v != "-1"]
+    texts = ds["text"]
+    texts = [texts[i] for i in keep]
+    for i, t in zip(keep, texts):
+        if not isinstance(t, str) or not t.strip():
+            raise ValueError(f"{where}, row {i}: text is empty or not a string.")
+    low = _levels([raw_low[i] for i in keep], where)
+    high = _levels([raw_high[i] for i in keep], where)
+    if np.any(low > high):
+        raise ValueError(f"{where}: level_low > level_high in row {keep[int(np.argmax(low > high))]}.")
+    weight = np.ones(len(keep)) if weight_column is None else np.asarray(ds[weight_column], dtype=np.float64)[keep]
+    return LevelledData(texts, low, high, weight)
+
+
+def load_training_data(data, eval_data=None, *, text_column="text", level_column="level",
+                       weight_column=None, seed=42) -> tuple[LevelledData, LevelledData]:
+    """(train, eval) from a DatasetDict folder, a labelled file, or in-memory datasets."""
+    import datasets
+
+    from .labeling.read import read_table
+
+    def read(obj, split):
+        if isinstance(obj, (datasets.Dataset, datasets.DatasetDict)):
+            ds = obj[split] if isinstance(obj, datasets.DatasetDict) else obj
+        else:
+            path = Path(obj)
+            if path.is_dir() and (path / "dataset_dict.json").exists():
+                ds = datasets.load_from_disk(str(path))[split]
+            else:
+                ds = read_table(path, columns={"text": text_column, "level": level_column}, required=("text",))
+        return ds
+
+    is_dict = isinstance(data, datasets.DatasetDict) or (
+        not isinstance(data, datasets.Dataset) and Path(data).is_dir() and (Path(data) / "dataset_dict.json").exists())
+    train_ds = read(data, "train")
+    train = levelled_from_dataset(train_ds, f"{data if not hasattr(data, 'num_rows') else 'train data'}", weight_column)
+    if eval_data is not None:
+        ev = levelled_from_dataset(read(eval_data, "validation"), "eval data")
+    elif is_dict:
+        ev = levelled_from_dataset(read(data, "validation"), "validation split")
+    else:
+        idx = np.random.default_rng(seed).permutation(len(train))
+        cut = max(1, len(train) // 10)
+        ev, train = train.subset(idx[:cut]), train.subset(idx[cut:])
+    return train, ev
+
+
+# --------------------------------------------------------------------------- loss
+def ordinal_loss(logits, low, high, exact, weight, *, objective: str, emd_weight: float, class_weights=None):
+    """Per-batch loss; see the module docstring. ``low``/``high`` give each row's level range."""
+    import torch
+
+    logp = torch.log_softmax(logits, dim=-1)
+    k = torch.arange(logits.shape[1], device=logits.device)
+    inside = (k >= low[:, None]) & (k <= high[:, None])
+    nll = -torch.logsumexp(logp.masked_fill(~inside, float("-inf")), dim=1)
+    if class_weights is not None:
+        nll = nll * torch.where(exact, class_weights[low], torch.ones_like(weight))
+    loss = nll
+    if objective == "ordinal":
+        cdf = torch.cumsum(logp.exp(), dim=1)
+        target = (k[None, :] >= low[:, None]).to(cdf.dtype)
+        emd = ((cdf - target) ** 2).sum(dim=1)
+        loss = loss + emd_weight * torch.where(exact, emd, torch.zeros_like(emd))
+    return (loss * weight).sum() / weight.sum()
+
+
+# --------------------------------------------------------------------------- loop
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random):
+    """Shuffled batches of similar length (sorted within mega-batches of 50 batches)."""
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    mega = batch_size * 50
+    out = []
+    for s in range(0, len(idx), mega):
+        chunk = sorted(idx[s:s + mega], key=lambda i: lengths[i])
+        out += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+    rng.shuffle(out)
+    return out
+
+
+def _pad(windows: list[list[int]], pad_id: int):
+    import torch
+
+    width = max(map(len, windows))
+    ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(windows), width), dtype=torch.long)
+    for r, w in enumerate(windows):
+        ids[r, :len(w)] = torch.tensor(w)
+        mask[r, :len(w)] = 1
+    return ids, mask
+
+
+def _truncated_ids(clf, texts: list[str]) -> list[list[int]]:
+    cls_id, sep_id, _ = clf._special
+    body = clf.max_length - 2
+    return [[cls_id, *(e.ids[:body] or [clf.tokenizer.token_to_id("[UNK]")]), sep_id]
+            for e in clf.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+
+def quadratic_kappa(y_true, y_pred) -> float:
+    from sklearn.metrics import cohen_kappa_score
+
+    if len(set(y_true) | set(y_pred)) < 2:
+        return 0.0
+    return float(cohen_kappa_score(y_true, y_pred, weights="quadratic", labels=list(range(NUM_LEVELS))))
+
+
+def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: str | Path | None = None,
+          model=None, text_column: str = "text", level_column: str = "level", progress: bool = True):
+    """Fine-tune ``model`` (default: a fresh head on all-MiniLM-L6-v2) and return the best
+    :class:`~tonecls.classifier.ToneClassifier` by validation QWK (early stopping).
+
+    If ``out`` is given, the model folder is written there with ``training_args.json`` and
+    ``metrics.json`` (training history and the final validation metrics) and a model card.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .classifier import ToneClassifier
+
+    args = args or TrainingArguments()
+    rng = random.Random(args.seed)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+
+    train_data, eval_set = load_training_data(data, eval_data, text_column=text_column, level_column=level_column,
+                                              weight_column=args.weight_column, seed=args.seed)
+    if args.max_train_samples and len(train_data) > args.max_train_samples:
+        train_data = train_data.subset(sorted(rng.sample(range(len(train_data)), args.max_train_samples)))
+    eval_set = eval_set.subset(np.flatnonzero(eval_set.exact))
+    if len(eval_set) > args.max_eval_samples:
+        eval_set = eval_set.subset(sorted(rng.sample(range(len(eval_set)), args.max_eval_samples)))
+    if len(train_data) == 0 or len(eval_set) == 0:
+        raise ValueError(f"Need labelled rows to train and evaluate on; got {len(train_data)} train, {len(eval_set)} eval.")
+
+    clf = model if model is not None else ToneClassifier.from_base(pooling=args.pooling, max_length=args.max_length)
+    clf.max_length = args.max_length
+    net = clf.network
+    if args.freeze_word_embeddings:
+        net.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+
+    class_weights = None
+    if args.class_weighting == "balanced":
+        counts = np.bincount(train_data.low[train_data.exact], minlength=NUM_LEVELS).astype(np.float64)
+        w = np.where(counts > 0, counts.sum() / (NUM_LEVELS * np.maximum(counts, 1)), 0.0)
+        class_weights = torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+
+    ids = _truncated_ids(clf, train_data.texts)
+    steps_per_epoch = math.ceil(len(ids) / args.batch_size)
+    total = args.max_steps or math.ceil(steps_per_epoch * args.epochs)
+    head = [p for n, p in net.named_parameters() if n.startswith("head.") and p.requires_grad]
+    body = [p for n, p in net.named_parameters() if not n.startswith("head.") and p.requires_grad]
+    optimizer = torch.optim.AdamW([{"params": body, "lr": args.learning_rate},
+                                   {"params": head, "lr": args.head_learning_rate}], weight_decay=args.weight_decay)
+    warmup = max(1, int(args.warmup_ratio * total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+
+    eval_ids = _truncated_ids(clf, eval_set.texts)
+
+    def evaluate() -> dict:
+        net.eval()
+        logits = clf.window_logits(_Windows(eval_ids), batch_size=64)
+        net.train()
+        pred = logits.argmax(1)
+        return {"qwk": quadratic_kappa(eval_set.low, pred), "accuracy": float((pred == eval_set.low).mean())}
+
+    history, best, best_state, bad = [], -np.inf, None, 0
+    step, started = 0, time.time()
+    bar = tqdm(total=total, desc="training", disable=not progress, unit="step")
+    net.train()
+    lengths = [len(w) for w in ids]
+    stop = False
+    while step < total and not stop:
+        for batch in _batches(lengths, args.batch_size, rng):
+            input_ids, mask = _pad([ids[i] for i in batch], clf._special[2])
+            logits = net(input_ids, mask)
+            loss = ordinal_loss(logits, torch.from_numpy(train_data.low[batch]), torch.from_numpy(train_data.high[batch]),
+                                torch.from_numpy(train_data.exact[batch]),
+                                torch.tensor(train_data.weight[batch], dtype=torch.float32),
+                                objective=args.objective, emd_weight=args.emd_weight, class_weights=class_weights)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if step % args.eval_every == 0 or step == total:
+                metrics = {"step": step, "loss": float(loss.item()), "seconds": round(time.time() - started, 1), **evaluate()}
+                history.append(metrics)
+                bar.write(json.dumps(metrics))
+                if metrics["qwk"] > best:
+                    best, bad = metrics["qwk"], 0
+                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                else:
+                    bad += 1
+                    if bad >= args.patience:
+                        stop = True
+            if step >= total or stop:
+                break
+    bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    clf.training_summary_ = {
+        "train_examples": len(train_data), "eval_examples": len(eval_set), "steps": step,
+        "best_eval_qwk": float(best), "seconds": round(time.time() - started, 1), "history": history,
+    }
+    if out is not None:
+        save_trained(clf, out, args)
+    return clf
+
+
+class _Windows:
+    """Adapter so pre-tokenised, truncated inputs go through ``ToneClassifier.window_logits``."""
+
+    def __init__(self, windows):
+        self.windows = windows
+
+
+def save_trained(clf, out, args: TrainingArguments, *, delta_from_base: bool = False, dtype: str = "float32") -> Path:
+    """Write the model folder plus ``training_args.json`` and ``metrics.json``."""
+    out = Path(out)
+    clf.save_pretrained(out, delta_from_base=delta_from_base, dtype=dtype)
+    (out / "training_args.json").write_text(args.to_json() + "\n")
+    metrics_file = out / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.exists() else {}
+    metrics["training"] = getattr(clf, "training_summary_", {})
+    metrics_file.write_text(json.dumps(metrics, indent=2) + "\n")
+    from .modelcard import write_model_card
+
+    write_model_card(out)
+    return out
