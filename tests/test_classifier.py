@@ -1,0 +1,120 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tonecls.classifier import InvalidInputError, ToneClassifier, ToneScore
+from tonecls.encoder import ChecksumError
+from tonecls.scale import LEVELS
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny-model"
+
+
+def test_str_gives_one_result_list_gives_list_in_order(tiny_classifier, examples):
+    texts, _ = examples
+    one = tiny_classifier.score(texts[4])
+    many = tiny_classifier.score(texts)
+    assert isinstance(one, ToneScore)
+    assert isinstance(many, list) and len(many) == len(texts)
+    assert many[4].probabilities == pytest.approx(one.probabilities, abs=1e-6)
+
+
+def test_probabilities_sum_to_one_and_derive_score_level_label(tiny_classifier, examples):
+    for r in tiny_classifier.score(examples[0]):
+        p = np.array(r.probabilities)
+        assert len(p) == len(LEVELS) and p.sum() == pytest.approx(1.0) and np.all(p >= 0)
+        assert r.score == pytest.approx(float(p @ np.arange(5)) / 4)
+        assert r.level == int(p.argmax()) and r.label == LEVELS[r.level]
+
+
+def test_batching_and_order_do_not_change_scores(tiny_classifier, examples):
+    texts, _ = examples
+    a = tiny_classifier.predict_proba(texts, batch_size=64)
+    b = tiny_classifier.predict_proba(texts, batch_size=2)
+    c = tiny_classifier.predict_proba(texts[::-1], batch_size=3)[::-1]
+    assert np.allclose(a, b, atol=1e-5) and np.allclose(a, c, atol=1e-5)
+
+
+def test_save_load_gives_identical_scores(tiny_classifier, tmp_path, examples):
+    tiny_classifier.save_pretrained(tmp_path / "m")
+    loaded = ToneClassifier.from_pretrained(tmp_path / "m")
+    assert np.array_equal(tiny_classifier.predict_logits(examples[0]), loaded.predict_logits(examples[0]))
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["labels"] == list(LEVELS) and config["id2label"]["4"] == "confrontational"
+    assert "tonecls_version" in config
+    assert not list((tmp_path / "m").glob("*.bin")) and not list((tmp_path / "m").glob("*.pkl"))
+
+
+def test_committed_fixture_keeps_loading():
+    clf = ToneClassifier.from_pretrained(FIXTURE)
+    assert clf.labels == LEVELS
+    r = clf.score("We will take all necessary measures.")
+    assert sum(r.probabilities) == pytest.approx(1.0)
+
+
+def test_tampered_weights_are_refused(tmp_path, tiny_classifier):
+    folder = tiny_classifier.save_pretrained(tmp_path / "m")
+    with open(folder / "model.safetensors", "r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(ChecksumError, match="sha256"):
+        ToneClassifier.from_pretrained(folder)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        ToneClassifier.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("bad, where", [("", "index 0"), ("   \n", "index 0"), (None, "index 0"), (3.5, "index 0")])
+def test_bad_single_input(tiny_classifier, bad, where):
+    with pytest.raises(InvalidInputError, match=where):
+        tiny_classifier.score([bad])
+
+
+def test_bad_item_in_list_names_its_index(tiny_classifier):
+    with pytest.raises(InvalidInputError, match="index 2 is NoneType"):
+        tiny_classifier.score(["fine", "also fine", None])
+    with pytest.raises(InvalidInputError, match="index 1 is empty"):
+        tiny_classifier.score(["fine", " "])
+
+
+def test_non_iterable_input(tiny_classifier):
+    with pytest.raises(InvalidInputError, match="str or a list"):
+        tiny_classifier.score(42)
+
+
+def test_long_statement_is_windowed_not_truncated(tiny_classifier):
+    clf = tiny_classifier  # 32-token window, stride 8
+    calm = "We hope dialogue will continue in a spirit of friendship. " * 12
+    enc = clf.encode([calm])
+    n_tokens = len(clf.tokenizer.encode(calm, add_special_tokens=False).ids)
+    assert len(enc.windows) > 1 and all(len(w) <= clf.max_length for w in enc.windows)
+    # Every token is covered by some window.
+    covered = sum(len(w) - 2 for w in enc.windows) - clf.stride * (len(enc.windows) - 1)
+    assert covered >= n_tokens
+    result = clf.score(calm)
+    assert result.windows == len(enc.windows)
+    # "max" takes the window with the highest expected level; "mean" can never exceed it.
+    window_probs = clf.calibrated_probabilities(clf.window_logits(enc))
+    window_scores = window_probs @ np.arange(5) / 4
+    assert result.score == pytest.approx(window_scores.max(), abs=1e-6)
+    clf.aggregate = "mean"
+    assert clf.score(calm).score <= result.score + 1e-9
+
+
+def test_invalid_options_list_choices(tiny_classifier):
+    with pytest.raises(ValueError, match="max"):
+        ToneClassifier(tiny_classifier.network, tiny_classifier.tokenizer, aggregate="median")
+
+
+def test_thread_safe_concurrent_scoring(tiny_classifier, examples):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = examples[0]
+    expected = tiny_classifier.predict_proba(texts)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: np.array([r.probabilities for r in tiny_classifier.score(texts)]), range(8)))
+    for r in results:
+        assert np.allclose(r, expected, atol=1e-6)
