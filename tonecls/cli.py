@@ -48,8 +48,45 @@ def _run_score(args) -> int:
     return run_cli(args)
 
 
+# ---------------------------------------------------------------------------- train
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="fine-tune a tone model on levelled statements")
+    p.add_argument("--data", required=True, help="DatasetDict folder from `tonecls label`, or a CSV/JSONL/Parquet file")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--eval-data", help="labelled data for early stopping (default: the validation split / 10%% of the file)")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--level-column", default="level")
+    p.add_argument("--config", help="TrainingArguments as JSON (a file); flags below override it")
+    p.add_argument("--objective", choices=("ordinal", "cross_entropy"))
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--max-train-samples", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--seed", type=int)
+
+
+def _run_train(args) -> int:
+    from dataclasses import fields
+
+    from .training import TrainingArguments, train
+
+    config = json.loads(Path(args.config).read_text()) if args.config else {}
+    for f in fields(TrainingArguments):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            config[f.name] = value
+    train(args.data, TrainingArguments(**config), eval_data=args.eval_data, out=args.out,
+          text_column=args.text_column, level_column=args.level_column)
+    print(f"model written to {args.out}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- entry point
-COMMANDS = {"score": (_add_score, _run_score)}
+COMMANDS = {
+    "score": (_add_score, _run_score),
+    "train": (_add_train, _run_train),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
