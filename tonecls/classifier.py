@@ -112,6 +112,7 @@ class ToneClassifier:
         self.base = base
         self.name = name
         self.path: Path | None = None
+        self.backend = "torch"  # see tonecls.fast; a faster backend replaces _forward
         self._lock = threading.Lock()
         self._special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
 
@@ -133,11 +134,13 @@ class ToneClassifier:
 
     # ------------------------------------------------------------------ persistence
     @classmethod
-    def from_pretrained(cls, path: str | Path, **overrides) -> "ToneClassifier":
+    def from_pretrained(cls, path: str | Path, backend: str = "torch", **overrides) -> "ToneClassifier":
         """Load a model folder written by :meth:`save_pretrained`; no network access, no pickle.
 
         ``overrides`` replace scoring options stored in the folder (``max_length``,
-        ``stride``, ``aggregate``).
+        ``stride``, ``aggregate``). ``backend`` picks how the network runs: ``"torch"`` (fp32,
+        the reference), or one of :data:`tonecls.fast.BACKENDS` (``"onnx"``, ``"int8"``,
+        ``"onnx-int8"``, ``"auto"``); see :mod:`tonecls.fast`.
         """
         from safetensors.torch import load_file
         from transformers import BertConfig
@@ -171,6 +174,10 @@ class ToneClassifier:
         clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
                   base=base, name=config.get("name", path.name), **options)
         clf.path = path
+        if backend != "torch":
+            from .fast import apply_backend
+
+            apply_backend(clf, backend)
         return clf
 
     def save_pretrained(self, path: str | Path, *, dtype: str = "float32", delta_from_base: bool = False) -> Path:
@@ -323,8 +330,12 @@ class ToneClassifier:
         scores = score_from_probabilities(probs)
         levels = probs.argmax(axis=1)
         windows = np.ones(len(probs), dtype=int) if windows is None else windows
+        # A conformal predictor stored with the calibrator (calibration.json) gives each score an interval.
+        conformal = getattr(self.calibrator, "conformal_", None)
+        intervals = [None] * len(probs) if conformal is None else \
+            [(int(lo), int(hi)) for lo, hi in zip(*conformal.predict(probs))]
         return [ToneScore(score=float(s), level=int(k), label=self.labels[k], probabilities=tuple(map(float, p)),
-                          windows=int(w)) for s, k, p, w in zip(scores, levels, probs, windows)]
+                          interval=iv, windows=int(w)) for s, k, p, iv, w in zip(scores, levels, probs, intervals, windows)]
 
     def __repr__(self) -> str:
         return (f"ToneClassifier(name={self.name!r}, labels={list(self.labels)}, max_length={self.max_length}, "

@@ -1,0 +1,355 @@
+"""Faster CPU backends for :class:`~tonecls.classifier.ToneClassifier`, checked against fp32.
+
+A backend replaces the classifier's ``_forward(input_ids, attention_mask) -> logits`` hook;
+tokenising, windows, length-sorted batching, aggregation and calibration stay the same.
+
+=============  ==========================================================================
+``torch``      the reference: the PyTorch network in fp32 (the default of ``from_pretrained``)
+``onnx``       ONNX Runtime, fp32 graph from ``torch.onnx.export`` (dynamic batch and length);
+               matches torch to ~1e-6 in the logits
+``int8``       ``torch.ao.quantization.quantize_dynamic``: int8 weights (per output channel)
+               and dynamically quantised activations in the encoder's Linear layers; the head
+               (and any layers named in ``exclude``) stay fp32
+``onnx-int8``  ONNX Runtime with ``onnxruntime.quantization.quantize_dynamic`` (per-channel
+               int8 MatMuls); the head and ``exclude`` layers stay fp32
+``auto``       the fastest backend recorded as agreeing with fp32 on ≥ 99 % of levels for
+               *these weights* (see :func:`agreement_record`); without such a record
+               ``onnx`` (exact) when onnxruntime is installed, else ``torch``
+=============  ==========================================================================
+
+**The guard.** Int8 moves the logits a little, so a statement whose two most probable
+levels are nearly tied can change level. With ``guard=g > 0`` an int8 backend recomputes in
+fp32 every window whose two most probable levels are within ``g`` in calibrated
+log-probability (``log p1 - log p2 < g``; for temperature scaling that is the logit margin
+over the temperature) and uses those logits instead: the level then agrees with fp32 wherever int8's error is smaller than
+the margin, at the cost of re-running the near-ties (usually a small fraction). Rows that
+are re-run get exactly the fp32 result; the others carry int8's small error in ``score``
+and the probabilities. ``benchmarks/agreement.py`` measures agreement and the re-run
+fraction for several guards on a labelled split and writes the record that ``auto`` reads.
+
+Compiled graphs are cached under ``$TONECLS_CACHE`` (default ``~/.cache/tonecls``), keyed by
+a hash of the network's weights and the quantisation settings; nothing is downloaded.
+
+>>> from tonecls import ToneClassifier
+>>> clf = ToneClassifier.from_pretrained("models/tonecls-base", backend="auto")   # doctest: +SKIP
+>>> clf.backend                                                                   # doctest: +SKIP
+'onnx-int8+guard0.1'
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+BACKENDS = ("torch", "onnx", "int8", "onnx-int8", "auto")
+AGREEMENT_TARGET = 0.99
+RECORD_NAME = "fast.json"
+# Fastest first: the order in which ``auto`` considers recorded backends.
+_SPEED_ORDER = ("onnx-int8", "int8", "onnx", "torch")
+_EXPORT_VERSION = 1  # bump when the export recipe changes (invalidates cached graphs)
+
+
+class BackendUnavailable(ImportError):
+    """The backend needs a package that is not installed."""
+
+
+# --------------------------------------------------------------------------- keys and cache
+def cache_dir() -> Path:
+    return Path(os.environ.get("TONECLS_CACHE", Path.home() / ".cache" / "tonecls"))
+
+
+def weights_key(clf) -> str:
+    """sha256 of the network's tensors (names, dtypes, shapes, bytes) and pooling: identifies
+    *these weights* whatever folder or base package they came from."""
+    cached = getattr(clf, "_tonecls_weights_key", None)
+    if cached:
+        return cached
+    digest = hashlib.sha256()
+    digest.update(f"pooling={clf.network.pooling};labels={list(clf.labels)}".encode())
+    for name, tensor in sorted(clf.network.state_dict().items()):
+        if name.endswith("position_ids"):
+            continue
+        t = tensor.detach().contiguous().cpu()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+        digest.update(t.view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
+    key = digest.hexdigest()
+    clf._tonecls_weights_key = key
+    return key
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- ONNX export
+def _require_ort():
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as err:
+        raise BackendUnavailable("The onnx backends need onnxruntime: pip install 'tonecls[fast]'") from err
+
+
+def export_onnx(clf, path: str | Path | None = None, *, opset: int = 17) -> Path:
+    """Export the fp32 network to ONNX (inputs ``input_ids``, ``attention_mask``; output
+    ``logits``; batch and sequence axes dynamic). Without ``path`` the graph is cached under
+    :func:`cache_dir` keyed by :func:`weights_key`."""
+    import torch
+
+    if path is None:
+        path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{_EXPORT_VERSION}-fp32.onnx"
+    path = Path(path)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    network = clf.network.eval()
+    ids = torch.full((2, 16), 101, dtype=torch.long)
+    mask = torch.ones_like(ids)
+    mask[1, 10:] = 0
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+            "logits": {0: "batch"}}
+    import warnings
+
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        # The TorchScript exporter writes one self-contained file in ~2 s; the dynamo exporter
+        # is the fallback for torch versions that drop it.
+        try:
+            torch.onnx.export(network, (ids, mask), str(tmp), input_names=["input_ids", "attention_mask"],
+                              output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)
+        except Exception:  # pragma: no cover - depends on the torch version
+            program = torch.onnx.export(network, (ids, mask), input_names=["input_ids", "attention_mask"],
+                                        output_names=["logits"], dynamic_axes=axes, dynamo=True)
+            program.save(str(tmp), external_data=False)
+    os.replace(tmp, path)
+    return path
+
+
+def _module_to_node_prefix(module: str) -> str:
+    # "encoder.encoder.layer.5.output.dense" -> "/encoder/encoder/layer.5/output/dense/"
+    parts, out = module.split("."), []
+    for p in parts:
+        if p.isdigit() and out:
+            out[-1] += "." + p
+        else:
+            out.append(p)
+    return "/" + "/".join(out) + "/"
+
+
+def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool = True,
+                  reduce_range: bool = False) -> Path:
+    """Dynamic int8 ONNX graph of the network (cached). ``exclude`` names modules (as in
+    ``network.named_modules()``) whose MatMul/Gemm stay fp32; the head by default."""
+    _require_ort()
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tag = hashlib.sha256(json.dumps([sorted(exclude), per_channel, reduce_range]).encode()).hexdigest()[:10]
+    path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{_EXPORT_VERSION}-int8-{tag}.onnx"
+    if path.is_file():
+        return path
+    fp32 = export_onnx(clf)
+    model = onnx.load(str(fp32))
+    prefixes = [_module_to_node_prefix(m) for m in exclude]
+    excluded = [n.name for n in model.graph.node
+                if n.op_type in ("MatMul", "Gemm") and any(n.name.startswith(p) for p in prefixes)]
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.onnx")
+    quantize_dynamic(str(fp32), str(tmp), per_channel=per_channel, reduce_range=reduce_range,
+                     weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
+                     nodes_to_exclude=excluded)
+    os.replace(tmp, path)
+    return path
+
+
+def ort_forward(onnx_path: str | Path, threads: int | None = None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A ``_forward`` running ``onnx_path`` in ONNX Runtime (CPU) with ``threads`` intra-op threads."""
+    _require_ort()
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or _default_threads()
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
+
+    forward.session = session  # type: ignore[attr-defined]
+    return forward
+
+
+def _default_threads() -> int:
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
+# --------------------------------------------------------------------------- torch int8
+def torch_int8_network(network, *, exclude: Sequence[str] = ("head",), per_channel: bool = True):
+    """A dynamically quantised copy of ``network``: int8 Linear layers in the encoder, except the
+    modules named in ``exclude`` (the head is outside the encoder and always stays fp32)."""
+    import warnings
+
+    import torch
+    from torch import nn
+    from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
+
+    qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
+    spec = {name: qconfig for name, m in network.named_modules()
+            if isinstance(m, nn.Linear) and name.startswith("encoder.")
+            and not any(name == e or name.startswith(e + ".") for e in exclude)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(copy.deepcopy(network).eval(), spec, dtype=torch.qint8)
+
+
+def torch_forward(network, threads: int | None = None):
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        with torch.inference_mode():
+            return network(torch.from_numpy(input_ids), torch.from_numpy(attention_mask)).float().numpy()
+
+    return forward
+
+
+# --------------------------------------------------------------------------- the guard
+def guarded(fast: Callable, reference: Callable, probabilities: Callable[[np.ndarray], np.ndarray],
+            guard: float, stats: dict | None = None) -> Callable:
+    """``fast``, except that windows whose two most probable levels are within ``guard`` in
+    log-probability (``log p1 - log p2 < guard``) are recomputed with ``reference``."""
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        logits = fast(input_ids, attention_mask)
+        if guard > 0:
+            with np.errstate(divide="ignore"):
+                logp = np.sort(np.log(probabilities(logits)), axis=1)
+            redo = np.flatnonzero(logp[:, -1] - logp[:, -2] < guard)
+            if len(redo):
+                width = int(attention_mask[redo].sum(axis=1).max())
+                logits = logits.copy()
+                logits[redo] = reference(np.ascontiguousarray(input_ids[redo, :width]),
+                                         np.ascontiguousarray(attention_mask[redo, :width]))
+            if stats is not None:
+                stats["windows"] = stats.get("windows", 0) + len(logits)
+                stats["rerun"] = stats.get("rerun", 0) + len(redo)
+        return logits
+
+    return forward
+
+
+# --------------------------------------------------------------------------- records
+def agreement_record(clf) -> dict | None:
+    """The agreement record for these weights: ``<model folder>/fast.json`` or the cache's
+    ``agreement/<weights key>.json``; None if there is none or it was made for other weights."""
+    key = weights_key(clf)
+    candidates = []
+    if getattr(clf, "path", None) is not None:
+        candidates.append(Path(clf.path) / RECORD_NAME)
+    candidates.append(cache_dir() / "agreement" / f"{key[:32]}.json")
+    for path in candidates:
+        if path.is_file():
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            if record.get("weights_key") == key:
+                record["_path"] = str(path)
+                return record
+    return None
+
+
+def save_agreement_record(clf, record: dict, *, to_model_folder: bool = False) -> Path:
+    record = {**record, "weights_key": weights_key(clf)}
+    if to_model_folder:
+        if getattr(clf, "path", None) is None:
+            raise ValueError("The classifier was not loaded from a folder; cannot write fast.json beside it.")
+        path = Path(clf.path) / RECORD_NAME
+    else:
+        path = cache_dir() / "agreement" / f"{weights_key(clf)[:32]}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_bytes(path, (json.dumps(record, indent=2) + "\n").encode())
+    return path
+
+
+def choose_auto(clf) -> tuple[str, dict]:
+    """(backend, options) chosen by ``auto`` and why (``options["reason"]``)."""
+    record = agreement_record(clf)
+    if record and record.get("recommended"):
+        rec = record["recommended"]
+        if rec.get("agreement", 0) >= AGREEMENT_TARGET and rec.get("backend") in BACKENDS:
+            opts = {"guard": rec.get("guard", 0.0), "exclude": tuple(rec.get("exclude", ("head",)))}
+            if rec["backend"] in ("onnx", "onnx-int8"):
+                try:
+                    _require_ort()
+                except BackendUnavailable:
+                    rec = None
+            if rec:
+                opts["reason"] = (f"{rec['backend']} agreed with fp32 on {rec['agreement']:.2%} of levels "
+                                  f"({record.get('data', '?')}, record {record['_path']})")
+                return rec["backend"], opts
+    try:
+        _require_ort()
+        return "onnx", {"reason": "no agreement record ≥ 99% for these weights; ONNX fp32 (exact) "
+                                  "(run benchmarks/agreement.py to enable int8)"}
+    except BackendUnavailable:
+        return "torch", {"reason": "onnxruntime not installed and no int8 agreement record; torch fp32"}
+
+
+# --------------------------------------------------------------------------- applying
+_apply_lock = threading.Lock()
+
+
+def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, exclude: Sequence[str] | None = None,
+                  threads: int | None = None, per_channel: bool = True):
+    """Make ``clf`` score with ``backend`` (in place; returns ``clf``). ``clf.backend`` names the
+    result, e.g. ``"onnx-int8+guard0.05"``. ``guard`` and ``exclude`` apply to the int8 backends;
+    ``threads`` sets intra-op threads (default: torch's setting)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}; choose one of {list(BACKENDS)}.")
+    with _apply_lock:
+        reason = None
+        if backend == "auto":
+            backend, opts = choose_auto(clf)
+            reason = opts.pop("reason")
+            guard = opts.get("guard", 0.0) if guard is None else guard
+            exclude = opts.get("exclude", ("head",)) if exclude is None else exclude
+        guard = 0.0 if guard is None else float(guard)
+        exclude = tuple(("head",) if exclude is None else exclude)
+        reference = None
+        if backend == "torch":
+            clf.__dict__.pop("_forward", None)
+            forward = None
+        elif backend == "onnx":
+            forward = ort_forward(export_onnx(clf), threads)
+        elif backend == "int8":
+            forward = torch_forward(torch_int8_network(clf.network, exclude=exclude, per_channel=per_channel), threads)
+            reference = torch_forward(clf.network, threads)
+        else:  # onnx-int8
+            forward = ort_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel), threads)
+            reference = ort_forward(export_onnx(clf), threads) if guard > 0 else None
+        name = backend
+        if reference is not None and guard > 0:
+            clf.guard_stats = {}
+            forward = guarded(forward, reference, clf.calibrated_probabilities, guard, clf.guard_stats)
+            name = f"{backend}+guard{guard:g}"
+        if backend in ("int8", "onnx-int8") and tuple(exclude) != ("head",):
+            name += "-keep:" + ",".join(e for e in exclude if e != "head")
+        if forward is not None:
+            clf._forward = forward
+        clf.backend = name
+        clf.backend_options = {"backend": backend, "guard": guard, "exclude": list(exclude), "per_channel": per_channel,
+                               "reason": reason}
+    return clf
