@@ -82,10 +82,92 @@ def _run_train(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- calibrate
+def _add_labelled_args(p) -> None:
+    p.add_argument("--data", required=True, help="labelled CSV / JSONL(.gz) / Parquet file or datasets folder")
+    p.add_argument("--split", help="split to use when --data is a DatasetDict folder")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--level-column", default="level", help="level names or ids 0-4")
+    p.add_argument("--batch-size", type=int, default=64)
+
+
+def _add_calibrate(sub) -> None:
+    from .calibration import CALIBRATORS
+    from .conformal import METHODS
+
+    p = sub.add_parser("calibrate", help="fit a calibrator on held-out dev data; writes MODEL/calibration.json")
+    p.add_argument("model", help="model folder")
+    _add_labelled_args(p)
+    p.add_argument("--method", default="temperature", choices=list(CALIBRATORS))
+    p.add_argument("--conformal-alpha", type=float,
+                   help="also fit conformal level intervals with coverage >= 1 - alpha (e.g. 0.1)")
+    p.add_argument("--conformal-method", default="ordinal", choices=list(METHODS))
+    p.add_argument("--conformal-fraction", type=float, default=0.3,
+                   help="share of the dev rows held out of the calibrator's fit for the conformal step")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _run_calibrate(args) -> int:
+    from .calibration import fit_calibration
+    from .classifier import CALIBRATION_NAME, ToneClassifier
+    from .evaluation import load_labelled
+
+    clf = ToneClassifier.from_pretrained(args.model)
+    texts, levels = load_labelled(args.data, args.text_column, args.level_column, split=args.split)
+    logits = clf.predict_logits(texts, batch_size=args.batch_size)
+    cal = fit_calibration(logits, levels, method=args.method, conformal_alpha=args.conformal_alpha,
+                          conformal_method=args.conformal_method, conformal_fraction=args.conformal_fraction,
+                          seed=args.seed)
+    cal.info_["data"] = str(args.data)
+    path = Path(args.model) / CALIBRATION_NAME
+    path.write_text(json.dumps(cal.to_dict(), indent=2) + "\n")
+    for part, title in (("fit", "fitting rows"), ("held_out", "held-out rows")):
+        if part in cal.info_:
+            s = cal.info_[part]
+            print(f"{title} ({s['n']}): " + ", ".join(f"{k.upper()} {s['before'][k]:.4f} -> {s['after'][k]:.4f}"
+                                                      for k in ("nll", "ece", "brier")))
+    if getattr(cal, "conformal_", None) is not None:
+        cp = cal.conformal_
+        print(f"conformal {cp.method} intervals at {1 - cp.alpha:.0%}: mean width "
+              f"{cal.info_['held_out']['conformal_mean_width']:.2f} levels on {cp.n_calibration_} held-out rows")
+    print(f"{args.method} calibration written to {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- evaluate
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a model on labelled test data; writes a report folder")
+    p.add_argument("model", help="model folder")
+    _add_labelled_args(p)
+    p.add_argument("-o", "--output", required=True, help="report folder (report.json, report.md, reliability.png)")
+    p.add_argument("--bins", type=int, default=15, help="bins for the calibration metrics")
+    p.add_argument("--no-plot", action="store_true", help="skip reliability.png")
+
+
+def _run_evaluate(args) -> int:
+    from .classifier import ToneClassifier
+    from .evaluation import evaluate_predictions, load_labelled, write_report
+
+    clf = ToneClassifier.from_pretrained(args.model)
+    texts, levels = load_labelled(args.data, args.text_column, args.level_column, split=args.split)
+    logits = clf.predict_logits(texts, batch_size=args.batch_size)
+    report = evaluate_predictions(levels, logits, clf.calibrator, n_bins=args.bins, labels=clf.labels)
+    report["model"], report["data"] = str(args.model), str(args.data)
+    paths = write_report(report, args.output, plot=not args.no_plot, title=f"{clf.name} on {Path(args.data).name}")
+    final = report["calibrated"] or report["uncalibrated"]
+    print(f"{report['n']} statements: QWK {final['qwk']:.3f}, macro-F1 {final['macro_f1']:.3f}, "
+          f"MAE {final['mae']:.3f}, ECE {report['uncalibrated']['ece']:.4f}"
+          + (f" -> {final['ece']:.4f} calibrated" if report["calibrated"] else " (uncalibrated)"))
+    print("report written to " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
 # ---------------------------------------------------------------------------- entry point
 COMMANDS = {
     "score": (_add_score, _run_score),
     "train": (_add_train, _run_train),
+    "calibrate": (_add_calibrate, _run_calibrate),
+    "evaluate": (_add_evaluate, _run_evaluate),
 }
 
 
