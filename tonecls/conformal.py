@@ -112,7 +112,7 @@ class ConformalPredictor:
         """Fit on held-out probabilities ``(n, k)`` and true levels ``(n,)``; returns ``self``."""
         s = np.sort(self.scores(probs, y))
         n = len(s)
-        rank = math.ceil((n + 1) * (1 - self.alpha))
+        rank = math.ceil((n + 1) * (1 - self.alpha) - 1e-9)  # tolerance: float noise must not add a rank
         self.quantile_ = None if rank > n else float(s[rank - 1])
         self.n_calibration_ = n
         self.n_classes_ = int(np.asarray(probs).shape[1])
