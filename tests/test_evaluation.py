@@ -123,12 +123,20 @@ def test_load_labelled_names_ids_and_columns(tmp_path):
 def test_load_labelled_errors_name_the_row(tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text("text,level\nfine,firm\nalso fine,2\nbad,furious\n")
-    with pytest.raises(DataError, match=r"row 2.*furious.*cautious"):
+    with pytest.raises(DataError, match=r"row 3\b.*furious.*cautious"):  # 1-based rows, as in read_table
         load_labelled(f)
     g = tmp_path / "empty_text.jsonl"
     g.write_text('{"text": "ok", "level": 1}\n{"text": "  ", "level": 1}\n')
-    with pytest.raises(DataError, match="row 1"):
+    with pytest.raises(DataError, match=r"row 2\b"):
         load_labelled(g)
+
+
+def test_load_labelled_leaves_out_unlabelled_rows_with_a_warning(tmp_path):
+    f = tmp_path / "partly.csv"
+    f.write_text("text,level\nWe thank you.,0\nNo label here.,\nWe will retaliate.,confrontational\n")
+    with pytest.warns(UserWarning, match="1 row"):
+        texts, levels = load_labelled(f)
+    assert texts == ["We thank you.", "We will retaliate."] and levels.tolist() == [0, 4]
     with pytest.raises(DataError, match="tone"):
         load_labelled(f, level_column="tone")
 
@@ -178,6 +186,6 @@ def test_cli_errors_are_reported(tiny_model_dir, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,level\nok,5\n")
     assert main(["calibrate", str(tiny_model_dir), "--data", str(bad)]) == 2
-    assert "row 0" in capsys.readouterr().err
+    assert "row 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["calibrate", str(tiny_model_dir), "--data", str(bad), "--method", "dirichlet"])

@@ -266,22 +266,29 @@ def _json_default(o):
 def load_labelled(path, text_column: str = "text", level_column: str = "level", split: str | None = None):
     """Read a labelled file (CSV / JSONL / Parquet / datasets folder) into ``(texts, levels)``.
 
-    Levels may be names (``"firm"``) or ids 0–4; a bad level or text raises
-    :class:`tonecls.labeling.read.DataError` naming the row (0-based, in file order).
+    Levels may be names (``"firm"``) or ids 0–4. A row with an empty level is unlabelled: it is
+    left out, with a warning giving the count. A bad level or an empty text raises
+    :class:`tonecls.labeling.read.DataError` naming the row (1-based, in file order).
     """
     from .labeling.read import DataError, read_table
 
     ds = read_table(path, columns={"text": text_column, "level": level_column}, required=("text", "level"),
                     split=split)
-    texts, levels = [], []
-    for i, (text, level) in enumerate(zip(ds["text"], ds["level"])):
+    texts, levels, unlabelled = [], [], 0
+    for i, (text, level) in enumerate(zip(ds["text"], ds["level"]), 1):
+        if level is None or (isinstance(level, float) and level != level) or \
+                (isinstance(level, (int, np.integer)) and not isinstance(level, bool) and level == -1):
+            unlabelled += 1  # read_table marks empty levels as -1 (older versions: None)
+            continue
         if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{path}: row {i}: text is {text!r}; every labelled row needs a non-empty statement.")
+            raise DataError(f"{path}, row {i}: text is {text!r}; every labelled row needs a non-empty statement.")
         try:
             levels.append(level_from_label(level))
         except ValueError as err:
-            raise DataError(f"{path}: row {i}: {err}") from None
+            raise DataError(f"{path}, row {i}: {err}") from None
         texts.append(text)
+    if unlabelled:
+        warnings.warn(f"{path}: {unlabelled} row(s) without a level left out.", stacklevel=2)
     if not texts:
-        raise DataError(f"{path}: no rows.")
+        raise DataError(f"{path}: no labelled rows.")
     return texts, np.asarray(levels, dtype=np.int64)
