@@ -40,13 +40,19 @@ def _seed():
 
 
 def build_tiny_tokenizer():
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    """A deterministic WordPiece tokenizer: the example words, every letter, digit and punctuation."""
+    import re
+    import string
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    words = sorted({w for texts in EXAMPLES.values() for t in texts for w in re.findall(r"\w+", t.lower())})
+    chars = sorted(set(string.ascii_lowercase + string.digits + string.punctuation))
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *("##" + c for c in chars), *words]
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    tok.train_from_iterator([t for texts in EXAMPLES.values() for t in texts] * 3, trainer)
     return tok
 
 

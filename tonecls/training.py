@@ -321,7 +321,8 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
             if step % args.eval_every == 0 or step == total:
                 metrics = {"step": step, "loss": float(loss.item()), "seconds": round(time.time() - started, 1), **evaluate()}
                 history.append(metrics)
-                bar.write(json.dumps(metrics))
+                if progress:
+                    bar.write(json.dumps(metrics))
                 if metrics["qwk"] > best:
                     best, bad = metrics["qwk"], 0
                     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}

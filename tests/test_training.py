@@ -1,0 +1,98 @@
+import json
+
+import datasets
+import numpy as np
+import pytest
+import torch
+
+from conftest import EXAMPLES, build_tiny_classifier
+from tonecls.classifier import ToneClassifier
+from tonecls.cli import main
+from tonecls.training import TrainingArguments, load_training_data, ordinal_loss, train
+
+
+def _corpus(repeat=12):
+    rows = [{"text": t, "level": k} for k, texts in EXAMPLES.items() for t in texts]
+    return datasets.DatasetDict(train=datasets.Dataset.from_list(rows * repeat), validation=datasets.Dataset.from_list(rows))
+
+
+FAST = dict(epochs=8, batch_size=8, learning_rate=2e-3, head_learning_rate=5e-3, eval_every=15, patience=10)
+
+
+def test_retrain_end_to_end_save_load_score(tmp_path):
+    out = tmp_path / "model"
+    clf = train(_corpus(), TrainingArguments(**FAST), model=build_tiny_classifier(), out=out, progress=False)
+    texts = [t for texts in EXAMPLES.values() for t in texts]
+    levels = np.repeat(np.arange(5), 3)
+    pred = clf.predict_proba(texts).argmax(1)
+    assert (pred == levels).mean() >= 0.6  # it learned the training examples
+    loaded = ToneClassifier.from_pretrained(out)
+    assert np.array_equal(loaded.predict_logits(texts), clf.predict_logits(texts))
+    saved_args = TrainingArguments.from_json((out / "training_args.json").read_text())
+    assert saved_args == TrainingArguments(**FAST)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["training"]["best_eval_qwk"] == pytest.approx(max(h["qwk"] for h in metrics["training"]["history"]))
+    assert "tiny" in (out / "README.md").read_text()
+
+
+def test_same_seed_same_model():
+    a = train(_corpus(2), TrainingArguments(**FAST | {"epochs": 1}), model=build_tiny_classifier(), progress=False)
+    b = train(_corpus(2), TrainingArguments(**FAST | {"epochs": 1}), model=build_tiny_classifier(), progress=False)
+    for (k, v), w in zip(a.network.state_dict().items(), b.network.state_dict().values()):
+        assert torch.equal(v, w), k
+
+
+def test_training_arguments_json_round_trip_and_validation():
+    args = TrainingArguments(objective="cross_entropy", seed=7, extra={"note": "x"})
+    assert TrainingArguments.from_json(args.to_json()) == args
+    with pytest.raises(ValueError, match="ordinal"):
+        TrainingArguments(objective="hinge")
+    with pytest.raises(ValueError, match="valid ones"):
+        TrainingArguments.from_json('{"learning_rat": 1}')
+
+
+@pytest.mark.parametrize("objective", ["ordinal", "cross_entropy"])
+def test_loss_prefers_near_misses_only_when_ordinal(objective):
+    near = torch.tensor([[0.0, 0.0, 0.0, 4.0, 0.0]])  # predicts assertive
+    far = torch.tensor([[4.0, 0.0, 0.0, 0.0, 0.0]])   # predicts cautious
+    y = torch.tensor([4])
+    kw = dict(exact=torch.tensor([True]), weight=torch.ones(1), objective=objective, emd_weight=1.0)
+    l_near = ordinal_loss(near, y, y, **kw)
+    l_far = ordinal_loss(far, y, y, **kw)
+    if objective == "ordinal":
+        assert l_near < l_far
+    else:
+        assert l_near == pytest.approx(l_far.item())
+
+
+def test_range_labels_reward_mass_inside_the_range():
+    low, high = torch.tensor([2]), torch.tensor([4])
+    inside = torch.tensor([[0.0, 0.0, 3.0, 3.0, 3.0]])
+    outside = torch.tensor([[3.0, 3.0, 0.0, 0.0, 0.0]])
+    kw = dict(exact=torch.tensor([False]), weight=torch.ones(1), objective="ordinal", emd_weight=1.0)
+    assert ordinal_loss(inside, low, high, **kw) < ordinal_loss(outside, low, high, **kw)
+
+
+def test_file_input_with_level_names_and_abstentions(tmp_path):
+    path = tmp_path / "data.jsonl"
+    rows = [{"body": t, "tone": ["cautious", "measured", "firm", "assertive", "confrontational"][k]}
+            for k, texts in EXAMPLES.items() for t in texts] * 4 + [{"body": "unknown", "tone": None}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    train_set, eval_set = load_training_data(path, text_column="body", level_column="tone")
+    assert len(train_set) + len(eval_set) == len(rows) - 1
+    assert set(train_set.low) <= set(range(5))
+
+
+def test_bad_level_names_the_row(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("text,level\nfine,firm\nbad,furious\n")
+    with pytest.raises(ValueError, match="row 2.*furious"):
+        load_training_data(path)
+
+
+def test_cli_train(tmp_path, monkeypatch):
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t, "level": k}) for k, ts in EXAMPLES.items() for t in ts * 4))
+    monkeypatch.setattr("tonecls.classifier.ToneClassifier.from_base", classmethod(lambda cls, **kw: build_tiny_classifier()))
+    assert main(["train", "--data", str(path), "--out", str(tmp_path / "m"), "--epochs", "1", "--batch-size", "8"]) == 0
+    assert (tmp_path / "m" / "model.safetensors").exists()
