@@ -55,7 +55,7 @@ from scipy import stats
 METHODS = ("cusum", "pelt")
 PERIODS = ("Y", "Q", "M")
 CORRECTIONS = ("holm", "bonferroni")
-EVENT_COLUMNS = ["actor", "kind", "direction", "date", "period", "size_levels", "score", "baseline",
+EVENT_COLUMNS = ["actor", "kind", "direction", "date", "date_text", "period", "size_levels", "score", "baseline",
                  "z", "p_value", "n_history", "row_ids", "ids", "texts"]
 _PRECISION_RANK = {"D": 0, "M": 1, "Y": 2}
 _PERIOD_RANK = {"M": 1, "Q": 1, "Y": 2}
@@ -212,6 +212,11 @@ def period_start(dates: np.ndarray, period: str) -> np.ndarray:
     return months.astype("datetime64[D]")
 
 
+def date_text(date, precision: str) -> str:
+    """A date as written at its precision: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``."""
+    return str(np.datetime64(date, "D"))[: {"Y": 4, "M": 7, "D": 10}[str(precision)]]
+
+
 def period_label(start: np.datetime64, period: str) -> str:
     s = str(start)
     if period == "Y":
@@ -363,6 +368,7 @@ class _WeightedL2:
 
             def fit(self, signal):
                 x = np.asarray(signal, float).reshape(-1)
+                self.signal = x.reshape(-1, 1)
                 self.cw = np.concatenate([[0.0], np.cumsum(w)])
                 self.cs = np.concatenate([[0.0], np.cumsum(w * x)])
                 self.css = np.concatenate([[0.0], np.cumsum(w * x * x)])
@@ -426,7 +432,7 @@ class ShiftReport:
         """Events (and settings) as JSON; written to ``path`` too when given."""
         events = []
         for rec in self.events.to_dict("records"):
-            rec["date"] = str(pd.Timestamp(rec["date"]).date())
+            rec["date"] = rec.pop("date_text")
             for key, val in list(rec.items()):
                 if isinstance(val, np.ndarray):
                     val = val.tolist()
@@ -481,7 +487,7 @@ class ShiftReport:
                             textcoords="offset points", color=color, fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.set_yticks([k / MAX_LEVEL for k in range(MAX_LEVEL + 1)], [f"{k} {LEVELS[k]}" for k in range(MAX_LEVEL + 1)])
-        ax.set_title(f"Tone timeline: {actor} ({len(st)} statements, {len(ev)} events)")
+        ax.set_title(f"Tone timeline: {actor} ({len(st)} statements; events: {len(ev)})")
         ax.legend(loc="upper left", fontsize=7, ncol=3)
         ax.grid(alpha=0.3)
         if path is not None:
@@ -584,8 +590,10 @@ class ShiftDetector:
         coarse = np.array([_PRECISION_RANK[p] for p in df["precision"]], dtype=int) > _PERIOD_RANK[self.period]
         if coarse.any():
             rows = np.flatnonzero(coarse)
-            raise ShiftError(f"{rows.size} date(s) are coarser than period={self.period!r} (e.g. row {rows[0]}: "
-                             f"{data_value(data, self.date_column, rows[0])!r}); use period='Y' or give full dates.")
+            r = rows[0]
+            raise ShiftError(f"{rows.size} date(s) are coarser than period={self.period!r} (e.g. row {r}: "
+                             f"{date_text(df['date'].iloc[r], df['precision'].iloc[r])!r}); use period='Y' or give "
+                             f"full dates.")
         return df
 
     def fit(self, data) -> "ShiftDetector":
@@ -642,7 +650,7 @@ class ShiftDetector:
 
     def _event(self, actor, kind, size, cols, i, **fields):
         return {"actor": actor, "kind": kind, "direction": "escalation" if size > 0 else "de-escalation",
-                "date": cols["date"][i], "period": period_label(cols["period_start"][i], self.period),
+                "date": cols["date"][i], "date_text": date_text(cols["date"][i], cols["precision"][i]), "period": period_label(cols["period_start"][i], self.period),
                 "size_levels": float(size), **fields}
 
     # -- single statements
@@ -717,13 +725,6 @@ class ShiftDetector:
             "n_history": out["n_history"][at], "reliable": out["n_history"][at] >= self.min_history,
             "weight": w, "segment_mean": seg_mean})
         return events, base
-
-
-def data_value(data, column, row):
-    try:
-        return data[column].iloc[row] if isinstance(data, pd.DataFrame) else None
-    except Exception:  # pragma: no cover
-        return None
 
 
 # ------------------------------------------------------------------ scenario
