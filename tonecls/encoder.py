@@ -97,7 +97,7 @@ def load_base_encoder_weights(network: ToneNetwork) -> None:
     from safetensors.torch import load_file
 
     state = load_file(base_file("model.safetensors"))
-    state = {k: v for k, v in state.items() if not k.startswith("pooler.")}
+    state = {k: v for k, v in state.items() if not k.startswith("pooler.") and not k.endswith("position_ids")}
     missing, unexpected = network.encoder.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:

@@ -1,0 +1,214 @@
+"""The recipe that builds ``models/tonecls-base``, and the experiments behind its choices.
+
+    python training/build_corpus.py --out artifacts/corpus          # weak-labelled corpus (issue 2)
+    python training/train_default.py --corpus artifacts/corpus --experiments --out models/tonecls-base
+
+Data roles (no statement is used for two of them):
+
+* weak-labelled corpus (``train`` split): training;
+* gold ``dev`` split (human labels), halved by document: ``dev-fit`` may be added to training,
+  ``dev-hold`` chooses the experiment, stops training early and fits the calibrator;
+* gold ``test`` split: only the final numbers, reported for every experiment;
+* keep-it-local (verbal conflict vs verbal cooperation), halved by sentence hash: ``kil-aux``
+  may join training as level *ranges* (conflict = levels 2-4, cooperation = levels 0-1),
+  ``kil-eval`` gives the external ROC AUC.
+
+Experiments (``--experiments``) train each configuration on the same smaller sample and
+report dev-hold / test / keep-it-local numbers; the final model trains the configuration
+with the best dev-hold QWK on a larger sample. Everything goes to the model's
+``metrics.json``, from which the model card is generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tonecls.calibration import fit_calibration  # noqa: E402
+from tonecls.classifier import ToneClassifier  # noqa: E402
+from tonecls.evaluation import evaluate_predictions, ordinal_metrics, write_report  # noqa: E402
+from tonecls.scale import score_from_probabilities  # noqa: E402
+from tonecls.training import TrainingArguments, save_trained, train  # noqa: E402
+
+GOLD = ROOT / "training" / "gold" / "gold.jsonl"
+KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
+MOTIVATING = {
+    "card": ("Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.", 3),
+    "monitor": ("We will continue to monitor the situation closely and remain in close communication with our partners.", 1),
+}
+CONFIGS = {
+    "weak, cross-entropy": dict(objective="cross_entropy", gold=False, kil=False),
+    "weak, ordinal": dict(objective="ordinal", gold=False, kil=False),
+    "weak + gold dev-fit, ordinal": dict(objective="ordinal", gold=True, kil=False),
+    "weak + gold dev-fit + keep-it-local, ordinal": dict(objective="ordinal", gold=True, kil=True),
+}
+
+
+def _half(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2
+
+
+def load_gold():
+    rows = [json.loads(line) for line in open(GOLD, encoding="utf-8")]
+    dev = [r for r in rows if r["split"] == "dev"]
+    return ([r for r in dev if _half(r["doc_id"]) == 0], [r for r in dev if _half(r["doc_id"]) == 1],
+            [r for r in rows if r["split"] == "test"])
+
+
+def load_kil():
+    with open(KIL, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE) if r["QuadClass"] in ("3", "4")]
+    rows = [{"text": r["en"].strip(), "conflict": int(r["QuadClass"] == "3")} for r in rows if r["en"].strip()]
+    return [r for r in rows if _half(r["text"]) == 0], [r for r in rows if _half(r["text"]) == 1]
+
+
+def training_set(corpus, config, dev_fit, kil_aux, n, seed):
+    import datasets
+
+    train = corpus["train"]
+    if n and len(train) > n:
+        train = train.shuffle(seed=seed).select(range(n))
+    columns = {"text": train["text"], "level_low": train["level"], "level_high": train["level"]}
+    if config["gold"]:
+        # Human labels are scarcer and better: repeat them so they weigh in.
+        for _ in range(5):
+            columns["text"] += [r["text"] for r in dev_fit]
+            columns["level_low"] += [r["level"] for r in dev_fit]
+            columns["level_high"] += [r["level"] for r in dev_fit]
+    if config["kil"]:
+        columns["text"] += [r["text"] for r in kil_aux]
+        columns["level_low"] += [2 if r["conflict"] else 0 for r in kil_aux]
+        columns["level_high"] += [4 if r["conflict"] else 1 for r in kil_aux]
+    return datasets.Dataset.from_dict(columns)
+
+
+def measure(clf, dev_hold, test, kil_eval, calibrator=None) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    out = {}
+    for name, rows in (("dev_hold", dev_hold), ("gold_test", test)):
+        logits = clf.predict_logits([r["text"] for r in rows])
+        probs = calibrator.transform(logits) if calibrator is not None else clf.calibrated_probabilities(logits)
+        out[name] = {k: round(v, 4) for k, v in ordinal_metrics([r["level"] for r in rows], probs).items()}
+    probs = clf.predict_proba([r["text"] for r in kil_eval])
+    out["kil_auc"] = round(float(roc_auc_score([r["conflict"] for r in kil_eval], score_from_probabilities(probs))), 4)
+    return out
+
+
+def run(config_name, corpus, dev_fit, dev_hold, kil_aux, n, args, out=None):
+    config = CONFIGS[config_name]
+    targs = TrainingArguments(objective=config["objective"], epochs=1, max_train_samples=None, batch_size=16,
+                              eval_every=args.eval_every, patience=4, seed=args.seed, max_length=128,
+                              extra={"config": config_name, "weak_samples": n})
+    data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed)
+    eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
+    started = time.time()
+    clf = train(data, targs, eval_data=eval_data, progress=not args.quiet)
+    clf.training_summary_["config"] = config_name
+    clf.training_summary_["wall_seconds"] = round(time.time() - started, 1)
+    return clf, targs
+
+
+def main() -> None:
+    import datasets
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default=str(ROOT / "artifacts" / "corpus"))
+    parser.add_argument("--out", default=str(ROOT / "models" / "tonecls-base"))
+    parser.add_argument("--experiments", action="store_true", help="run every configuration first, pick by dev-hold QWK")
+    parser.add_argument("--config", choices=list(CONFIGS), help="skip the experiments and train this configuration")
+    parser.add_argument("--experiment-samples", type=int, default=6000)
+    parser.add_argument("--samples", type=int, default=24000)
+    parser.add_argument("--eval-every", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    corpus = datasets.load_from_disk(args.corpus)
+    dev_fit, dev_hold, test = load_gold()
+    kil_aux, kil_eval = load_kil()
+    print(f"gold dev-fit {len(dev_fit)}, dev-hold {len(dev_hold)}, test {len(test)}; "
+          f"keep-it-local aux {len(kil_aux)}, eval {len(kil_eval)}", flush=True)
+
+    experiments = []
+    chosen = args.config or "weak + gold dev-fit, ordinal"
+    if args.experiments:
+        for name in CONFIGS:
+            clf, _ = run(name, corpus, dev_fit, dev_hold, kil_aux, args.experiment_samples, args)
+            result = measure(clf, dev_hold, test, kil_eval)
+            row = {"configuration": name, "weak samples": args.experiment_samples,
+                   "steps": clf.training_summary_["steps"], "minutes": round(clf.training_summary_["wall_seconds"] / 60, 1),
+                   "dev-hold QWK": result["dev_hold"]["qwk"], "test QWK": result["gold_test"]["qwk"],
+                   "test Spearman": result["gold_test"]["spearman"], "test macro-F1": result["gold_test"]["macro_f1"],
+                   "keep-it-local AUC": result["kil_auc"]}
+            experiments.append(row)
+            print(json.dumps(row), flush=True)
+        chosen = max(experiments, key=lambda r: r["dev-hold QWK"])["configuration"]
+    print(f"final configuration: {chosen}", flush=True)
+
+    clf, targs = run(chosen, corpus, dev_fit, dev_hold, kil_aux, args.samples, args)
+    out = Path(args.out)
+    clf.name = "tonecls-base"
+    clf.calibrator = None
+    save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
+    # Everything below measures the model as stored (fp16 delta), reloaded from disk.
+    clf = ToneClassifier.from_pretrained(out)
+    dev_logits = clf.predict_logits([r["text"] for r in dev_hold])
+    calibrator = fit_calibration(dev_logits, [r["level"] for r in dev_hold], method="temperature",
+                                 conformal_alpha=0.1, seed=args.seed)
+    clf.calibrator = calibrator
+    (out / "calibration.json").write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n")
+
+    test_logits = clf.predict_logits([r["text"] for r in test])
+    report = evaluate_predictions([r["level"] for r in test], test_logits, calibrator)
+    write_report(report, out / "evaluation", title="tonecls-base on the gold test split")
+    final = measure(clf, dev_hold, test, kil_eval, calibrator)
+    cases = {k: clf.score(text).to_dict() | {"text": text, "required": f"level >= {lvl}" if k == "card" else f"level <= {lvl}"}
+             for k, (text, lvl) in MOTIVATING.items()}
+    u, c = report["uncalibrated"], report["calibrated"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    metrics.update({
+        "evaluation": {
+            "gold test": {
+                "description": f"Human-labelled gold test split ({report['n']} statements, never trained on or tuned on); "
+                               "`python training/train_default.py` wrote these numbers.",
+                "rows": [{"probabilities": name, "QWK": m["qwk"], "Spearman": m["spearman"], "macro-F1": m["macro_f1"],
+                          "accuracy": m["accuracy"], "MAE": m["mae"], "ECE": m["ece"], "adaptive ECE": m["ece_equal_mass"],
+                          "Brier": m["brier"], "NLL": m["nll"], "RPS": m["rps"]}
+                         for name, m in (("uncalibrated", u), ("temperature-calibrated", c))],
+                "figure": "evaluation/reliability.png",
+            },
+            "keep-it-local": {"description": "Held-out half of keep-it-local, verbal conflict (1) vs verbal cooperation (0); "
+                                             "ROC AUC of the score.", "ROC AUC": final["kil_auc"], "n": len(kil_eval)},
+            "conformal": report["conformal"] or {},
+            "motivating cases": {"rows": [{"case": k, "text": v["text"], "label": v["label"], "score": round(v["score"], 3),
+                                           "required": v["required"]} for k, v in cases.items()]},
+        },
+        "experiments": experiments,
+        "experiments_description": (
+            f"Each configuration trained on {args.experiment_samples} weak-labelled statements (same seed), early-stopped "
+            "on gold dev-hold QWK; the final model uses the best dev-hold configuration on more data. Test numbers are "
+            "reported, not used for choosing."),
+        "final": {"configuration": chosen, **final},
+    })
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    from tonecls.modelcard import write_model_card
+
+    write_model_card(out)
+    print(json.dumps(metrics["final"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
