@@ -86,7 +86,7 @@ def read_scored(path) -> pd.DataFrame:
     if fmt == "csv":
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     if fmt == "json":
-        return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+        return pd.read_json(path, lines=True, dtype=False)  # dtype=False: no date guessing either
     if fmt == "parquet":
         return pd.read_parquet(path)
     import datasets
@@ -180,7 +180,8 @@ def prepare(data, actor_column="actor", date_column="date", score_column="score"
     score = pd.to_numeric(data[score_column], errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(score) | (score < 0) | (score > 1))
     if bad.size:
-        shown = ", ".join(f"row {i}: {data[score_column].iloc[i]!r}" for i in bad[:5])
+        raw = data[score_column].to_numpy(dtype=object)
+        shown = ", ".join(f"row {i}: {getattr(raw[i], 'item', lambda: raw[i])()!r}" for i in bad[:5])
         raise ShiftError(f"{bad.size} score(s) in column {score_column!r} are missing or outside [0, 1] ({shown}).")
     out["score"] = score
     if text_column is not None and text_column in data.columns:
@@ -641,7 +642,8 @@ class ShiftDetector:
             baselines.append(base)
         statements = df.assign(**out)
         statements["date"] = pd.to_datetime(statements["date"])
-        ev_df = pd.DataFrame(events, columns=EVENT_COLUMNS)
+        ev_df = pd.DataFrame(events, columns=EVENT_COLUMNS).astype(
+            {"size_levels": float, "score": float, "baseline": float, "z": float, "p_value": float, "n_history": int})
         ev_df["date"] = pd.to_datetime(ev_df["date"])
         if not ev_df.empty:
             ev_df = ev_df.sort_values(["actor", "date", "kind"], kind="stable").reset_index(drop=True)

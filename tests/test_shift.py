@@ -1,0 +1,252 @@
+"""tonecls.shift: the Japan scenario, simulated power and false-alarm rates, inputs, errors, outputs.
+
+Noise model of the simulations (``simulate_scores``): a stationary actor's statement scores
+are i.i.d. Beta, bounded in [0, 1] and unimodal, with mean U(0.1, 0.9) and sd U(0.10, 0.15)
+(capped where a unimodal Beta cannot be that wide), plus speech-to-speech wobble of the
+yearly mean (tau). A "one-level shift" moves the mean by 0.25 in score.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from tonecls.shift import (JAPAN_CARD_STATEMENT, ShiftDetector, ShiftError, holm, japan_scenario, parse_dates,
+                           predictive_z, simulate_scores, trailing_baseline)
+
+ALPHA = 0.05
+
+
+def _not_above(hits: int, n: int, rate: float) -> bool:
+    """True unless an exact one-sided binomial test says the true rate exceeds ``rate`` (at 1 %)."""
+    return stats.binomtest(hits, n, rate, alternative="greater").pvalue > 0.01
+
+
+# ------------------------------------------------------------------ the motivating scenario
+def test_japan_card_statement_is_an_escalation_of_about_three_levels():
+    report = ShiftDetector().detect(japan_scenario())
+    ev = report.events
+    assert len(ev) == 1, ev  # the firm 2022 remark (+1.4 levels) stays below significance
+    e = ev.iloc[0]
+    assert (e.actor, e.kind, e.direction) == ("JPN", "statement", "escalation")
+    assert 2.0 <= e.size_levels <= 3.0
+    assert e.baseline < 0.15 and e.score == pytest.approx(0.8)
+    assert e.p_value <= ALPHA / 2 and e.n_history == 13
+    assert e.row_ids == [13] and e.texts == [JAPAN_CARD_STATEMENT]
+    assert e.date_text == "2025-05"
+    assert (ev.kind == "change_point").sum() == 0  # one statement is not a sustained change
+
+
+def test_japan_report_outputs(tmp_path):
+    report = ShiftDetector(id_column="doc_id").detect(japan_scenario())
+    doc = json.loads(report.to_json())
+    assert doc["n_statements"] == 14 and doc["events"][0]["ids"] == ["jpn-13"]
+    assert doc["events"][0]["date"] == "2025-05"
+    paths = report.save(tmp_path / "out", table_format="parquet")
+    table = pd.read_parquet(paths["events"])
+    assert table.loc[0, "direction"] == "escalation"
+    assert (tmp_path / "out" / "timelines" / "JPN.png").stat().st_size > 10_000
+    base = pd.read_parquet(paths["baselines"])
+    assert list(base["period"])[:2] == ["2011", "2013"] and not base["reliable"].iloc[0]
+
+
+# -------------------------------------------------------------- simulated power and alarms
+def test_stationary_series_false_alarm_rate_is_at_most_alpha():
+    """Any event (either kind) in a stationary 15-year series of 8 statements a year."""
+    n = 400
+    df = simulate_scores(n, n_periods=15, per_period=8, tau=0.02, rng=101)
+    ev = ShiftDetector(alpha=ALPHA).detect(df).events
+    any_rate = ev["actor"].nunique()
+    stmt = ev.loc[ev.kind == "statement", "actor"].nunique()
+    cp = ev.loc[ev.kind == "change_point", "actor"].nunique()
+    print(f"stationary per-series alarm rate: any {any_rate / n:.3f}, statement {stmt / n:.3f}, "
+          f"change point {cp / n:.3f} (n={n})")
+    assert _not_above(any_rate, n, ALPHA)
+    assert _not_above(stmt, n, ALPHA / 2) and _not_above(cp, n, ALPHA / 2)
+
+
+def test_one_level_shift_is_found_within_three_periods():
+    """+-0.25 after 10 stationary years; with 3 years observed after the shift, >= 95 % are found
+    with the right direction, dated within one period of the true one, of about one level."""
+    n = 200
+    up = simulate_scores(n, n_periods=13, per_period=8, shift=0.25, shift_period=10, tau=0.02, rng=202)
+    down = simulate_scores(n, n_periods=13, per_period=8, shift=-0.25, shift_period=10, tau=0.02, rng=203)
+    df = pd.concat([up.assign(actor="U" + up.actor), down.assign(actor="D" + down.actor)], ignore_index=True)
+    ev = ShiftDetector().detect(df).events
+    cp = ev[ev.kind == "change_point"]
+    good = cp[(cp.direction == np.where(cp.actor.str.startswith("U"), "escalation", "de-escalation"))
+              & (cp.period.astype(int) - 2010).abs().le(1)]
+    power = good.actor.nunique() / (2 * n)
+    print(f"one-level shift found within 3 periods: {power:.3f}; median size {good.size_levels.abs().median():.2f}")
+    assert power >= 0.95
+    assert 0.8 <= good.size_levels.abs().median() <= 1.2
+
+
+def test_pelt_method_finds_the_shift_and_stays_quiet_when_stationary():
+    n = 100
+    shifted = simulate_scores(n, n_periods=13, per_period=8, shift=0.25, shift_period=10, rng=5)
+    quiet = simulate_scores(n, n_periods=13, per_period=8, rng=6)
+    det = ShiftDetector(method="pelt")
+    cp = det.detect(shifted).events.query("kind == 'change_point' and direction == 'escalation'")
+    assert cp[(cp.period.astype(int) - 2010).abs().le(1)].actor.nunique() >= 0.9 * n
+    ev = ShiftDetector(method="pelt").detect(quiet).events
+    assert _not_above(ev.actor.nunique(), n, ALPHA)
+
+
+def test_predictive_statistic_is_conservative_under_normal_noise():
+    rng = np.random.default_rng(7)
+    for n in (8, 20, 60):
+        h = rng.normal(size=(40_000, n))
+        med = np.median(h, axis=1)
+        spread = 1.4826 * np.median(np.abs(h - med[:, None]), axis=1)
+        z, dof = predictive_z(rng.normal(size=40_000), med, spread, n)
+        for p in (0.05, 0.01):
+            assert np.mean(np.abs(z) > stats.t.ppf(1 - p / 2, dof)) <= p * 1.15
+
+
+# -------------------------------------------------------------------- few statements
+def test_short_histories_get_no_events_and_wider_bands():
+    long = simulate_scores(1, n_periods=10, per_period=8, mean=(0.2, 0.2), sd=(0.1, 0.1), rng=1)
+    short = pd.DataFrame({"actor": "NEW", "date": ["2001", "2002", "2003", "2004", "2005"],
+                          "score": [0.05, 0.06, 0.05, 0.04, 0.95]})
+    report = ShiftDetector().detect(pd.concat([long, short], ignore_index=True))
+    assert "NEW" not in set(report.events.actor)
+    s = report.statements
+    width = (s.band_high - s.band_low).groupby(s.actor).last()
+    assert width["NEW"] > width["S0000"]
+    assert not report.baselines.query("actor == 'NEW'")["reliable"].any()
+
+
+def test_de_escalation_of_a_confrontational_actor():
+    rng = np.random.default_rng(3)
+    scores = np.r_[np.clip(rng.normal(0.8, 0.05, 20), 0, 1), 0.05]
+    df = pd.DataFrame({"actor": "X", "date": [f"{2000 + i}-03" for i in range(21)], "score": scores})
+    ev = ShiftDetector(period="M").detect(df).events
+    assert list(ev.direction) == ["de-escalation"] and ev.size_levels.iloc[0] < -2.5
+
+
+# ------------------------------------------------------------------------ properties
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), jump=st.floats(0.5, 0.9))
+def test_mirroring_scores_mirrors_events(seed, jump):
+    """score -> 1 - score turns every escalation into a de-escalation of the same size."""
+    rng = np.random.default_rng(seed)
+    scores = np.r_[rng.beta(2, 12, 30), min(0.05 + jump, 1.0)]
+    df = pd.DataFrame({"actor": "A", "date": [str(1990 + i) for i in range(31)], "score": scores})
+    ev = ShiftDetector().detect(df).events
+    mirrored = ShiftDetector().detect(df.assign(score=1 - df.score)).events
+    assert len(ev) == len(mirrored)
+    np.testing.assert_allclose(ev.size_levels.to_numpy(), -mirrored.size_levels.to_numpy(), atol=1e-9)
+    flip = {"escalation": "de-escalation", "de-escalation": "escalation"}
+    assert [flip[d] for d in ev.direction] == list(mirrored.direction)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_row_order_and_actor_interleaving_do_not_matter(seed):
+    df = pd.concat([simulate_scores(3, n_periods=6, per_period=3, rng=seed).drop(columns=["period", "shifted"]),
+                    japan_scenario().drop(columns=["doc_id", "text"])], ignore_index=True)
+    df["uid"] = np.arange(len(df))
+    shuffled = df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    a = ShiftDetector(id_column="uid").detect(df).events
+    b = ShiftDetector(id_column="uid").detect(shuffled).events
+    key = ["actor", "kind", "date", "size_levels"]
+    pd.testing.assert_frame_equal(a[key], b[key])
+    assert [sorted(x) for x in a.ids] == [sorted(x) for x in b.ids]
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(st.floats(0, 1), min_size=1, max_size=40), window=st.integers(2, 12),
+       dup=st.lists(st.booleans(), min_size=40, max_size=40))
+def test_trailing_baseline_matches_a_plain_loop(values, window, dup):
+    y = np.array(values)
+    new = np.r_[True, ~np.array(dup[1:len(y)], dtype=bool)]  # dup[i]: same date as row i-1
+    group_start = np.maximum.accumulate(np.where(new, np.arange(len(y)), 0))
+    med, spread, n = trailing_baseline(y, group_start, window)
+    for i, g in enumerate(group_start):
+        h = y[max(0, g - window):g]
+        assert n[i] == len(h)
+        if len(h):
+            assert med[i] == pytest.approx(np.median(h))
+            assert spread[i] == pytest.approx(1.4826 * np.median(np.abs(h - np.median(h))))
+
+
+def test_holm_matches_definition():
+    p = np.array([0.01, 0.04, np.nan, 0.03, 0.5])
+    assert holm(p)[[0, 1, 3, 4]] == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert np.isnan(holm(p)[2])
+
+
+# ---------------------------------------------------------------------- inputs, errors
+def test_dates_of_three_precisions_and_datetimes():
+    d, p = parse_dates(["1999", "1999-07", "1999-07-04", 2001])
+    assert [str(x) for x in d] == ["1999-01-01", "1999-07-01", "1999-07-04", "2001-01-01"]
+    assert p.tolist() == ["Y", "M", "D", "Y"]
+    d, p = parse_dates(pd.to_datetime(pd.Series(["2020-02-03"])))
+    assert str(d[0]) == "2020-02-03" and p.tolist() == ["D"]
+
+
+@pytest.mark.parametrize("bad", ["2019/05/01", "19-05", "2019-13", "2019-02-30", "", None])
+def test_unparsable_date_names_the_row(bad):
+    df = pd.DataFrame({"actor": ["A", "A"], "date": ["2019", bad], "score": [0.1, 0.2]})
+    with pytest.raises(ShiftError, match="row 1"):
+        ShiftDetector().detect(df)
+
+
+def test_clear_errors():
+    df = pd.DataFrame({"country": ["A"], "year": ["2019"], "score": [0.1]})
+    with pytest.raises(ShiftError, match=r"actor column 'actor' not found; available columns are \['country'"):
+        ShiftDetector().detect(df)
+    ok = ShiftDetector(actor_column="country", date_column="year").detect(df)
+    assert ok.events.empty and len(ok.statements) == 1
+    with pytest.raises(ShiftError, match=r"outside \[0, 1\] \(row 1: 1.3"):
+        ShiftDetector().detect(pd.DataFrame({"actor": ["A", "A"], "date": ["2019", "2020"], "score": [0.1, 1.3]}))
+    with pytest.raises(ValueError, match=r"choose one of \['cusum', 'pelt'\]"):
+        ShiftDetector(method="binseg")
+    with pytest.raises(ValueError, match=r"choose one of \['Y', 'Q', 'M'\]"):
+        ShiftDetector(period="W")
+    with pytest.raises(ShiftError, match="coarser than period='M'"):
+        ShiftDetector(period="M").detect(pd.DataFrame({"actor": ["A"], "date": ["2019"], "score": [0.1]}))
+
+
+def test_file_formats_and_datasets_give_the_same_events(tmp_path):
+    import datasets
+
+    df = japan_scenario()
+    df.to_csv(tmp_path / "s.csv", index=False)
+    df.to_json(tmp_path / "s.jsonl", orient="records", lines=True)
+    df.to_parquet(tmp_path / "s.parquet")
+    want = ShiftDetector().detect(df).events[["actor", "kind", "date_text", "size_levels"]]
+    for src in (tmp_path / "s.csv", tmp_path / "s.jsonl", str(tmp_path / "s.parquet"), datasets.Dataset.from_pandas(df)):
+        got = ShiftDetector().detect(src).events[want.columns]
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_fit_then_detect_uses_the_pooled_baseline_of_the_fitted_data():
+    det = ShiftDetector().fit(simulate_scores(5, rng=0))
+    pooled = det.pooled_median_
+    report = det.detect(japan_scenario())
+    assert det.pooled_median_ == pooled and len(report.events) == 1
+
+
+def test_cli_shifts(tmp_path, capsys):
+    from tonecls.cli import main
+
+    df = pd.concat([japan_scenario(), simulate_scores(2, rng=1).drop(columns=["period", "shifted"])
+                    .assign(text="...", doc_id="x")], ignore_index=True)
+    df.to_parquet(tmp_path / "scored.parquet")
+    out = tmp_path / "shifts"
+    assert main(["shifts", str(tmp_path / "scored.parquet"), "--actor-column", "actor", "--date-column", "date",
+                 "--id-column", "doc_id", "--plots", "events", "-o", str(out)]) == 0
+    events = pd.read_csv(out / "events.csv")
+    jpn = events[events.actor == "JPN"]
+    assert list(jpn.kind) == ["statement"] and json.loads(jpn.ids.iloc[0]) == ["jpn-13"]
+    assert (out / "timelines" / "JPN.png").exists() and (out / "events.json").exists()
+    assert main(["shifts", str(tmp_path / "scored.parquet"), "--actor-column", "country", "-o", str(out)]) == 2
+    assert "available columns are" in capsys.readouterr().err
