@@ -162,12 +162,51 @@ def _run_evaluate(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- shifts
+def _add_shifts(sub) -> None:
+    p = sub.add_parser("shifts", help="per-actor tone baselines and tone shifts in scored statements (docs/shift.md)")
+    p.add_argument("scored", help="scored statements: CSV / JSONL(.gz) / Parquet file or datasets folder")
+    p.add_argument("-o", "--output", required=True, help="output folder (events table + JSON, baselines, timelines/)")
+    p.add_argument("--actor-column", default="actor")
+    p.add_argument("--date-column", default="date", help="dates as YYYY-MM-DD, YYYY-MM or YYYY")
+    p.add_argument("--score-column", default="score")
+    p.add_argument("--text-column", default="text", help="optional; carried into the events")
+    p.add_argument("--id-column", default=None, help="optional id carried into the events (e.g. doc_id)")
+    p.add_argument("--period", default="Y", help="change-point periods: Y, Q or M (default Y)")
+    p.add_argument("--method", default="cusum", help="change points: cusum or pelt (default cusum)")
+    p.add_argument("--alpha", type=float, default=0.05, help="per-actor false-alarm rate (default 0.05)")
+    p.add_argument("--window", type=int, default=100, help="past statements in the baseline; 0 = all (default 100)")
+    p.add_argument("--min-history", type=int, default=8, help="past statements before a statement can be an event")
+    p.add_argument("--min-levels", type=float, default=1.0, help="smallest statement shift, in levels (default 1)")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet"], help="table format (default csv)")
+    p.add_argument("--plots", default="all", choices=["all", "events", "none"],
+                   help="timeline PNG per actor: all actors, only those with events, or none")
+
+
+def _run_shifts(args) -> int:
+    from .shift import ShiftDetector
+
+    detector = ShiftDetector(window=args.window or None, min_history=args.min_history, alpha=args.alpha,
+                             period=args.period, method=args.method, min_levels=args.min_levels,
+                             actor_column=args.actor_column, date_column=args.date_column,
+                             score_column=args.score_column, text_column=args.text_column, id_column=args.id_column)
+    report = detector.detect(args.scored)
+    paths = report.save(args.output, table_format=args.format, plots=args.plots)
+    ev = report.events
+    counts = ev.groupby(["kind", "direction"]).size().to_dict() if len(ev) else {}
+    print(f"{len(report.statements)} statements, {report.statements['actor'].nunique()} actors: "
+          f"{len(ev)} events " + (str({f'{k} {d}': int(c) for (k, d), c in counts.items()}) if counts else ""))
+    print("written to " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
 # ---------------------------------------------------------------------------- entry point
 COMMANDS = {
     "score": (_add_score, _run_score),
     "train": (_add_train, _run_train),
     "calibrate": (_add_calibrate, _run_calibrate),
     "evaluate": (_add_evaluate, _run_evaluate),
+    "shifts": (_add_shifts, _run_shifts),
 }
 
 
