@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["ABSTAIN", "LabelingFunction", "LEXICON_LFS", "apply_lfs", "is_negated", "is_reported", "lf_names"]
+__all__ = ["ABSTAIN", "LabelingFunction", "LEXICON_LFS", "apply_lfs", "default_lfs", "is_negated", "is_reported", "lf_names"]
 
 ABSTAIN = -1
 
@@ -91,13 +91,17 @@ class LabelingFunction:
     negatable: bool = True
     reportable: bool = True
     description: str = ""
-    flags: int = re.I
+    flags: int = 0
     regex: re.Pattern = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "regex", re.compile(self.pattern, self.flags))
 
     def __call__(self, text: str) -> int:
+        return self.vote_lower(text.lower())
+
+    def vote_lower(self, text: str) -> int:
+        """Vote on an already lower-cased text (patterns are lower-case, matched without re.I: 2x faster)."""
         for m in self.regex.finditer(text):
             if self.negatable and is_negated(text, m.start()):
                 continue
@@ -174,7 +178,7 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
     _lf("sanction_announced", 2, r"\b(?:impos(?:e|es|ed|ing)|announc\w+|levy|levied) (?:new |additional |further |targeted )?"
         r"(?:sanctions|tariffs|export controls|visa restrictions|penalties)\b", description="a measure announced"),
     # ------------------------------------------------------------------ 3 assertive
-    _lf("must_other", 3, r"\b" + _OTHER + r"(?:[A-Z]\w+|they|he|she|it|israel|russia|iran|china|the \w+(?: \w+)?|"
+    _lf("must_other", 3, r"\b" + _OTHER + r"(?:\w+|they|he|she|it|israel|russia|iran|china|the \w+(?: \w+)?|"
         r"any (?:agreement|deal|solution|settlement)|this|that) (?:must|has to|have to|needs? to) (?:immediately |now |"
         r"stop|end|cease|halt|withdraw|comply|release|refrain|respect|abide|reverse|reflect|be held|pay|answer|understand|"
         r"know|realize|recognize|accept|abandon|return|lift|put an end|desist)", description="a demand on another actor"),
@@ -195,15 +199,20 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         r"hesitate|remain (?:silent|passive|indifferent)|recogni[sz]e|compromise|bow|surrender|give in|back down|yield)|"
         r"(?:cannot|can't|won't) (?:accept|tolerate|allow|permit)|(?:cannot|will not|must not) be tolerated|"
         r"non-negotiable|not up for negotiation)\b", negatable=False, description="will not accept / tolerate"),
-    _lf("condition", 3, r"\b(?:unless|only if|on condition that|preconditions?|as long as \w+ (?:continues?|refuses?|persists?))\b",
+    _lf("condition", 3, r"\b(?:(?:unless|until|only if) (?:they|you|it|he|the (?:regime|government|authorities)|\w+) (?:\w+ )?"
+        r"(?:stops?|ends?|withdraws?|ceases?|compl(?:y|ies)|changes?|reverses?|releases?|abandons?|halts?|lifts?|returns?)|"
+        r"on (?:the )?condition that|as long as (?:they|you|it|\w+) (?:continues?|refuses?|persists?|occupies|occupy))\b",
         description="conditions"),
-    _lf("accuse", 3, r"\b(?:(?:we|i) accuse|accuse[sd]? \w+ of|(?:lies|lied|lying|deceit\w*|hypocri\w+|propaganda|"
-        r"disinformation|so-called|blackmail\w*)|(?:is|are) (?:guilty|responsible) (?:of|for))\b",
+    _lf("accuse", 3, r"\b(?:(?:we|i) accuse|accuse[sd]? (?:them|him|her|\w+) of|(?:their|his|its|russia's|russia’s) lies|"
+        r"(?:lied|is lying|are lying)|deceitful|hypocri\w+|blackmail\w*|(?:is|are) (?:guilty|solely responsible) (?:of|for)|"
+        r"(?:bears|bear) the blame)\b",
         description="direct accusations"),
     # ------------------------------------------------------------------ 4 confrontational
-    _lf("heavy_price", 4, r"\b(?:(?:heavy|high|severe|steep|dear|terrible|painful) (?:price|cost)s?|pay (?:dearly|the price|a price)|"
-        r"(?:severe|serious|dire|grave|devastating|unimaginable) consequences|face (?:the )?consequences|"
-        r"impose (?:real |severe |significant )?costs|will regret)\b", description="paying a price, consequences"),
+    _lf("heavy_price", 4, r"\b(?:(?:will|would|shall|going to|must|to) (?:\w+ )?pay (?:dearly|(?:a|the) (?:heavy |high |steep |"
+        r"terrible )?price)|(?:heavy|high|steep|terrible) price to pay|(?:will|would|shall) (?:\w+ )?(?:face|suffer|bear) "
+        r"(?:the |severe |serious |dire |grave |swift )*consequences|there will be (?:severe |serious |real )?consequences|"
+        r"(?:impose|inflict) (?:real |severe |significant |heavy )?costs on|(?:they|you) will regret)\b",
+        description="paying a price, consequences"),
     _lf("countermeasures", 4, r"\b(?:counter-?measures|retaliat\w+|reprisals?|retribution|punitive (?:measures|action|strikes?)|"
         r"hit back|strike back|respond in kind|tit-for-tat)\b", description="countermeasures, retaliation named"),
     _lf("ultimatum", 4, r"\b(?:ultimatum|or (?:else|face)|(?:within|in) (?:\d+|twenty-four|forty-eight|seventy-two) hours|"
@@ -220,8 +229,9 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         r"regime)s?|outlaw (?:state|regime)|despots?|tyrants?|(?:zionist|racist) (?:entity|regime)|scum|vermin|madm[ae]n|"
         r"clowns?|idiots?|stupid|morons?|lunatic\w*|imperialists?|henchm[ae]n|stooges?)\b",
         negatable=False, description="insults, hostile labels"),
-    _lf("punitive_measure", 4, r"\b(?:(?:sanctions|tariffs?|penalties) (?:\w+ ){0,8}(?:unless|until|if (?:they|you|it))|"
-        r"(?:if|unless) (?:they|you|it|\w+) (?:\w+ ){0,8}(?:tariffs?|sanctions)|punish\w*)\b",
+    _lf("punitive_measure", 4, r"\b(?:(?:sanctions|tariffs?|penalties) (?:\w+ ){0,8}(?:unless|until) (?:they|you|it|the|\w+) |"
+        r"(?:if|unless) (?:they|you|it) (?:\w+ ){0,8}(?:tariffs?|sanctions)|(?:to |will |we )(?:punish|penali[sz]e) "
+        r"(?:them|him|her|you|russia|china|iran|the regime|those)|as (?:a )?punishment (?:for|of))\b",
         description="measures framed as punishment or pressure"),
 )
 
@@ -232,11 +242,21 @@ def lf_names(lfs: Sequence[LabelingFunction] = LEXICON_LFS) -> list[str]:
 
 def apply_lfs(texts: Iterable[str], lfs: Sequence[LabelingFunction] = LEXICON_LFS) -> np.ndarray:
     """Vote matrix of shape ``(len(texts), len(lfs))``, int8, ``ABSTAIN`` where a function abstains."""
-    texts = list(texts)
+    texts = [t.lower() for t in texts]
     votes = np.full((len(texts), len(lfs)), ABSTAIN, dtype=np.int8)
     for j, lf in enumerate(lfs):
         search = lf.regex.search
         for i, t in enumerate(texts):
             if search(t) is not None:  # cheap prefilter; guards only on a hit
-                votes[i, j] = lf(t)
+                votes[i, j] = lf.vote_lower(t)
     return votes
+
+
+def default_lfs(cameo: bool = True) -> list[LabelingFunction]:
+    """The lexicon functions, plus the CAMEO verb-pattern functions when the dictionaries are found."""
+    lfs = list(LEXICON_LFS)
+    if cameo:
+        from .cameo import cameo_lfs
+
+        lfs += cameo_lfs()
+    return lfs
