@@ -810,3 +810,36 @@ def simulate_scores(n_series: int, n_periods: int = 15, per_period: int = 8, shi
         "date": dates.ravel(), "score": score.ravel(),
         "period": np.tile(np.repeat(period, per_period), n_series),
         "shifted": np.repeat(np.asarray(shifted), per_period, axis=1).ravel()})
+
+
+def simulation_study(n_series: int = 3000, alpha: float = 0.05, method: str = "cusum", tau: float = 0.02,
+                     n_before: int = 10, per_period: int = 8, rng: int = 11) -> dict:
+    """Measure the per-series false-alarm rates and the one-level shift power by simulation.
+
+    Stationary: ``n_series`` actors of ``n_before + 5`` years. Shifted: half +0.25, half -0.25
+    after ``n_before`` years, observed for ``delay`` = 1..4 more years; a hit is a change point
+    in the right direction dated within one period of the shift. Same noise model as
+    :func:`simulate_scores`; the numbers in docs/shift.md come from this function.
+
+    >>> r = simulation_study(40, rng=1)
+    >>> sorted(r)
+    ['false_alarm_any', 'false_alarm_change_point', 'false_alarm_statement', 'power_by_delay']
+    """
+    det = ShiftDetector(alpha=alpha, method=method)
+    quiet = det.detect(simulate_scores(n_series, n_before + 5, per_period, tau=tau, rng=rng)).events
+    out = {"false_alarm_any": quiet["actor"].nunique() / n_series,
+           "false_alarm_statement": quiet.loc[quiet.kind == "statement", "actor"].nunique() / n_series,
+           "false_alarm_change_point": quiet.loc[quiet.kind == "change_point", "actor"].nunique() / n_series,
+           "power_by_delay": {}}
+    half = n_series // 2
+    for delay in (1, 2, 3, 4):
+        parts = [simulate_scores(half, n_before + delay, per_period, shift=s, shift_period=n_before, tau=tau,
+                                 rng=rng + 10 * delay + i).assign(actor=lambda d, p=p: p + d["actor"])
+                 for i, (s, p) in enumerate(((0.25, "U"), (-0.25, "D")))]
+        ev = det.detect(pd.concat(parts, ignore_index=True)).events
+        cp = ev[ev.kind == "change_point"]
+        year = cp["period"].str[:4].astype(int) - 2000
+        ok = (cp["direction"] == np.where(cp["actor"].str.startswith("U"), "escalation", "de-escalation")) & \
+            (year - n_before).abs().le(1)
+        out["power_by_delay"][delay] = cp.loc[ok, "actor"].nunique() / (2 * half)
+    return out
