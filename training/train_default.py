@@ -196,6 +196,22 @@ def main() -> None:
             "motivating cases": {"rows": [{"case": k, "text": v["text"], "label": v["label"], "score": round(v["score"], 3),
                                            "required": v["required"]} for k, v in cases.items()]},
         },
+        "card": {
+            "intro": "The default model of tonecls: all-MiniLM-L6-v2 fine-tuned to rate the tone of official and "
+                     "diplomatic statements, with temperature-calibrated probabilities and 90 % conformal level intervals.",
+            "data": f"Configuration `{chosen}`: {args.samples} weakly labelled statements from the UN General Debate "
+                    "(1990-2022) and White House (2021-2025) corpora, labelled by `tonecls.labeling` (lexicon and CAMEO "
+                    "labeling functions, label model; card in the corpus folder), excluding every document of the gold "
+                    "set; plus, where the configuration says so, the gold dev-fit half (human labels, repeated 5x) and "
+                    "half of keep-it-local as level ranges. Early stopping and calibration use the gold dev-hold half.",
+            "limitations": "English only; trained on two registers (UN speeches, White House releases) and weak labels, "
+                           "so wording far from them (press agencies of other ministries, social media) may score "
+                           "differently; the gold set is enriched for hostile wording and annotated by AI-agent "
+                           "annotators of the team (see training/gold/README.md). Statements over 128 tokens are "
+                           "scored by windows and take the strongest window.",
+            "reproduce": "python training/build_corpus.py --out artifacts/corpus\n"
+                         "python training/train_default.py " + " ".join(sys.argv[1:]),
+        },
         "experiments": experiments,
         "experiments_description": (
             f"Each configuration trained on {args.experiment_samples} weak-labelled statements (same seed), early-stopped "
