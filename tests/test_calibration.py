@@ -348,6 +348,17 @@ def test_fit_calibration_splits_and_records(overconfident):
     assert any("too few" in str(w.message) for w in caught)
 
 
+def test_refit_drops_the_old_conformal_predictor_and_info(overconfident):
+    logits, y, _ = overconfident
+    cal = fit_calibration(logits, y, conformal_alpha=0.1)
+    assert cal.conformal_ is not None and cal.info_
+    cal.fit(logits / 3, y)  # new probabilities: the old conformal quantile no longer applies
+    assert getattr(cal, "conformal_", None) is None and getattr(cal, "info_", None) is None
+    d = cal.to_dict()
+    assert "conformal" not in d and "info" not in d
+    assert calibrator_from_dict(d).temperature_ == pytest.approx(cal.temperature_)
+
+
 def test_calibration_metrics_names(calibrated):
     _, y, p = calibrated
     m = calibration_metrics(y[:1000], p[:1000])

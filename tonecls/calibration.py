@@ -163,9 +163,15 @@ class Calibrator:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(logits, y) first.")
 
     def fit(self, logits, y) -> "Calibrator":
-        """Fit on held-out ``logits`` (n, k) and true class ids ``y`` (n,); returns ``self``."""
+        """Fit on held-out ``logits`` (n, k) and true class ids ``y`` (n,); returns ``self``.
+
+        Refitting drops a previously attached conformal predictor and ``info_``: both describe
+        the old fit's probabilities and would otherwise be saved with the new one.
+        """
         logits = check_logits(logits)
         y = check_labels(y, logits.shape[0], logits.shape[1])
+        for stale in ("conformal_", "info_"):
+            self.__dict__.pop(stale, None)
         self.n_classes_ = logits.shape[1]
         self._fit(logits, y)
         return self
@@ -386,8 +392,8 @@ class HistogramBinning(_OneVsRest):
     is replaced by the observed frequency of that level in its bin, renormalised.
 
     ``binning="quantile"`` (default) uses equal-mass bins, ``"uniform"`` equal-width bins on
-    [0, 1]; an empty bin keeps its mean input probability (its centre when no data). On the
-    fitting data, each level's binned mean prediction equals its observed frequency.
+    [0, 1]; an empty bin (no fitting data) maps to its centre. On the fitting data, each
+    level's binned mean prediction equals its observed frequency.
     """
 
     method = "histogram"
