@@ -13,8 +13,8 @@ from sklearn import metrics as skm
 
 from tonecls.calibration import TemperatureScaling, fit_calibration, softmax
 from tonecls.evaluation import (accuracy, confusion_matrix, evaluate_predictions, load_labelled, macro_f1,
-                                mean_absolute_error, per_level_report, quadratic_weighted_kappa, report_markdown,
-                                spearman, write_report)
+                                mean_absolute_error, ordinal_metrics, per_level_report, quadratic_weighted_kappa,
+                                report_markdown, spearman, write_report)
 from tonecls.labeling.read import DataError
 
 matplotlib.use("Agg")
@@ -62,6 +62,16 @@ def test_qwk_edge_cases():
         quadratic_weighted_kappa([0, 1], [0])
     with pytest.raises(ValueError, match=r"\[0, 4\]"):
         accuracy([0, 5], [0, 1])
+
+
+def test_ordinal_metrics_refuse_logits_and_mismatched_rows():
+    logits, y = _simulated_logits(50)
+    m = ordinal_metrics(y, softmax(logits))
+    assert m["qwk"] == quadratic_weighted_kappa(y, logits.argmax(1)) and 0 <= m["mae_expected"] <= K - 1
+    with pytest.raises(ValueError, match="look like logits"):
+        ordinal_metrics(y, logits)  # an "expected level" of logits would be meaningless
+    with pytest.raises(ValueError, match="rows"):
+        ordinal_metrics(y[:-1], softmax(logits))
 
 
 def _simulated_logits(n=1500, scale=3.0, seed=2):

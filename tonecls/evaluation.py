@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import (DEFAULT_BINS, Calibrator, calibration_curve, calibration_metrics, check_labels,
-                          check_logits, softmax)
+                          check_logits, check_probabilities, softmax)
 from .scale import LEVELS, NUM_LEVELS, level_from_label
 
 REPORT_JSON, REPORT_MD, RELIABILITY_PNG = "report.json", "report.md", "reliability.png"
@@ -117,8 +117,9 @@ def macro_f1(y_true, y_pred, n_levels: int = NUM_LEVELS) -> float:
 
 def ordinal_metrics(y_true, probs) -> dict:
     """Ordinal metrics of probabilities: the predicted level is the most probable one, the
-    continuous score the expected level (used for Spearman ρ and ``mae_expected``)."""
-    p = np.asarray(probs, dtype=np.float64)
+    continuous score the expected level (used for Spearman ρ and ``mae_expected``). Logits are
+    refused: pass ``softmax(logits)`` or ``calibrator.transform(logits)``."""
+    p = check_probabilities(probs)
     k = p.shape[1]
     t = _levels(y_true, k)
     pred = p.argmax(axis=1)
