@@ -28,6 +28,24 @@ def _add_score(sub) -> None:
     p.add_argument("--model", help="model folder (default: models/tonecls-base or $TONECLS_MODEL)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--batch-size", type=int, default=64)
+    g = p.add_argument_group("archive scoring (with -o; see docs/bulk.md)")
+    g.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "int8", "onnx-int8"],
+                   help="how the network runs (default auto: the fastest backend recorded as agreeing with fp32 "
+                        "on >= 99%% of levels for this model, else exact ONNX fp32)")
+    g.add_argument("--guard", type=float, default=None,
+                   help="int8 backends: re-run in fp32 windows whose two top levels are within this log-probability")
+    g.add_argument("--engine", default="local", choices=["local", "ray"], help="local processes, or Ray Data")
+    g.add_argument("--workers", type=int, default=1, help="processes (spawn) or Ray actors (default 1)")
+    g.add_argument("--threads", type=int, default=None, help="threads per process (default: cores / workers)")
+    g.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    g.add_argument("--split", default=None, help="split of a DatasetDict folder")
+    g.add_argument("--segment", action="store_true", help="split documents into statements first")
+    g.add_argument("--interval", action="store_true", help="add the conformal interval_low/interval_high")
+    g.add_argument("--chunk-size", type=int, default=4096, help="records per part file and sorting window")
+    g.add_argument("--restart", action="store_true", help="discard an unfinished earlier run instead of resuming it")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    g.add_argument("--keep-parts", action="store_true", help="keep OUTPUT.parts/ after assembling")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _run_score(args) -> int:
