@@ -56,6 +56,27 @@ def test_japan_report_outputs(tmp_path):
     assert list(base["period"])[:2] == ["2011", "2013"] and not base["reliable"].iloc[0]
 
 
+def test_plot_timeline_leaves_pyplot_state_alone(tmp_path):
+    """A notebook user's backend and open figures survive; no figure piles up in pyplot."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    report = ShiftDetector().detect(japan_scenario())
+    old = matplotlib.get_backend()
+    plt.switch_backend("svg")  # stands in for an interactive backend such as inline or QtAgg
+    try:
+        mine = plt.figure()
+        fig = report.plot_timeline("JPN")
+        report.plot_timeline("JPN", tmp_path / "jpn.png")
+        assert isinstance(fig, Figure) and fig.axes[0].get_title().startswith("Tone timeline: JPN")
+        assert matplotlib.get_backend() == "svg" and plt.get_fignums() == [mine.number]
+        assert (tmp_path / "jpn.png").read_bytes()[:4] == b"\x89PNG"
+        plt.close(mine)
+    finally:
+        plt.switch_backend(old)
+
+
 # -------------------------------------------------------------- simulated power and alarms
 def test_stationary_series_false_alarm_rate_is_at_most_alpha():
     """Any event (either kind) in a stationary 15-year series of 8 statements a year."""

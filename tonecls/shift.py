@@ -452,15 +452,14 @@ class ShiftReport:
         return text
 
     def plot_timeline(self, actor: str, path=None):
-        """Plot one actor's scores, baseline band, fitted segment means and events (matplotlib Agg).
+        """Plot one actor's scores, baseline band, fitted segment means and events.
 
-        Returns the figure; saves it when ``path`` is given. Needs ``tonecls[plot]``.
+        Returns a ``matplotlib.figure.Figure`` (shown inline in Jupyter); saves it when ``path``
+        is given. The figure is built without pyplot, so the user's backend and open figures are
+        left alone and nothing accumulates in pyplot's registry. Needs ``tonecls[plot]``.
         """
         try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+            from matplotlib.figure import Figure
         except ImportError as err:  # pragma: no cover
             raise ImportError("plot_timeline needs matplotlib: pip install 'tonecls[plot]'") from err
         from .scale import LEVELS, MAX_LEVEL
@@ -469,7 +468,8 @@ class ShiftReport:
         if st.empty:
             raise ShiftError(f"actor {actor!r} not found; actors are {sorted(self.statements['actor'].unique())[:20]}.")
         ev = self.events[self.events["actor"] == actor]
-        fig, ax = plt.subplots(figsize=(10, 4), constrained_layout=True)
+        fig = Figure(figsize=(10, 4), layout="constrained")
+        ax = fig.subplots()
         d = pd.to_datetime(st["date"])
         ax.fill_between(d, st["band_low"], st["band_high"], step="post", color="tab:blue", alpha=0.15,
                         label="95% band (single statement)")
@@ -493,7 +493,6 @@ class ShiftReport:
         ax.grid(alpha=0.3)
         if path is not None:
             fig.savefig(path, dpi=110)
-            plt.close(fig)
         return fig
 
     def save(self, out_dir, table_format: str = "csv", plots: str = "all") -> dict[str, Path]:
@@ -612,9 +611,8 @@ class ShiftDetector:
     def detect(self, data=None) -> ShiftReport:
         """Baselines and events for ``data`` (or the fitted data); fits first when not fitted."""
         if data is not None:
-            df = self._prepare(data)
-            if not hasattr(self, "pooled_median_"):
-                self.fit(data)
+            # fit() reads and checks the data once; a fitted detector keeps its pooled baseline.
+            df = self._prepare(data) if hasattr(self, "pooled_median_") else self.fit(data).data_
         elif hasattr(self, "data_"):
             df = self.data_
         else:
