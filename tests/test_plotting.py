@@ -41,6 +41,23 @@ def test_from_predictions_draws_and_saves_png(tmp_path, data):
     plt.close(disp.figure_)
 
 
+def test_one_vs_rest_curve_is_labelled_as_such(data):
+    import matplotlib.pyplot as plt
+
+    y, probs = data
+    top = ReliabilityDisplay.from_predictions(y, probs, n_bins=10)
+    assert top.ax_.get_title() == "Reliability (top label)"
+    assert top.hist_ax_.get_xlabel() == "confidence (max probability)"
+    disp = ReliabilityDisplay.from_predictions(y, probs, n_bins=10, level=2)
+    curve = calibration_curve(y, probs, n_bins=10, level=2)
+    np.testing.assert_allclose(disp.line_.get_xdata(), curve.confidence[curve.count > 0])
+    assert disp.ax_.get_title() == "Reliability (level 2 vs rest)"
+    assert disp.hist_ax_.get_xlabel() == "predicted probability of level 2"
+    assert disp.ax_.get_ylabel() == "frequency of level 2 in bin"
+    plt.close(top.figure_)
+    plt.close(disp.figure_)
+
+
 def test_overlay_on_existing_axes(data):
     import matplotlib.pyplot as plt
 

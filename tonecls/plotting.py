@@ -34,10 +34,12 @@ class ReliabilityDisplay:
     (the diagram), ``hist_ax_`` (the counts) and ``line_``.
     """
 
-    def __init__(self, curve: CalibrationCurve, *, ece: float | None = None, name: str | None = None):
+    def __init__(self, curve: CalibrationCurve, *, ece: float | None = None, name: str | None = None,
+                 level: int | None = None):
         self.curve = curve
         self.ece = ece
         self.name = name
+        self.level = level  # None: top-label curve; k: level k's one-vs-rest curve
 
     @classmethod
     def from_predictions(cls, y, probs, *, n_bins: int = DEFAULT_BINS, binning: str = "uniform",
@@ -47,7 +49,7 @@ class ReliabilityDisplay:
         _require_matplotlib()
         curve = calibration_curve(y, probs, n_bins=n_bins, binning=binning, level=level)
         ece = _binned_gap(curve, int(curve.count.sum()))[0]
-        return cls(curve, ece=ece, name=name).plot(ax=ax, hist_ax=hist_ax, **kwargs)
+        return cls(curve, ece=ece, name=name, level=level).plot(ax=ax, hist_ax=hist_ax, **kwargs)
 
     @classmethod
     def from_classifier(cls, clf, texts, y, *, batch_size: int = 64, name: str | None = None,
@@ -66,7 +68,7 @@ class ReliabilityDisplay:
 
             fig, (ax, hist_ax) = plt.subplots(2, 1, figsize=(5, 6), sharex=True,
                                               gridspec_kw={"height_ratios": [3, 1]})
-            _decorate(ax, hist_ax)
+            _decorate(ax, hist_ax, self.level)
         name = name if name is not None else self.name
         c = self.curve
         seen = c.count > 0
@@ -83,13 +85,18 @@ class ReliabilityDisplay:
         return self
 
 
-def _decorate(ax, hist_ax) -> None:
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
-    ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy in bin", title="Reliability (top label)")
-    if hist_ax is not None:
-        hist_ax.set(xlabel="confidence (max probability)", ylabel="statements")
+def _decorate(ax, hist_ax, level: int | None = None) -> None:
+    if level is None:
+        title, xlabel, ylabel = "Reliability (top label)", "confidence (max probability)", "accuracy in bin"
     else:
-        ax.set(xlabel="confidence (max probability)")
+        title, xlabel, ylabel = (f"Reliability (level {level} vs rest)", f"predicted probability of level {level}",
+                                 f"frequency of level {level} in bin")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    ax.set(xlim=(0, 1), ylim=(0, 1), ylabel=ylabel, title=title)
+    if hist_ax is not None:
+        hist_ax.set(xlabel=xlabel, ylabel="statements")
+    else:
+        ax.set(xlabel=xlabel)
 
 
 def plot_report_reliability(report: dict, path) -> Path:
