@@ -818,17 +818,22 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
     work.mkdir(parents=True)
     model_dir = _model_folder(clf, work / "model")
     if not ray.is_initialized():
-        ray.init(num_cpus=max(workers * (threads or 1), 1), include_dashboard=False, log_to_driver=False,
+        ray.init(num_cpus=workers * (threads or 1) + 1, include_dashboard=False, log_to_driver=False,
                  ignore_reinit_error=True)
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False
     ds = _ray_read(input, reader.format, split)
+    # Leave one CPU of the cluster to the read and write tasks: actors that reserve every CPU
+    # starve them and the pipeline stalls. (The reservation only schedules; threads are set apart.)
+    cluster_cpus = float(ray.cluster_resources().get("CPU", 1))
+    actor_cpus = min(float(threads or 1), max(0.25, (cluster_cpus - 1) / workers))
     scored = ds.map_batches(
         RayScorer, fn_constructor_kwargs=dict(model_dir=str(model_dir), backend_options=clf.backend_options,
                                               text_column=text_column, batch_size=batch_size, interval=interval,
                                               segment=segment, threads=threads or 1),
-        batch_size=chunk_size, batch_format="pyarrow", concurrency=workers, num_cpus=threads or 1)
+        batch_size=chunk_size, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=actor_cpus)
     raw = work / "scored"
     scored.write_parquet(str(raw))
     files = sorted(raw.glob("*.parquet"))

@@ -1,0 +1,77 @@
+"""Helpers shared by the benchmark scripts (not part of the library)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATEMENTS = ROOT.parent / "shared" / "data" / "statements"
+FILES = ("un-general-debate-1990-2022.jsonl.gz", "white-house-2021-2025.jsonl.gz")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
+
+
+def base_classifier(seed: int = 0):
+    """``ToneClassifier.from_base()`` (real encoder, random head), with a fixed head seed.
+
+    Falls back to building it by hand if ``from_base`` rejects the base checkpoint's
+    ``embeddings.position_ids`` buffer (seen with transformers 5.24).
+    """
+    import torch
+
+    from tonecls.classifier import ToneClassifier
+
+    torch.manual_seed(seed)
+    try:
+        return ToneClassifier.from_base()
+    except RuntimeError as err:
+        if "position_ids" not in str(err):
+            raise
+    import json as _json
+
+    from safetensors.torch import load_file
+    from transformers import BertConfig
+
+    from tonecls.classifier import _load_tokenizer
+    from tonecls.encoder import BASE_NAME, BASE_PACKAGE, BASE_SHA256, ToneNetwork, base_file
+    from tonecls.scale import LEVELS
+
+    torch.manual_seed(seed)
+    config = BertConfig.from_dict(_json.loads((base_file("model.safetensors").parent / "config.json").read_text()))
+    network = ToneNetwork(config, len(LEVELS), "mean")
+    state = {k: v for k, v in load_file(base_file("model.safetensors")).items()
+             if not k.startswith("pooler.") and not k.endswith("position_ids")}
+    network.encoder.load_state_dict(state, strict=False)
+    base = {"package": BASE_PACKAGE, "name": BASE_NAME, "sha256": dict(BASE_SHA256)}
+    return ToneClassifier(network, _load_tokenizer(base_file("tokenizer.json")), base=base)
+
+
+def sentences(n: int, *, seed: int = 0, min_words: int = 20, max_words: int = 60, per_doc: int = 3) -> list[str]:
+    """``n`` real sentences of ``min_words``–``max_words`` words from the shared statement corpora
+    (at most ``per_doc`` per document; documents in a fixed random order)."""
+    docs = []
+    for name in FILES:
+        with gzip.open(STATEMENTS / name, "rt", encoding="utf-8") as f:
+            for line in f:
+                docs.append(json.loads(line)["text"])
+    rng = random.Random(seed)
+    rng.shuffle(docs)
+    out: list[str] = []
+    for text in docs:
+        got = 0
+        for para in text.split("\n"):
+            for s in _SENTENCE.split(para.strip()):
+                s = " ".join(s.split())
+                if min_words <= len(s.split()) <= max_words and s[-1:] in ".!?" and s[:1].isupper():
+                    out.append(s)
+                    got += 1
+                    if got >= per_doc:
+                        break
+            if got >= per_doc:
+                break
+        if len(out) >= n:
+            break
+    return out[:n]

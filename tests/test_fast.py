@@ -1,0 +1,139 @@
+"""Fast backends: agreement with torch fp32 on the tiny model, the guard, auto selection, caching."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tonecls import fast
+from tonecls.classifier import ToneClassifier
+
+from conftest import EXAMPLES
+
+pytest.importorskip("onnxruntime", reason="the onnx backends need onnxruntime (pip install 'tonecls[fast]')")
+
+TEXTS = [t for k in sorted(EXAMPLES) for t in EXAMPLES[k]]
+LONG = " ".join(TEXTS)  # several windows in the tiny model
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TONECLS_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def texts():
+    rng = np.random.default_rng(0)
+    words = " ".join(TEXTS).split()
+    extra = [" ".join(rng.choice(words, size=rng.integers(4, 40))) for _ in range(150)]
+    return TEXTS + [LONG] + extra
+
+
+def test_onnx_matches_torch(tiny_model_dir, texts):
+    ref = ToneClassifier.from_pretrained(tiny_model_dir)
+    clf = ToneClassifier.from_pretrained(tiny_model_dir, backend="onnx")
+    assert clf.backend == "onnx" and ref.backend == "torch"
+    np.testing.assert_allclose(clf.predict_logits(texts), ref.predict_logits(texts), atol=1e-5)
+    a, b = clf.score(LONG), ref.score(LONG)
+    assert a.windows == b.windows > 1 and a.level == b.level
+    assert list(Path(fast.cache_dir(), "onnx").glob("*-fp32.onnx"))
+
+
+@pytest.mark.parametrize("backend", ["int8", "onnx-int8"])
+def test_int8_agrees_and_the_guard_closes_the_gap(tiny_model_dir, texts, backend):
+    ref = ToneClassifier.from_pretrained(tiny_model_dir)
+    ref_logits = ref.predict_logits(texts)
+    levels = ref_logits.argmax(1)
+    plain = ToneClassifier.from_pretrained(tiny_model_dir, backend=backend)
+    logits = plain.predict_logits(texts)
+    assert not np.array_equal(logits, ref_logits)  # it is quantised
+    assert np.abs(logits - ref_logits).max() < 0.2
+    assert np.mean(logits.argmax(1) == levels) >= 0.8  # a random tiny head: many near-ties
+    # a guard wider than any margin re-runs every window: exactly the fp32 levels
+    everything = fast.apply_backend(ToneClassifier.from_pretrained(tiny_model_dir), backend, guard=1e9)
+    assert everything.backend == f"{backend}+guard1e+09"
+    np.testing.assert_allclose(everything.predict_logits(texts), ref_logits, atol=1e-5)
+    assert everything.guard_stats["rerun"] == everything.guard_stats["windows"]
+    # a moderate guard re-runs only the near-ties and agrees at least as well as plain int8
+    some = fast.apply_backend(ToneClassifier.from_pretrained(tiny_model_dir), backend, guard=0.05)
+    got = some.predict_logits(texts).argmax(1)
+    assert 0 < some.guard_stats["rerun"] < some.guard_stats["windows"]
+    assert np.mean(got == levels) >= np.mean(logits.argmax(1) == levels)
+
+
+def test_head_stays_fp32_and_exclude_keeps_layers(tiny_classifier):
+    import torch
+
+    q = fast.torch_int8_network(tiny_classifier.network)
+    assert isinstance(q.head, torch.nn.Linear)
+    dense = q.encoder.encoder.layer[1].output.dense
+    assert not isinstance(dense, torch.nn.Linear)
+    kept = fast.torch_int8_network(tiny_classifier.network, exclude=("head", "encoder.encoder.layer.1"))
+    assert isinstance(kept.encoder.encoder.layer[1].output.dense, torch.nn.Linear)
+    assert not isinstance(kept.encoder.encoder.layer[0].output.dense, torch.nn.Linear)
+    assert fast._module_to_node_prefix("encoder.encoder.layer.5.output.dense") == "/encoder/encoder/layer.5/output/dense/"
+
+
+def test_auto_uses_a_record_only_for_the_same_weights(tiny_model_dir, tiny_classifier):
+    clf = ToneClassifier.from_pretrained(tiny_model_dir, backend="auto")
+    assert clf.backend == "onnx" and "no agreement record" in clf.backend_options["reason"]
+    record = {"recommended": {"backend": "onnx-int8", "guard": 0.5, "agreement": 0.996}, "data": "gold test"}
+    fast.save_agreement_record(ToneClassifier.from_pretrained(tiny_model_dir), record)
+    clf = ToneClassifier.from_pretrained(tiny_model_dir, backend="auto")
+    assert clf.backend == "onnx-int8+guard0.5" and "99.60%" in clf.backend_options["reason"]
+    # below target: not used
+    fast.save_agreement_record(clf, {"recommended": {"backend": "onnx-int8", "guard": 0.0, "agreement": 0.97}})
+    assert ToneClassifier.from_pretrained(tiny_model_dir, backend="auto").backend == "onnx"
+    # a record in the model folder wins, and is tied to the weights
+    fast.save_agreement_record(clf, record, to_model_folder=True)
+    assert json.loads((tiny_model_dir / "fast.json").read_text())["weights_key"] == fast.weights_key(clf)
+    assert ToneClassifier.from_pretrained(tiny_model_dir, backend="auto").backend.startswith("onnx-int8")
+    import torch
+
+    with torch.no_grad():
+        tiny_classifier.network.head.bias += 0.5
+    other = tiny_classifier.save_pretrained(tiny_model_dir.parent / "other")
+    (other / "fast.json").write_text((tiny_model_dir / "fast.json").read_text())  # copied, wrong weights
+    assert ToneClassifier.from_pretrained(other, backend="auto").backend == "onnx"
+
+
+def test_export_is_cached_and_keyed_by_weights(tiny_model_dir, tiny_classifier):
+    a = ToneClassifier.from_pretrained(tiny_model_dir)
+    path = fast.export_onnx(a)
+    mtime = path.stat().st_mtime_ns
+    assert fast.export_onnx(ToneClassifier.from_pretrained(tiny_model_dir)) == path
+    assert path.stat().st_mtime_ns == mtime
+    import torch
+
+    with torch.no_grad():
+        tiny_classifier.network.head.weight.mul_(2)
+    assert fast.export_onnx(tiny_classifier) != path
+
+
+def test_backend_names_are_checked(tiny_model_dir):
+    with pytest.raises(ValueError, match="Unknown backend 'gpu'"):
+        ToneClassifier.from_pretrained(tiny_model_dir, backend="gpu")
+    clf = ToneClassifier.from_pretrained(tiny_model_dir, backend="onnx")
+    fast.apply_backend(clf, "torch")
+    assert clf.backend == "torch" and "_forward" not in clf.__dict__
+
+
+def test_agreement_command_writes_the_record(tmp_path, tiny_model_dir, texts, monkeypatch):
+    data = tmp_path / "gold.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "level": i % 5, "split": "test" if i % 4 else "dev"}) + "\n"
+                            for i, t in enumerate(texts)))
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "agreement.py"), str(tiny_model_dir),
+                          "--data", str(data), "--split", "test", "--threads", "1", "--guards", "0,1e9",
+                          "--save", "--to-model-folder"], capture_output=True, text=True, cwd=ROOT,
+                         env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert "recommended:" in out.stdout
+    record = json.loads((tiny_model_dir / "fast.json").read_text())
+    assert record["recommended"]["agreement"] >= 0.995 and record["recommended"]["checked_agreement"] >= 0.995
+    assert "n=" in record["data"] and record["results"]["onnx"]["by_guard"][0]["agreement"] == 1.0
