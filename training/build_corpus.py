@@ -32,12 +32,13 @@ def gold_documents(paths=GOLD) -> set[str]:
 
 
 def main(argv=None) -> int:
-    from tonecls.labeling.pipeline import label_file
+    from tonecls.labeling.pipeline import DEFAULTS, label_file
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(ROOT / "artifacts" / "corpus"))
     p.add_argument("--data", default=str(DATA), help="folder of *.jsonl.gz statement corpora")
-    p.add_argument("--aggregator", default="label_model", choices=["label_model", "majority", "strongest"])
+    p.add_argument("--aggregator", default=DEFAULTS["aggregator"], choices=["label_model", "majority", "strongest"])
+    p.add_argument("--no-marker", default=DEFAULTS["no_marker"], choices=["abstain", "cue", "measured"])
     p.add_argument("--threshold", type=float, default=0.0)
     p.add_argument("--cap-per-level", type=int, default=15000, help="train rows per level at most")
     p.add_argument("--max-eval-rows", type=int, default=10000, help="validation/test rows at most")
@@ -52,7 +53,7 @@ def main(argv=None) -> int:
     excluded = gold_documents()
     print(f"excluding {len(excluded)} gold documents from {[p.name for p in GOLD]}")
     t0 = time.time()
-    dd = label_file(inputs, args.out, aggregator=args.aggregator, threshold=args.threshold, exclude_docs=excluded,
+    dd = label_file(inputs, args.out, aggregator=args.aggregator, no_marker=args.no_marker, threshold=args.threshold, exclude_docs=excluded,
                     cap_per_level=args.cap_per_level, max_eval_rows=args.max_eval_rows, seed=args.seed,
                     num_proc=args.num_proc)
     leaked = excluded & set(d for split in dd.values() for d in split["doc_id"])

@@ -12,9 +12,9 @@ Aggregators:
 
 - :class:`MajorityVote`: the most frequent level among the votes (ties: ``tie_break``).
 - :class:`StrongestVote`: the highest level voted ("rate the strongest clause").
-- :class:`LabelModel`: a generative model of each function's accuracy over the five levels and
-  of the class prior, fitted by EM on the unlabelled votes (a weighted vote whose weights are
-  estimated from data, not set by hand). Deterministic.
+- :class:`LabelModel`: Dawid-Skene: each function's output distribution given the true level,
+  fitted by EM on the unlabelled votes, so its weights are estimated from data, not set by hand.
+  Deterministic.
 
 >>> import numpy as np
 >>> L = np.array([[0, -1, -1], [-1, 2, 2], [-1, -1, -1], [4, 2, -1]])
@@ -122,18 +122,22 @@ class StrongestVote(_Aggregator):
 
 
 class LabelModel(_Aggregator):
-    """A generative model of labeling-function accuracies over the five levels, fitted by EM.
+    """Dawid-Skene label model: each function's output distribution given the true level, by EM.
 
-    Each distinct (function, level) output is an *indicator* ``j`` pointing at level ``l_j``.
-    When it fires, the true level is ``l_j`` with probability ``acc_j``; otherwise the vote is
-    wrong and, under ``error="ordinal"``, wrong levels are the more likely the closer they are to
-    ``l_j`` (weights ``2^-|k - l_j|``), or equally likely under ``error="uniform"`` (the one-coin
-    Dawid-Skene model). Abstaining carries no information (modelling it lets a frequent function
-    absorb a whole class on real, correlated votes). The class prior ``P(y)`` over voted
-    statements is learned unless ``learn_class_prior=False``. Accuracies are estimated from the
-    unlabelled votes by EM, started from the majority vote; the result is a weighted vote with
-    log-odds weights learned from data. EM runs on distinct vote patterns, so a million statements
-    fit in seconds. Deterministic (``seed`` only breaks exact ties in the start).
+    For every function ``j`` and true level ``k`` the model learns ``θ[j, k, v] = P(output_j = v |
+    y = k)`` over ``v ∈ {abstain, 0, …, 4}``. Functions that only ever vote one level thus get a
+    firing rate per true level, and their accuracy ``P(y = l_j | j fires)`` follows from it; a
+    function that fires as often on other levels as on its own gets little weight. Correlated,
+    rare-class functions make the fully free model swap classes on real votes, so:
+
+    - only statements with at least one vote are used (the rest are abstained anyway);
+    - the class prior is the majority-vote distribution of those statements, held fixed
+      (``learn_class_prior=True`` re-estimates it in EM);
+    - Dirichlet pseudo-counts (``smoothing`` everywhere, ``+diagonal`` on "votes the true level")
+      keep thin functions near "votes its own level";
+    - EM starts from the majority vote. Deterministic (``seed`` only breaks exact ties).
+
+    EM runs on distinct vote patterns with their counts, so a million statements fit in seconds.
 
     >>> rng = np.random.default_rng(0)
     >>> y = rng.integers(0, 5, 2000)
@@ -144,56 +148,53 @@ class LabelModel(_Aggregator):
     True
     """
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-7, smoothing: float = 2.0, error: str = "ordinal",
-                 threshold: float = 0.0, seed: int = 0, learn_class_prior: bool = True):
-        if error not in ("ordinal", "uniform"):
-            raise ValueError("error must be 'ordinal' or 'uniform'.")
-        self.n_iter, self.tol, self.smoothing, self.error = n_iter, tol, smoothing, error
+    def __init__(self, n_iter: int = 100, tol: float = 1e-7, smoothing: float = 0.1, diagonal: float = 2.0,
+                 threshold: float = 0.0, seed: int = 0, learn_class_prior: bool = False):
+        self.n_iter, self.tol, self.smoothing, self.diagonal = n_iter, tol, smoothing, diagonal
         self.threshold, self.seed, self.learn_class_prior = threshold, seed, learn_class_prior
 
     @staticmethod
-    def _indicators(L: np.ndarray, keys: list[tuple[int, int]]) -> np.ndarray:
-        return np.stack([L[:, j] == v for j, v in keys], axis=1).astype(np.float64) if keys else np.zeros((len(L), 0))
+    def _onehot(L: np.ndarray) -> np.ndarray:
+        n, m = L.shape
+        X = np.zeros((n, m, NUM_LEVELS + 1), dtype=np.float64)
+        X[np.arange(n)[:, None], np.arange(m)[None, :], L.astype(np.int64) + 1] = 1.0
+        return X.reshape(n, m * (NUM_LEVELS + 1))
 
-    def _error_shape(self) -> np.ndarray:
-        """(J, K): how a wrong vote of indicator j spreads over true levels k (rows sum to 1, 0 at l_j)."""
-        k = np.arange(NUM_LEVELS)[None, :]
-        d = np.abs(k - self.levels_[:, None]).astype(np.float64)
-        shape = np.where(d > 0, 0.5 ** d if self.error == "ordinal" else 1.0, 0.0)
-        return shape / shape.sum(axis=1, keepdims=True)
-
-    def _log_p(self) -> np.ndarray:
-        """(J, K): log P(indicator j fires with its vote | y = k), up to a per-indicator constant."""
-        p = (1 - self.acc_)[:, None] * self._error_shape()
-        p[np.arange(len(self.keys_)), self.levels_] = self.acc_
-        return np.log(np.clip(p, 1e-12, 1.0))
-
-    def _log_lik(self, F: np.ndarray) -> np.ndarray:
-        return F @ self._log_p() + np.log(self.class_prior_)
+    def _log_lik(self, X: np.ndarray) -> np.ndarray:
+        m = self.theta_.shape[0]
+        log_theta = np.log(np.maximum(self.theta_, 1e-300)).transpose(0, 2, 1).reshape(m * (NUM_LEVELS + 1), NUM_LEVELS)
+        return X @ log_theta + np.log(self.class_prior_)
 
     def fit(self, L, y=None):
         L = _as_votes(L)
         n, m = L.shape
         self.n_functions_ = m
         voted = (L >= 0).any(axis=1)
+        if not voted.any():
+            raise ValueError("LabelModel.fit: no statement has a vote; nothing to learn from.")
         patterns, counts = np.unique(L[voted], axis=0, return_counts=True)
-        self.keys_ = sorted({(j, int(v)) for j in range(m) for v in np.unique(patterns[:, j]) if v >= 0})
-        self.levels_ = np.array([v for _, v in self.keys_], dtype=np.int64)
-        F = self._indicators(patterns, self.keys_)
         w = counts.astype(np.float64)
+        X = self._onehot(patterns)
+        X3 = X.reshape(len(X), m, NUM_LEVELS + 1)
+        outputs = X3.sum(axis=0) > 0                                   # (m, v): outputs each function ever gives
         rng = np.random.default_rng(self.seed)
         q = vote_counts(patterns).astype(np.float64) + 1e-3 * rng.random((len(patterns), NUM_LEVELS))
         q /= q.sum(axis=1, keepdims=True)
-        s = self.smoothing
-        fired = (F * w[:, None]).sum(0)
+        mv_prior = (q * w[:, None]).sum(0) + 1.0
+        self.class_prior_ = mv_prior / mv_prior.sum()
+        prior = np.where(outputs[:, None, :], self.smoothing, 0.0) * np.ones((m, NUM_LEVELS, 1))
+        for k in range(NUM_LEVELS):
+            prior[:, k, k + 1] += self.diagonal * outputs[:, k + 1]
+        prior[:, :, 0] += self.smoothing  # abstaining is always possible
         prev, ll, it = -np.inf, float("nan"), -1
         for it in range(self.n_iter):
             wq = q * w[:, None]
-            correct = (F * wq[:, self.levels_]).sum(0)
-            self.acc_ = (correct + s) / (fired + 2 * s)          # Beta(s, s) prior, i.e. shrunk towards 1/2
-            pi = wq.sum(0) + 1.0
-            self.class_prior_ = pi / pi.sum() if self.learn_class_prior else np.full(NUM_LEVELS, 1.0 / NUM_LEVELS)
-            log_lik = self._log_lik(F)
+            theta = np.einsum("pk,pmv->mkv", wq, X3) + prior
+            self.theta_ = theta / theta.sum(axis=2, keepdims=True)
+            if self.learn_class_prior:
+                pi = wq.sum(0) + 1.0
+                self.class_prior_ = pi / pi.sum()
+            log_lik = self._log_lik(X)
             norm = np.logaddexp.reduce(log_lik, axis=1, keepdims=True)
             q = np.exp(log_lik - norm)
             ll = float((norm[:, 0] * w).sum())
@@ -204,49 +205,44 @@ class LabelModel(_Aggregator):
         return self
 
     def predict_proba(self, L) -> np.ndarray:
-        if not hasattr(self, "acc_"):
+        if not hasattr(self, "theta_"):
             raise RuntimeError("LabelModel is not fitted; call fit(L) first.")
         L = _as_votes(L)
         if L.shape[1] != self.n_functions_:
             raise ValueError(f"LabelModel was fitted on {self.n_functions_} functions; got {L.shape[1]} columns.")
         patterns, inverse = np.unique(L, axis=0, return_inverse=True)
-        # An output never seen in fit carries no weight (treated as an abstention).
-        log_lik = self._log_lik(self._indicators(patterns, self.keys_))
+        log_lik = self._log_lik(self._onehot(patterns))
         proba = np.exp(log_lik - np.logaddexp.reduce(log_lik, axis=1, keepdims=True))
         return proba[np.ravel(inverse)]
 
     def accuracies(self) -> np.ndarray:
-        """Per indicator: estimated P(true level = its level | it fires)."""
-        return self.acc_.copy()
+        """Per function: P(true level = the level it votes | it votes), under the fitted model."""
+        joint = self.theta_[:, :, 1:] * self.class_prior_[None, :, None]     # (m, k, v): P(y=k, out=v)
+        total = joint.sum(axis=(1, 2))
+        return np.divide(np.einsum("mkk->m", joint), total, out=np.full(len(total), np.nan), where=total > 0)
 
     def to_dict(self, names=None) -> dict:
-        """Plain numbers for a dataset card: class prior and each function's accuracy and weight."""
+        """Plain numbers for a dataset card: class prior and per function accuracy and firing rates."""
         names = list(names) if names is not None else [f"lf{j}" for j in range(self.n_functions_)]
-        funcs = {}
-        multi = {j for j, _ in self.keys_ if sum(1 for jj, _ in self.keys_ if jj == j) > 1}
-        for i, (j, v) in enumerate(self.keys_):
-            key = f"{names[j]}={v}" if j in multi else names[j]
-            a = float(self.acc_[i])
-            funcs[key] = {"level": int(v), "accuracy": round(a, 4),
-                          "weight": round(float(np.log(a / max(1 - a, 1e-12))), 3)}
+        acc = self.accuracies()
+        fire = 1 - self.theta_[:, :, 0]
         return {"class_prior": [round(float(p), 4) for p in self.class_prior_], "n_iter": self.n_iter_,
-                "error": self.error, "functions": funcs}
+                "functions": {n: {"accuracy": round(float(acc[j]), 4),
+                                  "p_vote_given_level": [round(float(x), 5) for x in fire[j]]}
+                              for j, n in enumerate(names)}}
 
     def save(self, path) -> None:
         with open(path, "w", encoding="utf-8") as f:
-            json.dump({"params": self.get_params(), "keys": self.keys_, "acc": self.acc_.tolist(),
-                       "class_prior": self.class_prior_.tolist(), "n_iter": self.n_iter_,
-                       "n_functions": self.n_functions_}, f)
+            json.dump({"params": self.get_params(), "theta": self.theta_.tolist(),
+                       "class_prior": self.class_prior_.tolist(), "n_iter": self.n_iter_}, f)
 
     @classmethod
     def load(cls, path) -> "LabelModel":
         with open(path, encoding="utf-8") as f:
             d = json.load(f)
         lm = cls(**d["params"])
-        lm.keys_ = [tuple(k) for k in d["keys"]]
-        lm.levels_ = np.array([v for _, v in lm.keys_], dtype=np.int64)
-        lm.acc_, lm.class_prior_ = np.array(d["acc"]), np.array(d["class_prior"])
-        lm.n_iter_, lm.n_functions_, lm.log_likelihood_ = d["n_iter"], d["n_functions"], float("nan")
+        lm.theta_, lm.class_prior_, lm.n_iter_ = np.array(d["theta"]), np.array(d["class_prior"]), d["n_iter"]
+        lm.n_functions_, lm.log_likelihood_ = lm.theta_.shape[0], float("nan")
         return lm
 
 

@@ -64,9 +64,12 @@ express think believe feel consider mark join form build serve win lose watch fo
 defend attack strike warn urge demand threaten accuse promise pledge vow welcome praise thank oppose reject condemn deny
 refuse resist insist require appeal request propose suggest commit invest cooperate engage assist aid relieve grant
 """.split())
+# Verbs of need and wish: "we need to", "we want to" are appeals to everyone, never demands.
+_NEVER = {"need", "want", "wish", "require", "like", "love", "hope", "expect", "plan", "intend", "try", "have", "get",
+          "make", "take", "go", "come", "see", "look", "say", "tell", "think", "know", "mean"}
 # ... except these, which are kept as bare verbs because they are unambiguous markers of their code.
 _CORE = set("""
-threaten retaliate demand urge accuse condemn denounce reject refuse oppose deplore censure rebuke criticize criticise
+threaten retaliate demand urge accuse condemn denounce reject oppose deplore censure rebuke criticize criticise
 protest boycott sanction embargo expel praise commend congratulate thank apologize apologise mediate reconcile
 """.split())
 
@@ -261,7 +264,7 @@ class CameoFunction(LabelingFunction):
     """
 
     post: dict | None = None         # verb form -> regex of what must follow it (patterns "* words")
-    full: dict | None = None         # verb form -> regex of whole patterns with words before the verb
+    full: dict | None = None         # verb form -> regexes (one per verb block) of patterns with words before the verb
     bare: frozenset = frozenset()    # core verb forms that vote on their own
     first_person: bool = False
 
@@ -274,33 +277,38 @@ class CameoFunction(LabelingFunction):
                 rx = self.post.get(form)
                 hit = rx is not None and rx.match(text, m.end()) is not None
             if not hit:
-                rx = self.full.get(form)
-                if rx is not None:
-                    lo = max(0, start - 60)
+                lo = max(0, start - 60)
+                for rx in self.full.get(form, ()):
                     pm = rx.search(text, lo, m.end() + 80)
                     if pm is not None:
                         hit, start = True, pm.start()
+                        break
             if not hit:
                 continue
             if self.first_person and not _FIRST_PERSON.search(text[max(0, m.start() - 40):m.start()]):
                 continue
             if self.negatable and is_negated(text, start):
                 continue
-            if self.reportable and is_reported(text, start):
+            if self.reportable and is_reported(text, m.start()):  # the verb itself, not the pattern start
                 continue
             return self.level
         return ABSTAIN
 
 
 _FIRST_PERSON = re.compile(r"\b(?:we|i|my (?:government|country|delegation)|our (?:government|country|forces))\s+"
-                           r"(?:will|shall|are going to|are ready to|stand ready to|would|must|can)\s+(?:\w+\s+){0,2}$")
+                           r"(?:(?:will|shall|are going to|are ready to|stand ready to|would|must|can|also|strongly|not|never|"
+                           r"firmly|hereby|therefore|again|once again|categorically|resolutely)\s+){0,3}(?:\w+ly\s+)?$")
 
+# Families that vote only when the speaker is the subject ("we will ...", "my government demands").
+FIRST_PERSON_FAMILIES = ("cameo_material_conflict", "cameo_threaten", "cameo_demand_accuse")
 _FAMILIES = {  # name → (level, predicate on code)
     "cameo_cooperate": (0, lambda c, g: level_of_code(c, g) == 0),
     "cameo_consult_aid": (1, lambda c, g: level_of_code(c, g) == 1),
     "cameo_disapprove": (2, lambda c, g: level_of_code(c, g) == 2),
     "cameo_demand_accuse": (3, lambda c, g: level_of_code(c, g) == 3),
-    "cameo_threaten": (4, lambda c, g: level_of_code(c, g) == 4),
+    # Threat verbs on flat text are mostly "X threatens our security" or "we will not allow":
+    # the speaker's own threats signalled in general terms, i.e. assertive (see FIRST_PERSON_FAMILIES).
+    "cameo_threaten": (3, lambda c, g: level_of_code(c, g) == 4),
     "cameo_material_conflict": (4, lambda c, g: c[:2] in MATERIAL_CONFLICT),
 }
 
@@ -313,12 +321,18 @@ def _cameo_lfs(directory: str) -> tuple[CameoFunction, ...]:
     out = []
     for name, (level, wants) in _FAMILIES.items():
         post: dict[str, list[str]] = {}
-        full: dict[str, list[str]] = {}
+        full: dict[str, list[re.Pattern]] = {}
         bare: set[str] = set()
         for b in blocks:
-            forms = sorted({f for words, irr, _ in b.verbs for f in _present_forms(words, irr)}, key=len, reverse=True)
-            if not forms:
+            # Everyday verbs ("need", "want", "make") count only in patterns with words before the verb
+            # ("will not *"), unless they are core markers.
+            forms_all = sorted({f for words, irr, _ in b.verbs if words not in _NEVER
+                                for f in _present_forms(words, irr)}, key=len, reverse=True)
+            forms = sorted({f for words, irr, _ in b.verbs if words not in _AMBIGUOUS or words in _CORE
+                            for f in _present_forms(words, irr)}, key=len, reverse=True)
+            if not forms_all:
                 continue
+            block_full: list[str] = []
             for tokens, code in b.patterns:
                 if not code or not wants(code, goldstein) or "*" not in tokens:
                     continue
@@ -330,12 +344,16 @@ def _cameo_lfs(directory: str) -> tuple[CameoFunction, ...]:
                         for f in forms:
                             post.setdefault(f, []).append(r[len(r"\b"):])
                 else:
-                    for f in forms:
-                        r = _pattern_regex(tokens, synsets, re.escape(f))
-                        if r:
-                            full.setdefault(f, []).append(r)
+                    r = _pattern_regex(tokens, synsets, "(?:" + "|".join(re.escape(f) for f in forms_all) + ")")
+                    if r:
+                        block_full.append(r)
+            if block_full:
+                rx = re.compile("|".join(f"(?:{p})" for p in sorted(set(block_full))))
+                for f in forms_all:
+                    full.setdefault(f, []).append(rx)
             for words, irr, code in b.verbs:
-                if code and wants(code, goldstein) and words in _CORE:
+                if code and wants(code, goldstein) and (words in _CORE or (
+                        name == "cameo_material_conflict" and words not in _AMBIGUOUS)):
                     bare.update(_present_forms(words, irr))
         by_form = {**post, **full}
         forms_all = sorted(set(by_form) | bare)
@@ -345,9 +363,9 @@ def _cameo_lfs(directory: str) -> tuple[CameoFunction, ...]:
         lf = CameoFunction(name, level, prefilter, negatable=True, reportable=True,
                            description=f"CAMEO verb patterns ({name.split('_', 1)[1].replace('_', ' ')})")
         object.__setattr__(lf, "post", {f: re.compile("|".join(f"(?:{p})" for p in sorted(set(ps)))) for f, ps in post.items()})
-        object.__setattr__(lf, "full", {f: re.compile("|".join(f"(?:{p})" for p in sorted(set(ps)))) for f, ps in full.items()})
+        object.__setattr__(lf, "full", {f: tuple(rxs) for f, rxs in full.items()})
         object.__setattr__(lf, "bare", frozenset(bare))
-        object.__setattr__(lf, "first_person", name == "cameo_material_conflict")
+        object.__setattr__(lf, "first_person", name in FIRST_PERSON_FAMILIES)
         out.append(lf)
     return tuple(out)
 

@@ -67,11 +67,11 @@ def render_card(splits: dict, info: dict, sources: list[dict] | None = None) -> 
     if lm:
         lines += ["## Label-model weights", "",
                   "Class prior: " + ", ".join(f"{LEVELS[k]} {p:.3f}" for k, p in enumerate(lm["class_prior"])), "",
-                  "Estimated by EM on the unlabelled votes: for each function, its accuracy P(true level = its "
-                  "level | it votes) and the log-odds weight of its vote.", "",
-                  "| function | level | accuracy | weight |", "|---|---|---|---|"]
+                  "Estimated by EM on the unlabelled votes: for each function, its accuracy P(true level = the "
+                  "level it votes | it votes) and how often it votes when the true level is 0, 1, 2, 3, 4.", "",
+                  "| function | accuracy | P(votes / level 0-4) |", "|---|---|---|"]
         for name, f in lm["functions"].items():
-            lines.append(f"| {name} | {f['level']} | {f['accuracy']:.3f} | {f['weight']:.2f} |")
+            lines.append(f"| {name} | {f['accuracy']:.3f} | " + " ".join(f"{x:.4f}" for x in f["p_vote_given_level"]) + " |")
         lines.append("")
     settings = info.get("settings")
     if settings:

@@ -103,7 +103,7 @@ class LabelingFunction:
     def vote_lower(self, text: str) -> int:
         """Vote on an already lower-cased text (patterns are lower-case, matched without re.I: 2x faster)."""
         for m in self.regex.finditer(text):
-            if self.negatable and is_negated(text, m.start()):
+            if self.negatable and (is_negated(text, m.start()) or _NEGATION.search(m.group(0))):
                 continue
             if self.reportable and is_reported(text, m.start()):
                 continue
@@ -144,8 +144,8 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         description="hedges, constructive framing"),
     # ------------------------------------------------------------------ 1 measured
     _lf("readout", 1, r"\b(?:the (?:two )?(?:sides|leaders|ministers|presidents) (?:discussed|reviewed|agreed|exchanged|met)|"
-        r"(?:discussed|reviewed) (?:the|their|ways|efforts|bilateral|regional)|readout|met (?:with|today)|spoke (?:with|by phone)|"
-        r"held (?:a )?(?:talks|meeting|call|phone call|bilateral)|(?:will|to) (?:travel|host|visit|attend|convene|meet with)|"
+        r"(?:discussed|reviewed) (?:the|their|ways|efforts|bilateral|regional)|readout|(?<!be )met (?:with|today)|spoke (?:with|by phone)|"
+        r"held (?:a )?(?:talks|meeting|call|phone call|bilateral)|(?<!be )(?:will|to) (?:travel|host|visit|attend|convene|meet with)|"
         r"talks will resume|(?:is|are) scheduled)\b", reportable=False, description="readouts and schedules"),
     _lf("procedure", 1, r"\b(?:(?:signed|enacted|issued|published|released|launched|established|appointed|nominated) "
         r"(?:an?|the|today|into|his|her|its|this|two|three|new)\b|executive order|the (?:bill|act|legislation|rule|program|"
@@ -173,7 +173,7 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         r"withdraw|release|respect|comply|abide|honou?r|lift|reverse|allow|implement|fulfil)|press(?:es|ed)? \w+(?: \w+){0,3} "
         r"to)\b", description="urging another actor"),
     _lf("criticise", 2, r"\b(?:irresponsible|provocat\w+|destabili[sz]\w+|reckless|unilateral (?:actions?|measures)|"
-        r"illegal (?:occupation|annexation|blockade|settlements?|sanctions)|double standards?|failed to (?:honou?r|respect|"
+        r"illegal (?:occupation|annexation|blockade|settlements?)|double standards?|failed to (?:honou?r|respect|"
         r"comply|meet)|(?:we|i) (?:criticize|criticise))\b", description="criticism of another"),
     _lf("sanction_announced", 2, r"\b(?:impos(?:e|es|ed|ing)|announc\w+|levy|levied) (?:new |additional |further |targeted )?"
         r"(?:sanctions|tariffs|export controls|visa restrictions|penalties)\b", description="a measure announced"),
@@ -205,7 +205,7 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         description="conditions"),
     _lf("accuse", 3, r"\b(?:(?:we|i) accuse|accuse[sd]? (?:them|him|her|\w+) of|(?:their|his|its|russia's|russia’s) lies|"
         r"(?:lied|is lying|are lying)|deceitful|hypocri\w+|blackmail\w*|(?:is|are) (?:guilty|solely responsible) (?:of|for)|"
-        r"(?:bears|bear) the blame)\b",
+        r"(?:bears|bear) the blame|illegal (?:and )?(?:unilateral )?sanctions|unilateral coercive measures)\b",
         description="direct accusations"),
     # ------------------------------------------------------------------ 4 confrontational
     _lf("heavy_price", 4, r"\b(?:(?:will|would|shall|going to|must|to) (?:\w+ )?pay (?:dearly|(?:a|the) (?:heavy |high |steep |"
@@ -213,21 +213,25 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         r"(?:the |severe |serious |dire |grave |swift )*consequences|there will be (?:severe |serious |real )?consequences|"
         r"(?:impose|inflict) (?:real |severe |significant |heavy )?costs on|(?:they|you) will regret)\b",
         description="paying a price, consequences"),
-    _lf("countermeasures", 4, r"\b(?:counter-?measures|retaliat\w+|reprisals?|retribution|punitive (?:measures|action|strikes?)|"
-        r"hit back|strike back|respond in kind|tit-for-tat)\b", description="countermeasures, retaliation named"),
+    _lf("countermeasures", 3, r"\b(?:(?<!medical )(?<!medical and )counter-?measures|(?:will|shall|would|to|must|may|might|can) "
+        r"(?:\w+ )?retaliate|retaliatory (?:measures?|action|steps|response|strikes?)|reprisals?|retribution|"
+        r"punitive (?:measures|action|strikes?)|hit back|strike back|respond in kind|tit-for-tat)\b",
+        description="retaliation signalled in general terms"),
     _lf("ultimatum", 4, r"\b(?:ultimatum|or (?:else|face)|(?:within|in) (?:\d+|twenty-four|forty-eight|seventy-two) hours|"
-        r"if (?:they|you|he|it|\w+) (?:\w+ ){0,8}(?:we|i) will (?:impose|retaliate|respond|strike|cut|suspend|withdraw|"
-        r"use|take))\b", description="ultimatums, if-then threats"),
+        r"if (?:they|you|he|it|\w+) (?:[\w,]+ ){0,14}?(?:we|i|\w+) (?:will|shall) (?:\w+ ){0,2}(?:impose|retaliate|respond|"
+        r"strike|cut|suspend|withdraw|use|take|pay|face|end))\b", description="ultimatums, if-then threats"),
     _lf("fire_burn", 4, r"\b(?:play(?:s|ing)? with fire|(?:get|be) burn(?:ed|t)|crush(?:ed)? (?:them|you|the enemy)|"
         r"wipe(?:d)? (?:\w+ )?off|annihilat\w+|obliterat\w+|(?:destroy|eliminate) (?:them|you|the enemy)|"
         r"bring (?:them|you) to (?:their|your) knees|teach (?:them|you) a lesson)\b", description="threat idioms"),
-    _lf("leverage", 4, r"\b(?:(?:as|is|are|be) a card|(?:trump|strong|our) card|card (?:in|to play)|leverage|bargaining chip|"
+    _lf("leverage", 4, r"\b(?:(?:as|is|are|be) a card|(?:trump|strong|our) card|card (?:in|to play)|(?:as|for|use (?:our|its|their)) "
+        r"leverage|leverage (?:over|against)|bargaining chips?|"
         r"all options (?:are |remain )?on the table|military option|nuclear (?:button|strike|option))\b",
         description="named leverage, military options"),
     _lf("insult", 4, r"\b(?:thugs?|butchers?|criminal (?:regime|gang|clique)|terrorist (?:regime|state)|puppets?|lackeys?|"
         r"liars?|gangsters?|barbari\w+|savages?|fascists?|neo-?nazis?|warmongers?|evil empire|axis of evil|rogue (?:state|"
         r"regime)s?|outlaw (?:state|regime)|despots?|tyrants?|(?:zionist|racist) (?:entity|regime)|scum|vermin|madm[ae]n|"
-        r"clowns?|idiots?|stupid|morons?|lunatic\w*|imperialists?|henchm[ae]n|stooges?)\b",
+        r"clowns?|idiots?|stupid|morons?|lunatic\w*|imperialists?|henchm[ae]n|stooges?|evil (?:intentions?|machinations|"
+        r"designs|regime|empire)|(?:russian|iranian|american|western|israeli|zionist|chinese) evil)\b",
         negatable=False, description="insults, hostile labels"),
     _lf("punitive_measure", 4, r"\b(?:(?:sanctions|tariffs?|penalties) (?:\w+ ){0,8}(?:unless|until) (?:they|you|it|the|\w+) |"
         r"(?:if|unless) (?:they|you|it) (?:\w+ ){0,8}(?:tariffs?|sanctions)|(?:to |will |we )(?:punish|penali[sz]e) "
