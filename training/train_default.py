@@ -72,13 +72,28 @@ def load_kil():
     return [r for r in rows if _half(r["text"]) == 0], [r for r in rows if _half(r["text"]) == 1]
 
 
-def training_set(corpus, config, dev_fit, kil_aux, n, seed):
+def relabel(train, aggregator: str):
+    """Weak labels again with another aggregator of the same labeling functions; abstentions dropped."""
+    from tonecls.labeling.pipeline import WeakLabeler
+
+    labeler = WeakLabeler(aggregator=aggregator)
+    votes = labeler.votes(train)
+    level, _ = labeler.fit(train, votes).predict(train, votes)
+    keep = np.flatnonzero(level >= 0)
+    print(f"relabelled {len(train)} statements with {aggregator}: kept {len(keep)}, per level "
+          f"{np.bincount(level[keep], minlength=5).tolist()}", flush=True)
+    return train.select(keep).remove_columns("level").add_column("level", level[keep].tolist())
+
+
+def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None):
     import datasets
 
     train = corpus["train"]
     if n and len(train) > n:
         train = train.shuffle(seed=seed).select(range(n))
-    columns = {"text": train["text"], "level_low": train["level"], "level_high": train["level"]}
+    if aggregator:
+        train = relabel(train, aggregator)
+    columns = {"text": list(train["text"]), "level_low": list(train["level"]), "level_high": list(train["level"])}
     if config["gold"]:
         # Human labels are scarcer and better: repeat them so they weigh in.
         for _ in range(5):
@@ -110,7 +125,7 @@ def run(config_name, corpus, dev_fit, dev_hold, kil_aux, n, args, out=None):
     targs = TrainingArguments(objective=config["objective"], epochs=1, max_train_samples=None, batch_size=16,
                               eval_every=args.eval_every, patience=4, seed=args.seed, max_length=128,
                               extra={"config": config_name, "weak_samples": n})
-    data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed)
+    data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed, args.relabel)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
     started = time.time()
     clf = train(data, targs, eval_data=eval_data, progress=not args.quiet)
@@ -132,6 +147,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=24000)
     parser.add_argument("--eval-every", type=int, default=150)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--relabel", choices=("majority", "strongest", "label_model"),
+                        help="re-aggregate the sampled weak labels with this aggregator before training")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
