@@ -59,6 +59,7 @@ class TrainingArguments:
     class_weighting: str = "balanced"
     weight_column: str | None = None
     freeze_word_embeddings: bool = True
+    freeze_layers: int = 0
     eval_every: int = 250
     max_eval_samples: int = 2000
     patience: int = 4
@@ -279,6 +280,13 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     net = clf.network
     if args.freeze_word_embeddings:
         net.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    layers = net.encoder.encoder.layer
+    if not 0 <= args.freeze_layers <= len(layers):
+        raise ValueError(f"freeze_layers must be in [0, {len(layers)}], got {args.freeze_layers}.")
+    if args.freeze_layers:
+        # Frozen bottom layers need no backward pass: about a third less compute per step for 3 of 6.
+        for module in (net.encoder.embeddings, *layers[:args.freeze_layers]):
+            module.requires_grad_(False)
 
     class_weights = None
     if args.class_weighting == "balanced":

@@ -123,7 +123,8 @@ def measure(clf, dev_hold, test, kil_eval, calibrator=None) -> dict:
 def run(config_name, corpus, dev_fit, dev_hold, kil_aux, n, args, out=None):
     config = CONFIGS[config_name]
     targs = TrainingArguments(objective=config["objective"], epochs=1, max_train_samples=None, batch_size=16,
-                              eval_every=args.eval_every, patience=4, seed=args.seed, max_length=128,
+                              freeze_layers=args.freeze_layers, num_threads=args.threads,
+                              eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
                               extra={"config": config_name, "weak_samples": n})
     data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed, args.relabel)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
@@ -149,6 +150,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--relabel", choices=("majority", "strongest", "label_model"),
                         help="re-aggregate the sampled weak labels with this aggregator before training")
+    parser.add_argument("--freeze-layers", type=int, default=0, help="keep the lowest N encoder layers at the base weights")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
