@@ -56,7 +56,9 @@ def main(argv=None) -> int:
     dd = label_file(inputs, args.out, aggregator=args.aggregator, no_marker=args.no_marker, threshold=args.threshold, exclude_docs=excluded,
                     cap_per_level=args.cap_per_level, max_eval_rows=args.max_eval_rows, seed=args.seed,
                     num_proc=args.num_proc)
-    leaked = excluded & set(d for split in dd.values() for d in split["doc_id"])
+    from tonecls.labeling.columns import column_list
+
+    leaked = excluded & set(d for split in dd.values() for d in column_list(split, "doc_id"))
     if leaked:
         raise SystemExit(f"gold documents leaked into the corpus: {sorted(leaked)[:5]}")
     print(f"done in {time.time() - t0:.0f}s")

@@ -77,6 +77,7 @@ def logistic_oof(L: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
 def main(argv=None) -> int:
     from tonecls.labeling.aggregate import LabelModel, MajorityVote, StrongestVote
     from tonecls.labeling.analysis import lf_summary, weak_label_metrics
+    from tonecls.labeling.columns import column_list
     from tonecls.labeling.lexicon import apply_lfs, default_lfs
     from tonecls.labeling.pipeline import NO_MARKER_MODES, compute_votes, no_marker_column
     from tonecls.scale import LEVELS
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
         L_un, sample_texts = z["votes"], list(z["texts"])
     else:
         sample = unlabelled_sample(args.sample_docs, args.seed, args.num_proc)
-        L_un, sample_texts = compute_votes(sample, lfs, num_proc=args.num_proc), sample["text"]
+        L_un, sample_texts = compute_votes(sample, lfs, num_proc=args.num_proc), column_list(sample, "text")
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(cache, votes=L_un, texts=np.array(sample_texts))
     print(f"unlabelled sample: {len(L_un)} statements ({time.time() - t0:.0f}s)")

@@ -83,7 +83,9 @@ def write_card(out_dir, dd, info: dict, sources: list[dict] | None = None) -> Pa
     """Write ``README.md`` into ``out_dir`` (a saved ``DatasetDict``)."""
     import numpy as np
 
-    splits = {k: {"rows": len(v), "levels": np.bincount(np.asarray(v["level"], dtype=np.int64),
+    from .columns import column_array
+
+    splits = {k: {"rows": len(v), "levels": np.bincount(column_array(v, "level").astype(np.int64),
                                                       minlength=NUM_LEVELS).tolist()} for k, v in dd.items()}
     path = Path(out_dir) / "README.md"
     path.write_text(render_card(splits, info, sources), encoding="utf-8")

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..scale import LEVELS, NUM_LEVELS
 from .aggregate import AGGREGATORS, LabelModel
+from .columns import column_array, column_list, column_matrix
 from .lexicon import ABSTAIN, LabelingFunction, apply_lfs, default_lfs
 
 __all__ = ["WeakLabeler", "label_file", "compute_votes", "DEFAULTS", "read_id_list"]
@@ -76,6 +77,11 @@ def no_marker_column(texts, L: np.ndarray, mode: str = "cue") -> np.ndarray:
     return col
 
 
+def _texts(ds) -> list[str]:
+    """The text column as a plain list (indexing a lazy ``Column`` row by row is very slow)."""
+    return column_list(ds, "text")
+
+
 def _votes_batch(batch, lfs):
     return {"votes": apply_lfs(batch["text"], lfs).tolist()}
 
@@ -89,10 +95,10 @@ def compute_votes(ds, lfs: Sequence[LabelingFunction] | None = None, num_proc: i
     if len(ds) == 0:
         return np.zeros((0, len(lfs)), dtype=np.int8)
     if not num_proc or num_proc <= 1 or len(ds) < 20_000:
-        return apply_lfs(ds["text"], lfs)
+        return apply_lfs(_texts(ds), lfs)
     out = ds.select_columns(["text"]).map(_votes_batch, batched=True, batch_size=batch_size, num_proc=num_proc,
                                           fn_kwargs={"lfs": lfs}, remove_columns=["text"], desc="labeling functions")
-    return np.asarray(out.with_format("numpy")["votes"], dtype=np.int8)
+    return column_matrix(out, "votes").astype(np.int8)
 
 
 class WeakLabeler:
@@ -130,7 +136,7 @@ class WeakLabeler:
         L = compute_votes(ds, self.lfs, self.num_proc)
         if self.no_marker == "abstain":
             return L
-        texts = list(ds) if isinstance(ds, (list, tuple)) else ds["text"]
+        texts = list(ds) if isinstance(ds, (list, tuple)) else _texts(ds)
         return np.concatenate([L, no_marker_column(texts, L, self.no_marker)[:, None]], axis=1)
 
     def fit(self, ds, votes: np.ndarray | None = None):
@@ -176,7 +182,7 @@ def balance(ds, cap_per_level: int | None, seed: int = 0):
     if not cap_per_level:
         return ds
     rng = np.random.default_rng(seed)
-    level = np.asarray(ds["level"])
+    level = column_array(ds, "level")
     keep = []
     for k in range(NUM_LEVELS):
         idx = np.flatnonzero(level == k)
@@ -229,7 +235,7 @@ def label_file(inputs, out_dir, *, columns: dict[str, str] | None = None, aggreg
     docs = datasets.concatenate_datasets(docs) if len(docs) > 1 else docs[0]
     n_docs = len(docs)
     if exclude_docs:
-        ids = docs["id"]
+        ids = column_list(docs, "id")
         docs = docs.select([i for i, d in enumerate(ids) if d not in exclude_docs])
     log(f"read {n_docs} documents from {len(paths)} file(s); {n_docs - len(docs)} excluded")
     statements = segment(docs, num_proc=num_proc)
@@ -240,13 +246,13 @@ def label_file(inputs, out_dir, *, columns: dict[str, str] | None = None, aggreg
     log(f"labeling functions applied ({time.time() - t0:.0f}s)")
     labeler.fit(statements, L)
     labeled = labeler.transform(statements, L, add_votes=True)
-    level = np.asarray(labeled["level"])
+    level = column_array(labeled, "level")
     n_abstained = int((level < 0).sum())
     labeled = labeled.select(np.flatnonzero(level >= 0))
     log(f"labelled {len(labeled)} statements, abstained on {n_abstained} ({time.time() - t0:.0f}s)")
     dd = split_by_time(labeled, validation_size=validation_size, test_size=test_size, seed=seed)
     check_no_overlap(dd)
-    natural = {k: np.bincount(np.asarray(v["level"], dtype=np.int64), minlength=NUM_LEVELS).tolist() for k, v in dd.items()}
+    natural = {k: np.bincount(column_array(v, "level").astype(np.int64), minlength=NUM_LEVELS).tolist() for k, v in dd.items()}
     dd["train"] = balance(dd["train"], cap_per_level, seed)
     if max_eval_rows:
         rng = np.random.default_rng(seed)
@@ -274,7 +280,7 @@ def label_file(inputs, out_dir, *, columns: dict[str, str] | None = None, aggreg
         "documents_read": n_docs, "documents_excluded": n_docs - len(docs) if exclude_docs else 0,
         "statements": len(statements), "abstained": n_abstained,
         "levels_before_balancing": natural,
-        "levels": {k: np.bincount(np.asarray(v["level"], dtype=np.int64), minlength=NUM_LEVELS).tolist() for k, v in dd.items()},
+        "levels": {k: np.bincount(column_array(v, "level").astype(np.int64), minlength=NUM_LEVELS).tolist() for k, v in dd.items()},
         "rows": {k: len(v) for k, v in dd.items()},
         "settings": {"aggregator": aggregator, "threshold": threshold, "no_marker": no_marker, "validation_size": validation_size,
                      "test_size": test_size, "cap_per_level": cap_per_level, "max_eval_rows": max_eval_rows,

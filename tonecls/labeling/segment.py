@@ -265,7 +265,9 @@ def segment(dataset, *, text_column: str = "text", id_column: str = "id", dedupl
     if deduplicate and len(ds):
         seen: set[str] = set()
         keep = []
-        for i, t in enumerate(ds["text"]):
+        from .columns import column_list
+
+        for i, t in enumerate(column_list(ds, "text")):
             k = _norm_key(t)
             if k not in seen:
                 seen.add(k)

@@ -22,6 +22,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from .columns import column_list
+
 __all__ = ["split_by_time", "split_by_hash", "check_no_overlap", "split_of_documents"]
 
 SPLITS = ("train", "validation", "test")
@@ -70,7 +72,7 @@ def split_of_documents(doc_ids, dates, groups=None, validation_size: float = 0.1
 def _apply(ds, assignment: dict[str, str], group_column: str):
     import datasets
 
-    split = np.array([assignment[str(d)] for d in ds[group_column]])
+    split = np.array([assignment[str(d)] for d in column_list(ds, group_column)])
     return datasets.DatasetDict({s: ds.select(np.flatnonzero(split == s)) for s in SPLITS})
 
 
@@ -80,18 +82,17 @@ def split_by_time(ds, *, validation_size: float = 0.1, test_size: float = 0.1, g
     for c in (group_column,):
         if c not in ds.column_names:
             raise KeyError(f"split_by_time: no column {c!r}; columns are {ds.column_names}.")
-    dates = ds[date_column] if date_column in ds.column_names else None
-    groups = ds[by] if by and by in ds.column_names else None
-    docs = [str(d) for d in ds[group_column]]
-    assignment = split_of_documents(docs, list(dates) if dates is not None else None,
-                                    list(groups) if groups is not None else None, validation_size, test_size, seed)
+    dates = column_list(ds, date_column) if date_column in ds.column_names else None
+    groups = column_list(ds, by) if by and by in ds.column_names else None
+    docs = [str(d) for d in column_list(ds, group_column)]
+    assignment = split_of_documents(docs, dates, groups, validation_size, test_size, seed)
     return _apply(ds, assignment, group_column)
 
 
 def split_by_hash(ds, *, validation_size: float = 0.1, test_size: float = 0.1, group_column: str = "doc_id",
                   seed: int = 0):
     """``DatasetDict`` of train/validation/test by a stable hash of the document id."""
-    docs = [str(d) for d in ds[group_column]]
+    docs = [str(d) for d in column_list(ds, group_column)]
     assignment = split_of_documents(docs, None, None, validation_size, test_size, seed)
     return _apply(ds, assignment, group_column)
 
@@ -100,7 +101,7 @@ def check_no_overlap(dd, group_column: str = "doc_id") -> None:
     """Raise ``AssertionError`` naming a document that appears in two splits."""
     seen: dict[str, str] = {}
     for name, split in dd.items():
-        for d in set(split[group_column]):
+        for d in set(column_list(split, group_column)):
             if d in seen and seen[d] != name:
                 raise AssertionError(f"document {d!r} is in both {seen[d]!r} and {name!r}")
             seen[d] = name
