@@ -77,8 +77,9 @@ def relabel(train, aggregator: str):
     from tonecls.labeling.pipeline import WeakLabeler
 
     labeler = WeakLabeler(aggregator=aggregator)
-    votes = labeler.votes(train)
-    level, _ = labeler.fit(train, votes).predict(train, votes)
+    texts = list(train["text"])
+    votes = labeler.votes(texts)
+    level, _ = labeler.fit(texts, votes).predict(texts, votes)
     keep = np.flatnonzero(level >= 0)
     print(f"relabelled {len(train)} statements with {aggregator}: kept {len(keep)}, per level "
           f"{np.bincount(level[keep], minlength=5).tolist()}", flush=True)
