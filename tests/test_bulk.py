@@ -420,7 +420,7 @@ def test_ray_engine_matches_local(tmp_path, tiny_model_dir):
     run(path, local, tiny_model_dir, chunk_size=16)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        s = run(path, remote, tiny_model_dir, chunk_size=16, engine="ray", workers=2)
+        s = run(path, remote, tiny_model_dir, chunk_size=16, engine="ray", workers=1)
     finally:
         ray.shutdown()
     assert (s.rows_scored, s.errors) == (59, 1)

@@ -172,6 +172,8 @@ class ArchiveReader:
                 raise DataError(f"{self.path}: no column {self.text_column!r}; columns are {schema.names}. "
                                 "Name the text column with --text-column.")
             t = schema.field(self.text_column).type
+            if pa.types.is_dictionary(t):
+                t = t.value_type
             if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)
                     or pa.types.is_string_view(t)):
                 raise DataError(f"{self.path}: column {self.text_column!r} holds {t}, not text. "

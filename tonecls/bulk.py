@@ -277,6 +277,7 @@ def _worker_score(index: int, texts: list[str], batch_size: int):
             queue.put((index, done, total))
 
     logits, counts = score_texts(_WORKER["clf"], texts, batch_size, progress)
+    _trim_heap()
     return index, logits, counts
 
 
@@ -365,6 +366,23 @@ class _Parts:
         return meta
 
 
+_LIBC = []
+
+
+def _trim_heap() -> None:
+    """Give freed heap pages back to the OS after each chunk (glibc's ``malloc_trim``): without
+    it, fragmentation lets RSS creep up by ~8 MB per 100k rows; a no-op elsewhere."""
+    if not _LIBC:
+        try:
+            import ctypes
+
+            _LIBC.append(ctypes.CDLL("libc.so.6").malloc_trim)
+        except (OSError, AttributeError):
+            _LIBC.append(None)
+    if _LIBC[0] is not None:
+        _LIBC[0](0)
+
+
 def _update_manifest(parts: _Parts, content: dict, done: dict) -> None:
     """Written after every part (a crash before it is harmless: parts are the truth)."""
     parts.write_manifest(content, done)
@@ -443,6 +461,7 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
             return summary
         raise DataError(f"{output} exists (from another input, model or options); pass --overwrite to replace it.")
 
+    output.parent.mkdir(parents=True, exist_ok=True)
     folder = output.with_name(output.name + ".parts")
     if folder.exists():
         old = {}
@@ -491,6 +510,7 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
             e["kind"] == "no_statements" for e in errors)})
         _update_manifest(parts, content, done)
         credit(chunk.index, chunk.n_rows, 1, 1)
+        _trim_heap()
 
     def prepare(chunk: Chunk):
         errors = list(chunk.errors)
