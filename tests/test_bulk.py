@@ -22,7 +22,7 @@ from tonecls.archive import DataError
 from tonecls.scale import LEVELS
 from tonecls.bulk import PROB_COLUMNS, RESULT_COLUMNS, map_function, score_archive
 
-from conftest import EXAMPLES
+from tiny_models import EXAMPLES
 
 TEXTS = [t for k in sorted(EXAMPLES) for t in EXAMPLES[k]]
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import pytest
 from tonecls import fast
 from tonecls.classifier import ToneClassifier
 
-from conftest import EXAMPLES
+from tiny_models import EXAMPLES
 
 pytest.importorskip("onnxruntime", reason="the onnx backends need onnxruntime (pip install 'tonecls[fast]')")
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import EXAMPLES, build_tiny_classifier
+from tiny_models import EXAMPLES, build_tiny_classifier
 from tonecls.classifier import ToneClassifier
 from tonecls.cli import main
 from tonecls.training import TrainingArguments, load_training_data, ordinal_loss, train
