@@ -1,9 +1,11 @@
 """tonecls.shift: the Japan scenario, simulated power and false-alarm rates, inputs, errors, outputs.
 
-Noise model of the simulations (``simulate_scores``): a stationary actor's statement scores
-are i.i.d. Beta, bounded in [0, 1] and unimodal, with mean U(0.1, 0.9) and sd U(0.10, 0.15)
-(capped where a unimodal Beta cannot be that wide), plus speech-to-speech wobble of the
-yearly mean (tau). A "one-level shift" moves the mean by 0.25 in score.
+Noise models of the simulations (``simulate_scores``): by default a stationary actor's statement
+scores are i.i.d. Beta, bounded in [0, 1] and unimodal, with mean U(0.1, 0.9) and sd U(0.10, 0.15)
+(capped where a unimodal Beta cannot be that wide), plus speech-to-speech wobble of the yearly
+mean (tau). A "one-level shift" moves the mean by 0.25 in score. The statement test's false-alarm
+rate is also checked on skewed actors (Beta(0.3, 2.7): scores piled near 0, like a cautious
+actor's real model scores) and on actors mixing levels (``level_mix``; ``NULL_MODELS``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from tonecls.shift import (JAPAN_CARD_STATEMENT, ShiftDetector, ShiftError, holm, japan_scenario, parse_dates,
-                           predictive_z, simulate_scores, trailing_baseline)
+from tonecls.shift import (JAPAN_CARD_STATEMENT, NULL_MODELS, ShiftDetector, ShiftError, holm, japan_scenario,
+                           parse_dates, predictive_z, semi_deviations, simulate_scores, statement_power_study,
+                           trailing_baseline)
 
 ALPHA = 0.05
 
@@ -28,11 +31,19 @@ def _not_above(hits: int, n: int, rate: float) -> bool:
     return stats.binomtest(hits, n, rate, alternative="greater").pvalue > 0.01
 
 
+def _clear_outburst() -> pd.DataFrame:
+    """Twelve yearly statements near 0.1, then one at 0.9: an unambiguous escalation."""
+    return pd.DataFrame({"actor": "CLR", "date": [str(2000 + i) for i in range(13)],
+                         "score": [0.1, 0.12, 0.08, 0.1, 0.11, 0.09, 0.1, 0.13, 0.1, 0.12, 0.09, 0.11, 0.9],
+                         "text": "...", "doc_id": [f"clr-{i:02d}" for i in range(13)]})
+
+
 # ------------------------------------------------------------------ the motivating scenario
-def test_japan_card_statement_is_an_escalation_of_about_three_levels():
-    report = ShiftDetector().detect(japan_scenario())
+def test_japan_card_statement_checked_as_a_new_statement_is_an_escalation_of_about_three_levels():
+    """Monitoring: the card remark tested alone against the archive before it (test_from)."""
+    report = ShiftDetector(test_from="2025").detect(japan_scenario())
     ev = report.events
-    assert len(ev) == 1, ev  # the firm 2022 remark (+1.4 levels) stays below significance
+    assert len(ev) == 1, ev
     e = ev.iloc[0]
     assert (e.actor, e.kind, e.direction) == ("JPN", "statement", "escalation")
     assert 2.0 <= e.size_levels <= 3.0
@@ -43,8 +54,21 @@ def test_japan_card_statement_is_an_escalation_of_about_three_levels():
     assert (ev.kind == "change_point").sum() == 0  # one statement is not a sustained change
 
 
+def test_japan_card_statement_in_an_offline_scan_is_the_most_unusual_but_not_an_event():
+    """Scanning all 14 statements (6 tested), Holm's correction leaves the card remark at p ~ 0.1:
+    the upper half of Japan's history (measured and firm remarks up to 0.42) is wide."""
+    report = ShiftDetector().detect(japan_scenario())
+    assert report.events.empty
+    st = report.statements
+    card = st.iloc[13]
+    assert st["p_raw"].idxmin() == 13 and card["p_raw"] <= ALPHA / 2
+    assert ALPHA / 2 < card["p_value"] <= 0.15
+    assert card["size_levels"] == pytest.approx(2.92, abs=0.01)
+    assert card["band_high"] < 0.8 and card["baseline"] - card["band_low"] < card["band_high"] - card["baseline"]
+
+
 def test_japan_report_outputs(tmp_path):
-    report = ShiftDetector(id_column="doc_id").detect(japan_scenario())
+    report = ShiftDetector(id_column="doc_id", test_from="2025").detect(japan_scenario())
     doc = json.loads(report.to_json())
     assert doc["n_statements"] == 14 and doc["events"][0]["ids"] == ["jpn-13"]
     assert doc["events"][0]["date"] == "2025-05"
@@ -54,6 +78,7 @@ def test_japan_report_outputs(tmp_path):
     assert (tmp_path / "out" / "timelines" / "JPN.png").stat().st_size > 10_000
     base = pd.read_parquet(paths["baselines"])
     assert list(base["period"])[:2] == ["2011", "2013"] and not base["reliable"].iloc[0]
+    assert doc["params"]["test_from"] == "2025"
 
 
 def test_plot_timeline_leaves_pyplot_state_alone(tmp_path):
@@ -120,15 +145,69 @@ def test_pelt_method_finds_the_shift_and_stays_quiet_when_stationary():
     assert _not_above(ev.actor.nunique(), n, ALPHA)
 
 
+@pytest.mark.parametrize("name", [m for m in NULL_MODELS if m.startswith(("skewed", "levels 60", "levels 20", "levels 5/"))])
+def test_statement_false_alarms_on_skewed_and_mixed_series_stay_at_most_half_alpha(name):
+    """Skewed actors (scores piled near 0) and actors mixing levels, stationary for 15 years of 8
+    statements: statement events in at most alpha / 2 of the series (the earlier median/MAD test
+    raised them in up to 0.5 of such series: docs/shift.md)."""
+    n = 300
+    df = simulate_scores(n, n_periods=15, per_period=8, rng=404, **NULL_MODELS[name])
+    ev = ShiftDetector(alpha=ALPHA).detect(df).events
+    stmt = ev.loc[ev.kind == "statement", "actor"].nunique()
+    print(f"{name}: statement alarm rate {stmt / n:.3f} (n={n})")
+    assert _not_above(stmt, n, ALPHA / 2)
+
+
+def test_sparse_tails_are_the_documented_limitation():
+    """An actor whose rare firm or assertive statements stand apart from a tight cautious bulk
+    (levels 85/10/4/1 %) still gets statement events in more than alpha / 2 of stationary series
+    (docs/shift.md: 0.08), but far fewer than under the earlier median/MAD test (0.94)."""
+    n = 300
+    df = simulate_scores(n, n_periods=15, per_period=8, rng=405, **NULL_MODELS["levels 85/10/4/1 %"])
+    ev = ShiftDetector(alpha=ALPHA).detect(df).events
+    rate = ev.loc[ev.kind == "statement", "actor"].nunique() / n
+    print(f"levels 85/10/4/1: statement alarm rate {rate:.3f}")
+    assert rate <= 0.2
+
+
+def test_single_statements_two_and_three_levels_up_are_found():
+    """History of 31 statements (sd 0.1), then one statement d levels above the actor's mean."""
+    power = statement_power_study(200, levels=(1, 2, 3), rng=5)
+    print(f"single-statement power by levels: {power}")
+    assert power[3] >= 0.9 and power[2] >= 0.4 and power[1] <= 0.1
+
+
 def test_predictive_statistic_is_conservative_under_normal_noise():
+    """The two-piece statistic against a t with n_side df: tail at most nominal (+15 %), p = 0.05 .. 1e-3."""
     rng = np.random.default_rng(7)
     for n in (8, 20, 60):
-        h = rng.normal(size=(40_000, n))
+        h = rng.normal(size=(100_000, n))
         med = np.median(h, axis=1)
-        spread = 1.4826 * np.median(np.abs(h - med[:, None]), axis=1)
-        z, dof = predictive_z(rng.normal(size=40_000), med, spread, n)
-        for p in (0.05, 0.01):
-            assert np.mean(np.abs(z) > stats.t.ppf(1 - p / 2, dof)) <= p * 1.15
+        lo, hi, df_lo, df_hi = semi_deviations(h, med)
+        z, dof = predictive_z(rng.normal(size=100_000), med, lo, hi, n, df_lo, df_hi)
+        for p in (0.05, 0.01, 0.001):
+            assert np.mean(np.abs(z) > stats.t.ppf(1 - p / 2, dof)) <= p * 1.15, (n, p)
+
+
+def test_statements_of_one_date_count_as_one_in_the_history():
+    """Ten copies of every statement on its date (one speech = many statements) must not make a
+    statement look more unusual than the single-statement series does."""
+    single = _clear_outburst().assign(score=lambda d: d.score.where(d.index < 12, 0.45))
+    many = single.loc[single.index.repeat(10)].reset_index(drop=True)
+    p1 = ShiftDetector().detect(single).statements.groupby("date")["p_raw"].min()
+    p10 = ShiftDetector().detect(many).statements.groupby("date")["p_raw"].min()
+    ok = p1.notna()
+    assert (p10[ok] >= p1[ok] - 1e-12).all()
+
+
+def test_test_from_limits_the_tested_statements():
+    df = japan_scenario()
+    report = ShiftDetector(test_from="2024").detect(df)
+    tested = report.statements["p_value"].notna()
+    assert tested.sum() == 2 and report.statements.loc[tested, "date"].dt.year.min() == 2024
+    assert report.statements["p_raw"].notna().sum() == 6  # raw p-values are still shown
+    with pytest.raises(ShiftError, match="row 0"):
+        ShiftDetector(test_from="2024/01")
 
 
 # -------------------------------------------------------------------- few statements
@@ -189,13 +268,22 @@ def test_trailing_baseline_matches_a_plain_loop(values, window, dup):
     y = np.array(values)
     new = np.r_[True, ~np.array(dup[1:len(y)], dtype=bool)]  # dup[i]: same date as row i-1
     group_start = np.maximum.accumulate(np.where(new, np.arange(len(y)), 0))
-    med, spread, n = trailing_baseline(y, group_start, window)
+    group = np.cumsum(new) - 1
+    med, lo, hi, df_lo, df_hi, n, n_dates = trailing_baseline(y, group_start, window)
     for i, g in enumerate(group_start):
         h = y[max(0, g - window):g]
-        assert n[i] == len(h)
+        assert n[i] == len(h) and n_dates[i] == len(set(group[max(0, g - window):g]))
         if len(h):
-            assert med[i] == pytest.approx(np.median(h))
-            assert spread[i] == pytest.approx(1.4826 * np.median(np.abs(h - np.median(h))))
+            m = np.median(h)
+            assert med[i] == pytest.approx(m)
+            for e, spread, df in ((h[h > m] - m, hi[i], df_hi[i]), (m - h[h < m], lo[i], df_lo[i])):
+                if len(e):
+                    s2 = np.sum(e ** 2)
+                    kurt = len(e) * np.sum((e ** 2 / s2) ** 2) if s2 > 0 else 1.0
+                    assert spread == pytest.approx(np.sqrt(np.mean(e ** 2)))
+                    assert df == pytest.approx(max(1.0, len(e) * min(1.0, 2 / max(kurt - 1, 1e-12))))
+                else:
+                    assert df == 0
 
 
 def test_holm_matches_definition():
@@ -243,31 +331,37 @@ def test_file_formats_and_datasets_give_the_same_events(tmp_path):
     df.to_csv(tmp_path / "s.csv", index=False)
     df.to_json(tmp_path / "s.jsonl", orient="records", lines=True)
     df.to_parquet(tmp_path / "s.parquet")
-    want = ShiftDetector().detect(df).events[["actor", "kind", "date_text", "size_levels"]]
+    want = ShiftDetector(test_from="2025").detect(df).events[["actor", "kind", "date_text", "size_levels"]]
+    assert len(want) == 1
     for src in (tmp_path / "s.csv", tmp_path / "s.jsonl", str(tmp_path / "s.parquet"), datasets.Dataset.from_pandas(df)):
-        got = ShiftDetector().detect(src).events[want.columns]
+        got = ShiftDetector(test_from="2025").detect(src).events[want.columns]
         pd.testing.assert_frame_equal(got, want)
 
 
 def test_fit_then_detect_uses_the_pooled_baseline_of_the_fitted_data():
-    det = ShiftDetector().fit(simulate_scores(5, rng=0))
-    pooled = det.pooled_median_
+    det = ShiftDetector(test_from="2025").fit(simulate_scores(5, rng=0))
+    pooled = det.pooled_median_, det.pooled_spread_low_, det.pooled_spread_high_
     report = det.detect(japan_scenario())
-    assert det.pooled_median_ == pooled and len(report.events) == 1
+    assert (det.pooled_median_, det.pooled_spread_low_, det.pooled_spread_high_) == pooled
+    assert len(report.events) == 1
+    # the short-history band of JPN's first statements comes from the fitted (simulated) pool
+    assert report.statements["band_high"].iloc[0] > ShiftDetector().detect(japan_scenario()).statements[
+        "band_high"].iloc[0]
 
 
 def test_cli_shifts(tmp_path, capsys):
     from tonecls.cli import main
 
-    df = pd.concat([japan_scenario(), simulate_scores(2, rng=1).drop(columns=["period", "shifted"])
+    df = pd.concat([japan_scenario(), _clear_outburst(), simulate_scores(2, rng=1).drop(columns=["period", "shifted"])
                     .assign(text="...", doc_id="x")], ignore_index=True)
     df.to_parquet(tmp_path / "scored.parquet")
     out = tmp_path / "shifts"
     assert main(["shifts", str(tmp_path / "scored.parquet"), "--actor-column", "actor", "--date-column", "date",
                  "--id-column", "doc_id", "--plots", "events", "-o", str(out)]) == 0
     events = pd.read_csv(out / "events.csv")
-    jpn = events[events.actor == "JPN"]
-    assert list(jpn.kind) == ["statement"] and json.loads(jpn.ids.iloc[0]) == ["jpn-13"]
-    assert (out / "timelines" / "JPN.png").exists() and (out / "events.json").exists()
+    clr = events[events.actor == "CLR"]
+    assert list(clr.kind) == ["statement"] and json.loads(clr.ids.iloc[0]) == ["clr-12"]
+    assert "JPN" not in set(events.actor)  # offline scan: see the Japan tests
+    assert (out / "timelines" / "CLR.png").exists() and (out / "events.json").exists()
     assert main(["shifts", str(tmp_path / "scored.parquet"), "--actor-column", "country", "-o", str(out)]) == 2
     assert "available columns are" in capsys.readouterr().err

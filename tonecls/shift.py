@@ -5,16 +5,19 @@ Input: scored statements (a ``tonecls score`` output file, a pandas DataFrame or
 ``YYYY-MM`` or ``YYYY``). Two kinds of events are reported per actor:
 
 ``statement``
-    one statement far from the actor's own baseline. The baseline is the median of the
-    actor's last ``window`` statements with an *earlier* date, and the spread is their
-    MAD, both on the angular scale ``y = arcsin(sqrt(score))`` (which makes bounded,
-    skewed scores near 0 or 1 closer to symmetric). The statistic
-    ``z = (y - median) / (spread * sqrt(1 + pi / (2 n)))`` is referred to a Student t with
-    ``0.39 n - 0.3`` degrees of freedom (matched by simulation to the exact tail of this
-    statistic for normal data, n = 4..100; about the MAD's 37 % efficiency times n), so
-    short histories get wide bands. p-values are Holm-adjusted
-    over all statements tested for the actor; an event needs adjusted p <= alpha / 2 *and*
-    a distance of at least ``min_levels`` levels.
+    one statement far from the actor's own baseline. The history of a statement is the
+    actor's last ``window`` statements with an *earlier* date. On the angular scale
+    ``y = arcsin(sqrt(score))`` the baseline is the history's median and each side of it has
+    its own spread, the semi-deviation ``sqrt(mean(e^2))`` of the excesses ``e`` above (or
+    below) the median: a two-piece model, so that an actor whose scores pile up near 0 with a
+    long upper tail gets a wide band above and a narrow one below. The statistic
+    ``z = (y - median) / (spread_side * sqrt(1 + pi / (2 n)))`` is referred to a Student t
+    whose df are the side's count of excesses, reduced when a few large excesses carry the
+    spread (a sparse tail: Satterthwaite, from their kurtosis) and counted in dates rather
+    than statements when the history holds many statements of few dates (speeches).
+    p-values are Holm-adjusted over all statements tested for the actor (``test_from``: only
+    those from a date on); an event needs adjusted p <= alpha / 2 *and* a distance of at
+    least ``min_levels`` levels.
 
 ``change_point``
     a sustained change of the actor's mean tone between periods (``period="Y"|"Q"|"M"``).
@@ -34,7 +37,7 @@ statement events; their baseline is shrunk toward the pooled baseline of all act
 their band uses the wider of the two spreads.
 
 >>> from tonecls.shift import ShiftDetector, japan_scenario
->>> report = ShiftDetector().detect(japan_scenario())
+>>> report = ShiftDetector(test_from="2025").detect(japan_scenario())   # is the newest remark a shift?
 >>> ev = report.events.iloc[0]
 >>> ev.kind, ev.direction, round(float(ev.size_levels), 1)
 ('statement', 'escalation', 2.9)
@@ -228,22 +231,62 @@ def period_label(start: np.datetime64, period: str) -> str:
 
 
 # ------------------------------------------------------------------ statement test
+def semi_deviations(h: np.ndarray, median: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Lower and upper semi-deviations of each row of ``h`` about its ``median``, with their df.
+
+    ``spread_high = sqrt(sum(e^2) / m)`` over the ``m`` excesses ``e = h - median > 0`` (the same
+    below the median; values equal to the median count on neither side). Its degrees of
+    freedom ``df_high = m * min(1, 2 / (k - 1))`` with ``k = m * sum(e^4) / sum(e^2)^2``: for normal
+    data (half-normal excesses, ``k ~ 3``) ``m spread^2 / sigma^2`` is about chi-square with ``m`` df;
+    when a few large excesses make up most of the spread (a sparse upper tail, ``k > 3``) the
+    estimate is less certain and the df shrink to match its variance (Satterthwaite). A side
+    without values gets NaN and 0 df. Returns ``(spread_low, spread_high, df_low, df_high)``.
+
+    >>> lo, hi, df_lo, df_hi = semi_deviations(np.array([[0., 1, 2, 5]]), np.array([1.5]))
+    >>> lo.round(3).tolist(), hi.round(3).tolist(), df_lo.round(2).tolist(), df_hi.round(2).tolist()
+    ([1.118], [2.5], [2.0], [2.0])
+    """
+    h = np.atleast_2d(np.asarray(h, dtype=np.float64))
+    if valid is None:
+        valid = np.isfinite(h)
+    d = np.where(valid, h - np.asarray(median, dtype=np.float64).reshape(-1, 1), 0.0)
+    out = []
+    for side in (valid & (d < 0), valid & (d > 0)):
+        m = side.sum(axis=1)
+        e2 = np.where(side, d * d, 0.0)
+        s2 = e2.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spread = np.sqrt(s2 / m)
+            share = np.where(side, e2 / np.where(s2 > 0, s2, 1.0)[:, None], 0.0)  # each e^2 / sum(e^2)
+            kurt = np.where(s2 > 0, m * (share * share).sum(axis=1), 1.0)  # all excesses ~0: df = m
+            df = np.where(m > 0, m * np.minimum(1.0, 2.0 / np.maximum(kurt - 1.0, 1e-12)), 0.0)
+        out.append((spread, np.where(m > 0, np.maximum(df, 1.0), 0.0)))
+    return out[0][0], out[1][0], out[0][1], out[1][1]
+
+
 def trailing_baseline(y: np.ndarray, group_start: np.ndarray, window: int | None) -> tuple[np.ndarray, ...]:
-    """Median, MAD-based spread (1.4826 MAD) and size of each row's history.
+    """Median, lower and upper semi-deviations (with their df) and size of each row's history.
 
     ``y`` is one actor's values in date order; ``group_start[i]`` is the index of the first
     row with the same date as row ``i``: the history of row ``i`` is the (at most)
-    ``window`` rows before ``group_start[i]``. Rows without history get NaN.
+    ``window`` rows before ``group_start[i]``. Returns ``(median, spread_low, spread_high,
+    df_low, df_high, n, n_dates)`` (see :func:`semi_deviations`; ``n_dates`` counts the distinct
+    dates in the history); rows without history get NaN.
 
-    >>> med, spread, n = trailing_baseline(np.array([1., 2, 3, 10]), np.array([0, 1, 2, 3]), window=3)
-    >>> med.tolist(), n.tolist()
-    ([nan, 1.0, 1.5, 2.0], [0, 1, 2, 3])
+    >>> med, lo, hi, df_lo, df_hi, n, n_dates = trailing_baseline(np.array([1., 2, 3, 10]), np.array([0, 1, 2, 2]),
+    ...                                                            window=3)
+    >>> med.tolist(), hi.tolist(), df_hi.tolist(), n.tolist(), n_dates.tolist()
+    ([nan, 1.0, 1.5, 1.5], [nan, nan, 0.5, 0.5], [0.0, 0.0, 1.0, 1.0], [0, 1, 2, 2], [0, 1, 2, 2])
     """
     starts, inverse = np.unique(group_start, return_inverse=True)
     w = int(starts.max()) if window is None else int(window)
     n_hist = np.minimum(starts, w)
+    # distinct dates in each history: groups from the one holding row (start - n) up to start - 1
+    gid = np.cumsum(np.r_[True, np.asarray(group_start)[1:] != np.asarray(group_start)[:-1]]) - 1
+    n_dates = np.where(n_hist > 0, gid[starts] - gid[np.maximum(starts - n_hist, 0)], 0)
     med = np.full(starts.size, np.nan)
-    spread = np.full(starts.size, np.nan)
+    lo, hi = np.full(starts.size, np.nan), np.full(starts.size, np.nan)
+    df_lo, df_hi = np.zeros(starts.size), np.zeros(starts.size)
     if w > 0:
         offs = np.arange(-w, 0)
         block = max(1, 2_000_000 // w)
@@ -255,22 +298,30 @@ def trailing_baseline(y: np.ndarray, group_start: np.ndarray, window: int | None
                 continue
             idx = s[:, None] + offs[None, :]
             h = np.sort(np.where(idx >= 0, y[np.clip(idx, 0, None)], np.inf), axis=1)  # valid values first
-            lo, hi = (n - 1) // 2, n // 2
             rows = np.arange(s.size)
-            m = 0.5 * (h[rows, lo] + h[rows, hi])
-            dev = np.sort(np.abs(h - m[:, None]), axis=1)  # inf stays last
+            m = 0.5 * (h[rows, (n - 1) // 2] + h[rows, n // 2])
             sel = np.flatnonzero(ok) + b
             med[sel] = m
-            spread[sel] = 1.4826 * 0.5 * (dev[rows, lo] + dev[rows, hi])
-    return med[inverse], spread[inverse], n_hist[inverse]
+            lo[sel], hi[sel], df_lo[sel], df_hi[sel] = semi_deviations(h, m, np.isfinite(h))
+    return med[inverse], lo[inverse], hi[inverse], df_lo[inverse], df_hi[inverse], n_hist[inverse], n_dates[inverse]
 
 
-def predictive_z(y, median, spread, n):
-    """Predictive statistic of a new value against a median/MAD baseline of ``n`` values, and its df."""
+def predictive_z(y, median, spread_low, spread_high, n, df_low, df_high):
+    """Predictive statistic of a new value against a two-piece baseline, and its degrees of freedom.
+
+    The side of the median that ``y`` falls on picks the semi-deviation and its count:
+    ``z = (y - median) / (spread_side * sqrt(1 + pi / (2 n)))`` (the factor allows for the
+    sampling error of the median of ``n`` values), referred to a Student t with the side's df
+    (:func:`semi_deviations`): for normal data the tail of ``z`` matches or is below that t's
+    (checked by simulation down to p = 1e-3 for n = 8..60 in ``tests/test_shift.py``).
+    """
+    y, median = np.asarray(y, dtype=np.float64), np.asarray(median, dtype=np.float64)
+    high = y >= median
+    spread = np.where(high, spread_high, spread_low)
+    dof = np.maximum(np.where(high, df_high, df_low), 1.0).astype(np.float64)
     n = np.asarray(n, dtype=np.float64)
     z = (y - median) / (spread * np.sqrt(1.0 + np.pi / (2.0 * n)))
-    df = np.maximum(0.39 * n - 0.3, 1.0)
-    return z, df
+    return z, dof
 
 
 def holm(p: np.ndarray) -> np.ndarray:
@@ -420,8 +471,9 @@ class ShiftReport:
     """Result of :meth:`ShiftDetector.detect`.
 
     ``events``: one row per event (columns :data:`EVENT_COLUMNS`); ``baselines``: one row per
-    actor and period; ``statements``: every input statement with its baseline, band, z and
-    adjusted p-value; ``params``: the detector's settings.
+    actor and period; ``statements``: every input statement with its baseline, band, z,
+    single-test p-value ``p_raw`` and adjusted ``p_value`` (NaN where not tested); ``params``: the
+    detector's settings.
     """
 
     events: pd.DataFrame
@@ -548,6 +600,9 @@ class ShiftDetector:
     min_segment: fewest periods on each side of a change point.
     n_permutations: permutations per change-point test.
     correction: ``"holm"`` or ``"bonferroni"`` for the statement tests of one actor.
+    test_from: a date (``YYYY[-MM[-DD]]``): only statements from this date on are tested for
+        statement events (and counted in the multiple-testing correction); earlier ones are
+        baseline only. For monitoring new statements against an archive. Default: all.
     random_state: seed for the permutations.
 
     >>> import pandas as pd
@@ -560,7 +615,7 @@ class ShiftDetector:
     def __init__(self, window: int | None = 100, min_history: int = 8, alpha: float = 0.05, period: str = "Y",
                  method: str = "cusum", min_levels: float = 1.0, min_spread: float = 0.03, min_segment: int = 1,
                  n_permutations: int = 999, correction: str = "holm", random_state: int | None = 0,
-                 actor_column: str = "actor", date_column: str = "date", score_column: str = "score",
+                 test_from=None, actor_column: str = "actor", date_column: str = "date", score_column: str = "score",
                  text_column: str | None = "text", id_column: str | None = None):
         _check_choice("period", period, PERIODS)
         _check_choice("method", method, METHODS)
@@ -576,13 +631,16 @@ class ShiftDetector:
         self.window, self.min_history, self.alpha, self.period, self.method = window, min_history, alpha, period, method
         self.min_levels, self.min_spread, self.min_segment = min_levels, min_spread, min_segment
         self.n_permutations, self.correction, self.random_state = n_permutations, correction, random_state
+        if test_from is not None:
+            parse_dates([test_from])  # a clear error now rather than at detect()
+        self.test_from = test_from
         self.actor_column, self.date_column, self.score_column = actor_column, date_column, score_column
         self.text_column, self.id_column = text_column, id_column
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
             "window", "min_history", "alpha", "period", "method", "min_levels", "min_spread", "min_segment",
-            "n_permutations", "correction", "random_state", "actor_column", "date_column", "score_column",
+            "n_permutations", "correction", "random_state", "test_from", "actor_column", "date_column", "score_column",
             "text_column", "id_column")}
 
     def _prepare(self, data) -> pd.DataFrame:
@@ -603,8 +661,10 @@ class ShiftDetector:
             raise ShiftError("no statements to fit.")
         y = angular(df["score"].to_numpy())
         med = float(np.median(y))
+        lo, hi, _, _ = semi_deviations(y[None, :], np.array([med]))
         self.pooled_median_ = med
-        self.pooled_spread_ = max(1.4826 * float(np.median(np.abs(y - med))), self.min_spread)
+        self.pooled_spread_low_ = max(float(np.nan_to_num(lo[0])), self.min_spread)
+        self.pooled_spread_high_ = max(float(np.nan_to_num(hi[0])), self.min_spread)
         self.data_ = df
         return self
 
@@ -625,8 +685,8 @@ class ShiftDetector:
         cols["date"] = cols["date"].astype("datetime64[D]")
         cols["period_start"] = period_start(cols["date"], self.period)
         n = len(df)
-        out = {k: np.full(n, np.nan) for k in ("baseline", "band_low", "band_high", "z", "p_value", "size_levels",
-                                               "segment_mean")}
+        out = {k: np.full(n, np.nan) for k in ("baseline", "band_low", "band_high", "z", "p_raw", "p_value",
+                                               "size_levels", "segment_mean")}
         out["n_history"] = np.zeros(n, dtype=np.int64)
         out["event"] = np.zeros(n, dtype=bool)
         actors, first = np.unique(cols["actor"], return_index=True)
@@ -660,25 +720,38 @@ class ShiftDetector:
         dates = cols["date"][sl]
         new_group = np.r_[True, dates[1:] != dates[:-1]]
         group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(y)), 0))
-        med, spread, n_hist = trailing_baseline(y, group_start, self.window)
+        med, lo, hi, df_lo, df_hi, n_hist, n_dates = trailing_baseline(y, group_start, self.window)
         k = self.min_history
         short = n_hist < k
-        # Short histories: shrink toward the pooled baseline, take the wider spread, no events.
+        # Short histories: shrink toward the pooled baseline, take the wider spreads, no events.
         nh = n_hist.astype(float)
         med_used = np.where(short, (nh * np.nan_to_num(med) + (k - nh) * self.pooled_median_) / k, med)
-        spread_used = np.where(short, np.fmax(np.nan_to_num(spread, nan=0.0), self.pooled_spread_),
-                               np.maximum(np.nan_to_num(spread, nan=0.0), self.min_spread))
-        n_eff = np.where(short, k, n_hist)
-        z, dof = predictive_z(y, med_used, spread_used, n_eff)
-        p = np.where(short, np.nan, 2 * stats.t.sf(np.abs(z), dof))
-        p_adj = holm(p) if self.correction == "holm" else np.minimum(1.0, p * np.sum(~np.isnan(p)))
-        half = stats.t.ppf(0.975, dof) * spread_used * np.sqrt(1 + np.pi / (2 * n_eff))
+        lo_used = np.where(short, np.fmax(np.nan_to_num(lo, nan=0.0), self.pooled_spread_low_),
+                           np.maximum(np.nan_to_num(lo, nan=0.0), self.min_spread))
+        hi_used = np.where(short, np.fmax(np.nan_to_num(hi, nan=0.0), self.pooled_spread_high_),
+                           np.maximum(np.nan_to_num(hi, nan=0.0), self.min_spread))
+        # Statements of one date (a speech, a briefing) share its circumstances: the history's
+        # information is counted in dates, not statements (a design effect with full correlation
+        # within a date): n_eff = min(n, dates), each side's df scaled by n_eff / n.
+        n_eff = np.where(short, k, np.minimum(n_hist, n_dates))
+        ratio = n_eff / np.maximum(n_hist, 1)
+        dof_lo = np.where(short, k / 2, np.maximum(df_lo * ratio, 1.0))
+        dof_hi = np.where(short, k / 2, np.maximum(df_hi * ratio, 1.0))
+        z, dof = predictive_z(y, med_used, lo_used, hi_used, n_eff, dof_lo, dof_hi)
+        p_raw = np.where(short, np.nan, np.minimum(1.0, 2 * stats.t.sf(np.abs(z), dof)))
+        tested = ~short
+        if self.test_from is not None:
+            tested &= dates >= parse_dates([self.test_from])[0][0]
+        p_test = np.where(tested, p_raw, np.nan)
+        p_adj = holm(p_test) if self.correction == "holm" else np.minimum(1.0, p_test * np.sum(tested))
+        infl = np.sqrt(1 + np.pi / (2 * n_eff))
         baseline = from_angular(med_used)
         size = (score - baseline) * 4
-        hit = (~short) & (p_adj <= self.alpha / 2) & (np.abs(size) >= self.min_levels)
-        out["baseline"][sl], out["band_low"][sl], out["band_high"][sl] = baseline, from_angular(med_used - half), \
-            from_angular(med_used + half)
-        out["n_history"][sl], out["z"][sl], out["p_value"][sl] = n_hist, z, p_adj
+        hit = tested & (p_adj <= self.alpha / 2) & (np.abs(size) >= self.min_levels)
+        out["baseline"][sl] = baseline
+        out["band_low"][sl] = from_angular(med_used - stats.t.ppf(0.975, dof_lo) * lo_used * infl)
+        out["band_high"][sl] = from_angular(med_used + stats.t.ppf(0.975, dof_hi) * hi_used * infl)
+        out["n_history"][sl], out["z"][sl], out["p_raw"][sl], out["p_value"][sl] = n_hist, z, p_raw, p_adj
         out["size_levels"][sl], out["event"][sl] = size, hit
         events = []
         for j in np.flatnonzero(hit):
@@ -770,37 +843,68 @@ def beta_sd_max(mean) -> np.ndarray:
     return np.sqrt(mean * (1 - mean) * m / (1 + m))
 
 
+LEVEL_CENTRES = np.array([0.04, 0.25, 0.5, 0.75, 0.96])
+"""Score of a typical statement of each level in the level-mixture noise model (0 and 1 pulled in)."""
+
+
 def simulate_scores(n_series: int, n_periods: int = 15, per_period: int = 8, shift: float = 0.0,
                     shift_period: int | None = None, mean=(0.1, 0.9), sd=(0.10, 0.15), tau: float = 0.0,
-                    start_year: int = 2000, rng=None) -> pd.DataFrame:
-    """Simulated scored statements under the stated noise model (one actor per series).
+                    start_year: int = 2000, rng=None, shape: tuple[float, float] | None = None,
+                    level_mix=None, level_sd=(0.05, 0.10)) -> pd.DataFrame:
+    """Simulated scored statements under the stated noise models (one actor per series).
 
-    Each actor has a mean tone ``mu ~ U(mean)`` and spread ``s ~ U(sd)``; each yearly period
-    adds ``N(0, tau^2)`` to the mean (speech-to-speech wobble); from period ``shift_period`` on
-    the mean moves by ``shift`` (score units: 0.25 = one level). A statement's score is
-    Beta-distributed with that mean and sd ``min(s, beta_sd_max(mean))``, i.e. bounded in
-    [0, 1] and unimodal. Columns: actor, date (YYYY-MM-DD), score, period (0-based), shifted.
+    Default (unimodal): each actor has a mean tone ``mu ~ U(mean)`` and spread ``s ~ U(sd)``;
+    each yearly period adds ``N(0, tau^2)`` to the mean (speech-to-speech wobble); from period
+    ``shift_period`` on the mean moves by ``shift`` (score units: 0.25 = one level). A
+    statement's score is Beta-distributed with that mean and sd ``min(s, beta_sd_max(mean))``,
+    i.e. bounded in [0, 1] and unimodal.
+
+    ``shape=(a, b)``: skewed actors, every score ``Beta(a, b)`` (e.g. ``(0.3, 2.7)``: mean 0.1,
+    sd 0.15, piled near 0); ``mean``, ``sd``, ``tau`` and ``shift`` are not used.
+
+    ``level_mix=(p0, p1, ...)``: actors that mix levels, like real model scores: each statement
+    has level ``L`` with probability ``p_L`` and a score Beta-distributed around
+    :data:`LEVEL_CENTRES` ``[L]`` (+ wobble + shift) with sd ``U(level_sd)`` per actor (capped
+    to stay unimodal).
+
+    Columns: actor, date (YYYY-MM-DD), score, period (0-based), shifted.
 
     >>> simulate_scores(2, n_periods=3, per_period=2, rng=0).shape
     (12, 5)
+    >>> float(simulate_scores(50, rng=0, shape=(0.3, 2.7))["score"].median()) < 0.05
+    True
     """
     rng = np.random.default_rng(rng)
-    lo, hi = mean
-    if shift_period is not None and shift:
-        lo, hi = (lo, hi - shift) if shift > 0 else (lo - shift, hi)
-    mu = rng.uniform(lo, hi, n_series)
-    s = rng.uniform(*sd, n_series)
+    size = (n_series, n_periods, per_period)
     period = np.arange(n_periods)
     shifted = np.zeros((n_series, n_periods), bool) if shift_period is None else np.broadcast_to(
         period >= shift_period, (n_series, n_periods))
-    m = mu[:, None] + shift * shifted + rng.normal(0, tau, (n_series, n_periods)) if tau else \
-        mu[:, None] + shift * shifted
-    m = np.clip(m, 0.03, 0.97)
-    m = np.repeat(m[:, :, None], per_period, axis=2)
-    v = np.minimum(s[:, None, None], beta_sd_max(m)) ** 2
-    k = m * (1 - m) / v - 1
-    score = rng.beta(m * k, (1 - m) * k)
-    days = np.sort(rng.integers(0, 365, (n_series, n_periods, per_period)), axis=2)
+    if shape is not None:
+        if shift:
+            raise ValueError("shape=(a, b) simulates stationary actors only; use level_mix or the default for shifts.")
+        score = rng.beta(shape[0], shape[1], size)
+    else:
+        if level_mix is not None:
+            mix = np.asarray(level_mix, dtype=np.float64)
+            if mix.ndim != 1 or not 1 <= mix.size <= len(LEVEL_CENTRES) or (mix < 0).any() or mix.sum() <= 0:
+                raise ValueError(f"level_mix={level_mix!r}: give 1-5 non-negative probabilities of levels 0, 1, ...")
+            levels = rng.choice(mix.size, size=size, p=mix / mix.sum())
+            base = LEVEL_CENTRES[levels]
+            s = rng.uniform(*level_sd, n_series)
+        else:
+            lo, hi = mean
+            if shift_period is not None and shift:
+                lo, hi = (lo, hi - shift) if shift > 0 else (lo - shift, hi)
+            base = rng.uniform(lo, hi, n_series)[:, None, None]
+            s = rng.uniform(*sd, n_series)
+        m = base + (shift * shifted)[:, :, None]
+        if tau:
+            m = m + rng.normal(0, tau, (n_series, n_periods))[:, :, None]
+        m = np.clip(np.broadcast_to(m, size), 0.03, 0.97)
+        v = np.minimum(s[:, None, None], beta_sd_max(m)) ** 2
+        k = m * (1 - m) / v - 1
+        score = rng.beta(m * k, (1 - m) * k)
+    days = np.sort(rng.integers(0, 365, size), axis=2)
     years = (np.arange(n_periods) + start_year - 1970).astype("datetime64[Y]").astype("datetime64[D]")
     dates = (years[None, :, None] + days.astype("timedelta64[D]")).astype(str)
     return pd.DataFrame({
@@ -808,6 +912,70 @@ def simulate_scores(n_series: int, n_periods: int = 15, per_period: int = 8, shi
         "date": dates.ravel(), "score": score.ravel(),
         "period": np.tile(np.repeat(period, per_period), n_series),
         "shifted": np.repeat(np.asarray(shifted), per_period, axis=1).ravel()})
+
+
+NULL_MODELS = {
+    "unimodal Beta (default noise model)": {"tau": 0.02},
+    "skewed: Beta(0.3, 2.7), piled near 0": {"shape": (0.3, 2.7)},
+    "skewed: Beta(0.5, 4.5)": {"shape": (0.5, 4.5)},
+    "levels 60/30/8/2 %": {"level_mix": (0.6, 0.3, 0.08, 0.02), "tau": 0.02},
+    "levels 85/10/4/1 %": {"level_mix": (0.85, 0.10, 0.04, 0.01), "tau": 0.02},
+    "levels 20/50/25/5 %": {"level_mix": (0.2, 0.5, 0.25, 0.05), "tau": 0.02},
+    "levels 5/15/30/35/15 % (confrontational actor)": {"level_mix": (0.05, 0.15, 0.30, 0.35, 0.15), "tau": 0.02},
+    "isolated outbursts: levels 97/0/0/3 %": {"level_mix": (0.97, 0.0, 0.0, 0.03)},
+}
+"""Stationary noise models on which the statement test's false-alarm rate is measured."""
+
+
+def null_model_study(n_series: int = 2000, alpha: float = 0.05, n_periods: int = 15, per_period: int = 8,
+                     models: dict | None = None, rng: int = 17, detector: "ShiftDetector | None" = None) -> pd.DataFrame:
+    """Per-series false-alarm rates of each event kind on stationary series of each null model.
+
+    One row per model in ``models`` (default :data:`NULL_MODELS`): the share of ``n_series``
+    stationary actors (``n_periods`` years of ``per_period`` statements) with at least one
+    statement event, change point, or either. The numbers in docs/shift.md come from this.
+
+    >>> null_model_study(20, models={"skewed": {"shape": (0.3, 2.7)}}).columns.tolist()
+    ['model', 'series', 'statement', 'change_point', 'any']
+    """
+    det = detector or ShiftDetector(alpha=alpha)
+    rows = []
+    for i, (name, kw) in enumerate((models or NULL_MODELS).items()):
+        ev = det.detect(simulate_scores(n_series, n_periods, per_period, rng=rng + i, **kw)).events
+        rows.append({"model": name, "series": n_series,
+                     "statement": ev.loc[ev.kind == "statement", "actor"].nunique() / n_series,
+                     "change_point": ev.loc[ev.kind == "change_point", "actor"].nunique() / n_series,
+                     "any": ev["actor"].nunique() / n_series})
+    return pd.DataFrame(rows)
+
+
+def statement_power_study(n_series: int = 1000, n_history: int = 31, sd: float = 0.1, levels=(1, 2, 3),
+                          mean=(0.1, 0.4), rng: int = 23, detector: "ShiftDetector | None" = None) -> dict:
+    """Share of single statements ``d`` levels above an actor's usual tone found as escalations.
+
+    Each actor has ``n_history`` statements (one a year) from the unimodal Beta model with
+    mean ``U(mean)`` and sd ``sd``; then one statement scored ``mean + d / 4``. A hit is a statement
+    event on that last statement (Holm over all the actor's tested statements).
+
+    >>> sorted(statement_power_study(20, levels=(3,)))
+    [3]
+    """
+    det = detector or ShiftDetector()
+    g = np.random.default_rng(rng)
+    out = {}
+    for d in levels:
+        mu = g.uniform(*mean, n_series)
+        m = np.repeat(mu[:, None], n_history, axis=1)
+        v = np.minimum(sd, beta_sd_max(m)) ** 2
+        k = m * (1 - m) / v - 1
+        score = np.c_[g.beta(m * k, (1 - m) * k), np.clip(mu + d / 4, 0, 1)]
+        df = pd.DataFrame({"actor": np.repeat([f"S{i:04d}" for i in range(n_series)], n_history + 1),
+                           "date": np.tile([str(2000 + t) for t in range(n_history + 1)], n_series),
+                           "score": score.ravel()})
+        ev = det.detect(df).events
+        hit = ev[(ev.kind == "statement") & (ev.direction == "escalation") & (ev.period == str(2000 + n_history))]
+        out[d] = hit["actor"].nunique() / n_series
+    return out
 
 
 def simulation_study(n_series: int = 3000, alpha: float = 0.05, method: str = "cusum", tau: float = 0.02,
