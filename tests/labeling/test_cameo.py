@@ -37,7 +37,7 @@ def test_goldstein_table_keeps_leading_zeros():
     ("We strongly condemn the attack.", "cameo_disapprove", 2),
     ("We demand the immediate withdrawal of foreign troops.", "cameo_demand_accuse", 3),
     ("We will not allow any aggression against our country.", "cameo_threaten", 3),
-    ("We will bomb their bases if they attack.", "cameo_material_conflict", 4),
+    ("If they attack, we will bomb their bases.", "cameo_material_conflict", 4),
 ])
 def test_cameo_functions_fire(text, name, level):
     lfs = cameo.cameo_lfs()
@@ -49,7 +49,8 @@ def test_cameo_functions_fire(text, name, level):
 @needs_dict
 @pytest.mark.parametrize("text", ["Russia threatened Ukraine.", "We do not condemn anyone.",
                                   "Troops attacked the village at dawn.", "Terrorism threatens our States.",
-                                  "We need to meet demand for vaccines.", "Supply has to meet demand."])
+                                  "We need to meet demand for vaccines.", "Supply has to meet demand.",
+                                  "We must defeat terrorism in all its forms.", "We will aim to focus on security."])
 def test_cameo_reports_negation_and_violence_abstain(text):
     lfs = cameo.cameo_lfs()
     row = apply_lfs([text], lfs)[0]

@@ -267,6 +267,7 @@ class CameoFunction(LabelingFunction):
     full: dict | None = None         # verb form -> regexes (one per verb block) of patterns with words before the verb
     bare: frozenset = frozenset()    # core verb forms that vote on their own
     first_person: bool = False
+    strict: bool = False             # material conflict: "we will strike them", not "we must defeat terrorism"
 
     def vote_lower(self, text: str) -> int:
         for m in self.regex.finditer(text):
@@ -287,6 +288,9 @@ class CameoFunction(LabelingFunction):
                 continue
             if self.first_person and not _FIRST_PERSON.search(text[max(0, m.start() - 40):m.start()]):
                 continue
+            if self.strict and not (_FUTURE_SPEAKER.search(text[max(0, m.start() - 50):m.start()])
+                                    and _HOSTILE_TARGET.match(text, m.end())):
+                continue
             if self.negatable and is_negated(text, start):
                 continue
             if self.reportable and is_reported(text, m.start()):  # the verb itself, not the pattern start
@@ -301,6 +305,13 @@ _FIRST_PERSON = re.compile(r"\b(?:we|i|my (?:government|country|delegation)|our 
 
 # Families that vote only when the speaker is the subject ("we will ...", "my government demands").
 FIRST_PERSON_FAMILIES = ("cameo_material_conflict", "cameo_threaten", "cameo_demand_accuse")
+# Material conflict counts only as the speaker's announced act against someone: a future modal
+# ("we will", "we are ready to") and a hostile target right after the verb.
+_FUTURE_SPEAKER = re.compile(r"\b(?:we|i|our (?:forces|army|military))\s+(?:will|shall|are going to|are ready to|stand ready to|"
+                             r"will not hesitate to|would not hesitate to|won't hesitate to)\s+(?:\w+\s+)?$")
+_HOSTILE_TARGET = re.compile(r"(?:\s+back)?\s+(?:them|him|you|it|the (?:enemy|aggressors?|invaders?|occupiers?|regime)|"
+                             r"their|any(?:one| aggressor| attacker| invader)|those who|whoever|the \w+ (?:forces|army|"
+                             r"regime|positions|bases))\b")
 _FAMILIES = {  # name → (level, predicate on code)
     "cameo_cooperate": (0, lambda c, g: level_of_code(c, g) == 0),
     "cameo_consult_aid": (1, lambda c, g: level_of_code(c, g) == 1),
@@ -366,6 +377,7 @@ def _cameo_lfs(directory: str) -> tuple[CameoFunction, ...]:
         object.__setattr__(lf, "full", {f: tuple(rxs) for f, rxs in full.items()})
         object.__setattr__(lf, "bare", frozenset(bare))
         object.__setattr__(lf, "first_person", name in FIRST_PERSON_FAMILIES)
+        object.__setattr__(lf, "strict", name == "cameo_material_conflict")
         out.append(lf)
     return tuple(out)
 

@@ -162,7 +162,7 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         description="concern, alarm"),
     _lf("oppose_reject", 2, r"\b(?:(?:strongly |firmly |categorically |resolutely )?(?:oppose[sd]?|opposing|reject(?:s|ed|ing)?|"
         r"object to|disagree(?:s|d)? with)|opposition to|rejection of)\b", description="opposition, rejection"),
-    _lf("regret_condemn", 2, r"\b(?:regret(?:s|ted|table|tably)?|deplor\w+|condemn\w*|denounc\w+|disappoint\w*|"
+    _lf("regret_condemn", 2, r"\b(?:regret(?:s|ted|table|tably)?|deplor\w+|condemn\w*|denounc\w+|disappoint\w*|barbari\w+|"
         r"dismay\w*|outrag\w+|appall?\w*|abhor\w*|reprehensible|indignation|protest(?:s|ed)? (?:against|the))\b",
         description="regret, condemnation"),
     _lf("unacceptable", 2, r"\b(?:unacceptable|not acceptable|inadmissible|unjustifi\w+|unwarranted|illegitimate|"
@@ -221,14 +221,15 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         r"if (?:they|you|he|it|\w+) (?:[\w,]+ ){0,14}?(?:we|i|\w+) (?:will|shall) (?:\w+ ){0,2}(?:impose|retaliate|respond|"
         r"strike|cut|suspend|withdraw|use|take|pay|face|end))\b", description="ultimatums, if-then threats"),
     _lf("fire_burn", 4, r"\b(?:play(?:s|ing)? with fire|(?:get|be) burn(?:ed|t)|crush(?:ed)? (?:them|you|the enemy)|"
-        r"wipe(?:d)? (?:\w+ )?off|annihilat\w+|obliterat\w+|(?:destroy|eliminate) (?:them|you|the enemy)|"
+        r"wipe(?:d)? (?:\w+ )?off the (?:map|face)|(?:annihilate|obliterate|destroy|eliminate|crush) (?:them|you|the enemy|"
+        r"the aggressors?)|"
         r"bring (?:them|you) to (?:their|your) knees|teach (?:them|you) a lesson)\b", description="threat idioms"),
     _lf("leverage", 4, r"\b(?:(?:as|is|are|be) a card|(?:trump|strong|our) card|card (?:in|to play)|(?:as|for|use (?:our|its|their)) "
         r"leverage|leverage (?:over|against)|bargaining chips?|"
         r"all options (?:are |remain )?on the table|military option|nuclear (?:button|strike|option))\b",
         description="named leverage, military options"),
     _lf("insult", 4, r"\b(?:thugs?|butchers?|criminal (?:regime|gang|clique)|terrorist (?:regime|state)|puppets?|lackeys?|"
-        r"liars?|gangsters?|barbari\w+|savages?|fascists?|neo-?nazis?|warmongers?|evil empire|axis of evil|rogue (?:state|"
+        r"liars?|gangsters?|fascists?|neo-?nazis?|warmongers?|evil empire|axis of evil|rogue (?:state|"
         r"regime)s?|outlaw (?:state|regime)|despots?|tyrants?|(?:zionist|racist) (?:entity|regime)|scum|vermin|madm[ae]n|"
         r"clowns?|idiots?|stupid|morons?|lunatic\w*|imperialists?|henchm[ae]n|stooges?|evil (?:intentions?|machinations|"
         r"designs|regime|empire)|(?:russian|iranian|american|western|israeli|zionist|chinese) evil)\b",
