@@ -37,6 +37,7 @@ def test_boilerplate_markdown_urls_bullets_dates():
                                       "See for the full text of the statement.",
                                       "The ministers discussed energy security and trade."]
     assert clean_text("a\u00a0**b** [c](http://x.y/z)") == "a b c"
+    assert clean_text("aimed at 02/10/2015 A/70/PV.25 controlling nations") == "aimed at controlling nations"
 
 
 def test_short_follow_ups_merge_up_to_three_sentences():

@@ -38,6 +38,8 @@ _MD_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _EMPHASIS = re.compile(r"\*{1,3}|(?<![\w])_{1,2}(?=\w)|(?<=\w)_{1,2}(?![\w])")
 _ESCAPE = re.compile(r"\\([_*\[\]()#\\-])")
+# UN verbatim-record running headers left inside the text: "02/10/2015 A/70/PV.25", "15-29593 7/45".
+_UN_HEADER = re.compile(r"(?:\b\d{2}/\d{2}/\d{4}\s+)?\bA/\d{2}/PV\.\d+\b(?:\s+\d{1,3}/\d{1,3}\b)?|\b\d{2}-\d{5}\s+\d{1,3}/\d{1,3}\b")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -50,6 +52,7 @@ def clean_text(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _URL.sub("", text)
+    text = _UN_HEADER.sub(" ", text)
     text = _ESCAPE.sub(r"\1", text)
     text = _EMPHASIS.sub("", text)
     text = _SPACES.sub(" ", text)
