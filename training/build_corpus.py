@@ -41,6 +41,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-marker", default=DEFAULTS["no_marker"], choices=["abstain", "cue", "measured"])
     p.add_argument("--threshold", type=float, default=0.0)
     p.add_argument("--cap-per-level", type=int, default=15000, help="train rows per level at most")
+    p.add_argument("--min-per-level", type=int, default=2000,
+                   help="repeat rows of rarer levels in train up to this floor (marked duplicate=True)")
     p.add_argument("--max-eval-rows", type=int, default=10000, help="validation/test rows at most")
     p.add_argument("--num-proc", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
     print(f"excluding {len(excluded)} gold documents from {[p.name for p in GOLD]}")
     t0 = time.time()
     dd = label_file(inputs, args.out, aggregator=args.aggregator, no_marker=args.no_marker, threshold=args.threshold, exclude_docs=excluded,
-                    cap_per_level=args.cap_per_level, max_eval_rows=args.max_eval_rows, seed=args.seed,
+                    cap_per_level=args.cap_per_level, min_per_level=args.min_per_level, max_eval_rows=args.max_eval_rows, seed=args.seed,
                     num_proc=args.num_proc)
     from tonecls.labeling.columns import column_list
 

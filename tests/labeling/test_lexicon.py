@@ -78,7 +78,6 @@ def test_own_reported_words_still_count():
     ("The Budget supports medical countermeasures for pandemics.", "countermeasures"),
     ("We will leverage private investment in clean energy.", "leverage"),
     ("Such violations must be met with a firm response.", "readout"),
-    ("Ethnic cleansing is a barbaric crime.", "insult"),
     ("The occupation is obliterating the will of the people.", "fire_burn"),
 ])
 def test_everyday_senses_do_not_fire(text, name):

@@ -49,6 +49,13 @@ def render_card(splits: dict, info: dict, sources: list[dict] | None = None) -> 
         lines += ["", "Before balancing (train subsampled to at most "
                   f"{info.get('settings', {}).get('cap_per_level')} per level, seeded):", ""]
         lines += _table(before)
+    distinct = info.get("distinct_train_levels")
+    floor = info.get("settings", {}).get("min_per_level")
+    if distinct and floor:
+        lines += ["", f"Train levels with fewer than {floor:,} statements were filled up to {floor:,} by repeating "
+                  "statements of that level (drawn with replacement, seeded; `duplicate == True` on the copies). "
+                  "Distinct statements in train per level: " + ", ".join(f"{c:,}" for c in distinct) + ". "
+                  "Drop the copies and use class weights instead if you prefer."]
     lines += ["", "## How the labels were made", "",
               "1. Documents were split into statements (sentences; short follow-ups merged, up to three), "
               "without question turns, speaker tags, headers, bullets, URLs or markdown; hard line wraps "

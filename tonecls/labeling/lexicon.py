@@ -162,7 +162,7 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         description="concern, alarm"),
     _lf("oppose_reject", 2, r"\b(?:(?:strongly |firmly |categorically |resolutely )?(?:oppose[sd]?|opposing|reject(?:s|ed|ing)?|"
         r"object to|disagree(?:s|d)? with)|opposition to|rejection of)\b", description="opposition, rejection"),
-    _lf("regret_condemn", 2, r"\b(?:regret(?:s|ted|table|tably)?|deplor\w+|condemn\w*|denounc\w+|disappoint\w*|barbari\w+|"
+    _lf("regret_condemn", 2, r"\b(?:regret(?:s|ted|table|tably)?|deplor\w+|condemn\w*|denounc\w+|disappoint\w*|"
         r"dismay\w*|outrag\w+|appall?\w*|abhor\w*|reprehensible|indignation|protest(?:s|ed)? (?:against|the))\b",
         description="regret, condemnation"),
     _lf("unacceptable", 2, r"\b(?:unacceptable|not acceptable|inadmissible|unjustifi\w+|unwarranted|illegitimate|"
@@ -211,7 +211,8 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
     _lf("heavy_price", 4, r"\b(?:(?:will|would|shall|going to|must|to) (?:\w+ )?pay (?:dearly|(?:a|the) (?:heavy |high |steep |"
         r"terrible )?price)|(?:heavy|high|steep|terrible) price to pay|(?:will|would|shall) (?:\w+ )?(?:face|suffer|bear) "
         r"(?:the |severe |serious |dire |grave |swift )*consequences|there will be (?:severe |serious |real )?consequences|"
-        r"(?:impose|inflict) (?:real |severe |significant |heavy )?costs on|(?:they|you) will regret)\b",
+        r"(?:impos\w*|inflict\w*) (?:[\w-]+ ){0,3}costs? on|(?:severe|serious|dire|grave|devastating|swift) (?:consequences|"
+        r"costs|penalties|punishment|retaliation)|will bear the consequences|(?:they|you) will regret)\b",
         description="paying a price, consequences"),
     _lf("countermeasures", 3, r"\b(?:(?<!medical )(?<!medical and )counter-?measures|(?:will|shall|would|to|must|may|might|can) "
         r"(?:\w+ )?retaliate|retaliatory (?:measures?|action|steps|response|strikes?)|reprisals?|retribution|"
@@ -229,14 +230,18 @@ LEXICON_LFS: tuple[LabelingFunction, ...] = (
         r"all options (?:are |remain )?on the table|military option|nuclear (?:button|strike|option))\b",
         description="named leverage, military options"),
     _lf("insult", 4, r"\b(?:thugs?|butchers?|criminal (?:regime|gang|clique)|terrorist (?:regime|state)|puppets?|lackeys?|"
-        r"liars?|gangsters?|fascists?|neo-?nazis?|warmongers?|evil empire|axis of evil|rogue (?:state|"
+        r"liars?|gangsters?|fascists?|neo-?nazis?|barbar(?:ic|ians?|ity|ism)|zionists?|evil (?:and \w+ )?(?:terrorists?|extremists?|institution|"
+        r"group|acts|deeds)|(?:terror|terrorist|murderous|genocidal|"
+        r"illegitimate|fascist|racist|occupying) (?:regime|entity|clique|junta)|war criminals?|warmongers?|evil empire|axis of evil|rogue (?:state|"
         r"regime)s?|outlaw (?:state|regime)|despots?|tyrants?|(?:zionist|racist) (?:entity|regime)|scum|vermin|madm[ae]n|"
         r"clowns?|idiots?|stupid|morons?|lunatic\w*|imperialists?|henchm[ae]n|stooges?|evil (?:intentions?|machinations|"
         r"designs|regime|empire)|(?:russian|iranian|american|western|israeli|zionist|chinese) evil)\b",
         negatable=False, description="insults, hostile labels"),
     _lf("punitive_measure", 4, r"\b(?:(?:sanctions|tariffs?|penalties) (?:\w+ ){0,8}(?:unless|until) (?:they|you|it|the|\w+) |"
         r"(?:if|unless) (?:they|you|it) (?:\w+ ){0,8}(?:tariffs?|sanctions)|(?:to |will |we )(?:punish|penali[sz]e) "
-        r"(?:them|him|her|you|russia|china|iran|the regime|those)|as (?:a )?punishment (?:for|of))\b",
+        r"(?:them|him|her|you|russia|china|iran|the regime|those)|sanctions? (?:on|against) (?:the )?(?:\w+ )?regime|"
+        r"sanctions? (?:\w+ ){0,12}(?:to )?hold (?:\w+ ){1,3}accountable|hold (?:\w+ ){1,3}accountable (?:\w+ ){0,4}sanctions|"
+        r"(?:will|would) (?:result in|mean) the end of|as (?:a )?punishment (?:for|of))\b",
         description="measures framed as punishment or pressure"),
 )
 

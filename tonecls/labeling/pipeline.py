@@ -177,24 +177,52 @@ class WeakLabeler:
         return d
 
 
-def balance(ds, cap_per_level: int | None, seed: int = 0):
-    """Subsample every level to at most ``cap_per_level`` rows (seeded); keeps the row order."""
-    if not cap_per_level:
-        return ds
+def _with_bool_column(ds, name: str, values: list[bool]):
+    """``ds`` with a boolean column appended, through Arrow (``add_column`` fails on some selected/empty datasets)."""
+    import datasets
+    import pyarrow as pa
+
+    table = ds.with_format("arrow")[:] if len(ds) else ds.data.table.slice(0, 0)
+    if name in table.column_names:
+        table = table.drop_columns([name])
+    return datasets.Dataset(table.append_column(name, pa.array(values, type=pa.bool_())))
+
+
+def balance(ds, cap_per_level: int | None, seed: int = 0, min_per_level: int | None = None):
+    """Subsample every level to at most ``cap_per_level`` rows and, with ``min_per_level``, repeat
+    rows of rarer levels (drawn with replacement) up to that floor. Seeded. Adds a boolean
+    ``duplicate`` column marking the repeated copies, so a trainer can drop them or use class
+    weights instead.
+
+    >>> import datasets
+    >>> ds = datasets.Dataset.from_dict({"level": [0, 0, 0, 1]})
+    >>> out = balance(ds, cap_per_level=2, min_per_level=2)
+    >>> sorted(out["level"]), sum(out["duplicate"])
+    ([0, 0, 1, 1], 1)
+    """
     rng = np.random.default_rng(seed)
     level = column_array(ds, "level")
-    keep = []
+    keep, extra = [], []
     for k in range(NUM_LEVELS):
         idx = np.flatnonzero(level == k)
-        if len(idx) > cap_per_level:
-            idx = rng.choice(idx, cap_per_level, replace=False)
+        if cap_per_level and len(idx) > cap_per_level:
+            idx = np.sort(rng.choice(idx, cap_per_level, replace=False))
         keep.append(idx)
-    return ds.select(np.sort(np.concatenate(keep)))
+        if min_per_level and 0 < len(idx) < min_per_level:
+            extra.append(rng.choice(idx, min_per_level - len(idx), replace=True))
+    keep = np.sort(np.concatenate(keep))
+    extra = np.sort(np.concatenate(extra)) if extra else np.zeros(0, dtype=np.int64)
+    out = ds.select(np.concatenate([keep, extra]))
+    flags = [False] * len(keep) + [True] * len(extra)
+    if "duplicate" in out.column_names:
+        out = out.remove_columns("duplicate")
+    return _with_bool_column(out, "duplicate", flags)
 
 
 def label_file(inputs, out_dir, *, columns: dict[str, str] | None = None, aggregator: str = "label_model",
                threshold: float = 0.0, no_marker: str = "abstain", encoding: str = "utf-8", exclude_docs: set[str] | None = None, validation_size: float = 0.1,
-               test_size: float = 0.1, cap_per_level: int | None = None, max_eval_rows: int | None = None,
+               test_size: float = 0.1, cap_per_level: int | None = None, min_per_level: int | None = None,
+               max_eval_rows: int | None = None,
                seed: int = 0, num_proc: int | None = None, progress: bool = True, sources: list[dict] | None = None,
                lfs: Sequence[LabelingFunction] | None = None, log=print):
     """Read ``inputs`` (one path or several), segment, label, split by time, write a ``DatasetDict``.
@@ -253,7 +281,9 @@ def label_file(inputs, out_dir, *, columns: dict[str, str] | None = None, aggreg
     dd = split_by_time(labeled, validation_size=validation_size, test_size=test_size, seed=seed)
     check_no_overlap(dd)
     natural = {k: np.bincount(column_array(v, "level").astype(np.int64), minlength=NUM_LEVELS).tolist() for k, v in dd.items()}
-    dd["train"] = balance(dd["train"], cap_per_level, seed)
+    dd["train"] = balance(dd["train"], cap_per_level, seed, min_per_level)
+    for k in ("validation", "test"):
+        dd[k] = _with_bool_column(dd[k], "duplicate", [False] * len(dd[k]))
     if max_eval_rows:
         rng = np.random.default_rng(seed)
         for k in ("validation", "test"):
@@ -280,10 +310,13 @@ def label_file(inputs, out_dir, *, columns: dict[str, str] | None = None, aggreg
         "documents_read": n_docs, "documents_excluded": n_docs - len(docs) if exclude_docs else 0,
         "statements": len(statements), "abstained": n_abstained,
         "levels_before_balancing": natural,
+        "distinct_train_levels": np.bincount(column_array(dd["train"], "level")[~column_array(dd["train"], "duplicate")]
+                                             .astype(np.int64), minlength=NUM_LEVELS).tolist(),
         "levels": {k: np.bincount(column_array(v, "level").astype(np.int64), minlength=NUM_LEVELS).tolist() for k, v in dd.items()},
         "rows": {k: len(v) for k, v in dd.items()},
         "settings": {"aggregator": aggregator, "threshold": threshold, "no_marker": no_marker, "validation_size": validation_size,
-                     "test_size": test_size, "cap_per_level": cap_per_level, "max_eval_rows": max_eval_rows,
+                     "test_size": test_size, "cap_per_level": cap_per_level, "min_per_level": min_per_level,
+                     "max_eval_rows": max_eval_rows,
                      "seed": seed, "split": "by time within each source, whole documents (latest → test)"},
         "weak_labeler": labeler.describe(),
         "votes_column": labeler.names,
