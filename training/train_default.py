@@ -190,12 +190,15 @@ def main() -> None:
     clf.calibrator = None
     save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
     metrics = json.loads((out / "metrics.json").read_text())
+    description = (f"Each configuration trained on {args.experiment_samples} weak-labelled statements (same seed), "
+                   "early-stopped on gold dev-hold QWK; the final model uses the best dev-hold configuration. Test "
+                   "numbers are reported, not used for choosing.")
+    if not experiments:  # keep the experiments of an earlier run into the same folder
+        experiments = metrics.get("experiments", [])
+        description = metrics.get("experiments_description", description)
     metrics.update({
         "experiments": experiments,
-        "experiments_description": (
-            f"Each configuration trained on {args.experiment_samples} weak-labelled statements (same seed), early-stopped "
-            "on gold dev-hold QWK; the final model uses the best dev-hold configuration on more data. Test numbers are "
-            "reported, not used for choosing."),
+        "experiments_description": description,
         "final": {"configuration": chosen},
     })
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
