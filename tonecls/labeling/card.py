@@ -38,7 +38,7 @@ def render_card(splits: dict, info: dict, sources: list[dict] | None = None) -> 
     sources = DEFAULT_SOURCES if sources is None else sources
     lines = ["# tonecls weak-label corpus", "",
              "Official statements with a weak tone level from 0 cautious to 4 confrontational "
-             "(`tone-scale.md`), made by labeling functions and a label model, not by people. "
+             "(`tone-scale.md`), made by labeling functions and an aggregation of their votes, not by people. "
              "Use it to train; measure on a human-labelled gold set.", "",
              "## Sources and licences", ""]
     lines += [f"- **{s['name']}** (`{s['source']}`): {s['licence']}; {s['citation']}" for s in sources]
