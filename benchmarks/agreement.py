@@ -142,15 +142,16 @@ def main(argv=None) -> int:
             levels, scores = statement_levels(ref, enc, mixed, n)
             rows.append({"guard": g, "agreement": float(np.mean(levels == ref_levels)), "rerun_fraction": rerun,
                          "changed": int(np.sum(levels != ref_levels)),
-                         "max_abs_score_change": float(np.max(np.abs(scores - ref_scores))), **quality(levels, gold)})
+                         "max_abs_score_change": float(np.max(np.abs(scores - ref_scores))),
+                         "mean_abs_score_change": float(np.mean(np.abs(scores - ref_scores))), **quality(levels, gold)})
         results[backend] = {"rate_unguarded": n / timings[backend], "by_guard": rows}
         print(f"\n{backend}: {n / timings[backend]:.0f} statements/s unguarded "
               f"(torch fp32 {n / timings['torch']:.0f}/s, same run)")
-        print("  guard  agreement  changed  rerun   max|Δscore|" + ("  accuracy  qwk" if rows[0].get("qwk") is not None else ""))
+        print("  guard  agreement  changed  rerun   mean|Δscore| max|Δscore|" + ("  accuracy  qwk" if rows[0].get("qwk") is not None else ""))
         for r in rows:
             q = f"  {r['accuracy']:.3f}    {r['qwk']:.3f}" if "qwk" in r else ""
             print(f"  {r['guard']:5.2f}  {r['agreement']:.4f}   {r['changed']:5d}   {r['rerun_fraction']:.3f}  "
-                  f"{r['max_abs_score_change']:.4f}{q}")
+                  f"{r['mean_abs_score_change']:.4f}       {r['max_abs_score_change']:.4f}{q}")
 
     recommended = None
     for backend in SPEED_ORDER:

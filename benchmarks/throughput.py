@@ -77,6 +77,9 @@ def hf_pipeline(clf, threads: int):
                                         pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]",
                                         model_max_length=clf.max_length)
     torch.set_num_threads(threads)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity(hf_logging.CRITICAL)  # "MeanPooledBert is not supported ...": it is a Bert
     return pipeline("text-classification", model=model, tokenizer=tokenizer, device=-1)
 
 
@@ -137,7 +140,7 @@ def main(argv=None) -> int:
             workers = 2 if path.endswith("w2") else 1
             out_path = tmp / f"out-{path}-{k}.parquet"
             score_archive(tmp / "in.parquet", out_path, model=args.model, backend="auto", workers=workers,
-                          threads=args.threads // workers, progress=False, log=lambda m: None)
+                          threads=max(1, args.threads // workers), progress=False, log=lambda m: None)
             levels = pq.read_table(out_path).column("level").to_numpy()
         else:
             levels = clfs[path].predict_proba(texts).argmax(1)

@@ -158,6 +158,12 @@ def model_info(clf) -> dict:
     return info
 
 
+def _is_instance(model) -> bool:
+    from .classifier import ToneClassifier
+
+    return isinstance(model, ToneClassifier)
+
+
 def _model_folder(clf, where: Path) -> Path:
     """A folder the workers can load ``clf`` from: its own, or a copy saved to ``where``."""
     if clf.path is not None:
@@ -448,6 +454,11 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
     options = {"text_column": text_column, "split": split, "segment": segment, "interval": interval,
                "chunk_size": chunk_size, "batch_size": batch_size}
     fingerprint, content = _fingerprint(reader, info, options)
+    if workers > 1 and not _is_instance(model):
+        clf.__dict__.pop("_forward", None)  # the workers score; free this process's ONNX sessions
+        import gc
+
+        gc.collect()
     errors_path, sidecar = _errors_path(output), _sidecar(output)
     summary = BulkSummary(output=str(output), errors_file=str(errors_path), backend=info["backend"])
 
