@@ -77,7 +77,7 @@ def test_motivating_shift_scenario_with_the_model():
 
     df = japan_scenario()
     df["score"] = [r.score for r in tonecls.score(df["text"].tolist())]
-    events = ShiftDetector().detect(df).events
+    events = ShiftDetector(test_from="2025").detect(df).events
     card = events[events["texts"].map(lambda t: any("card" in x for x in t))]
     assert len(card) == 1 and card.iloc[0]["direction"] == "escalation"
     assert card.iloc[0]["size_levels"] >= 1.5
