@@ -319,10 +319,12 @@ def test_resume_refuses_another_input_or_model(tmp_path, tiny_model_dir, archive
 
 
 # ---------------------------------------------------------------------------- workers, segment, interval
-def test_two_spawned_workers_equal_one(tmp_path, tiny_model_dir, archive):
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_two_spawned_workers_equal_one(tmp_path, tiny_model_dir, archive, backend):
     one, two = tmp_path / "one.parquet", tmp_path / "two.parquet"
-    run(archive, one, tiny_model_dir, chunk_size=16)
-    s = run(archive, two, tiny_model_dir, chunk_size=16, workers=2, threads=1)
+    kw = {"backend": backend, "guard": 0.5 if backend == "onnx-int8" else None, "threads": 1}
+    run(archive, one, tiny_model_dir, chunk_size=16, **kw)
+    s = run(archive, two, tiny_model_dir, chunk_size=16, workers=2, **kw)  # onnx: torch-free workers
     assert (s.rows_read, s.rows_scored, s.errors) == (121, 118, 3)
     _same_run(one, two)
 

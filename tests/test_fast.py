@@ -137,3 +137,20 @@ def test_agreement_command_writes_the_record(tmp_path, tiny_model_dir, texts, mo
     record = json.loads((tiny_model_dir / "fast.json").read_text())
     assert record["recommended"]["agreement"] >= 0.995 and record["recommended"]["checked_agreement"] >= 0.995
     assert "n=" in record["data"] and record["results"]["onnx"]["by_guard"][0]["agreement"] == 1.0
+
+
+def test_worker_spec_scores_the_same_without_torch(tmp_path, tiny_model_dir, texts):
+    clf = ToneClassifier.from_pretrained(tiny_model_dir, backend="onnx-int8")
+    fast.apply_backend(clf, "onnx-int8", guard=0.5, threads=1)
+    spec = fast.ort_worker_spec(clf)
+    assert fast.ort_worker_spec(ToneClassifier.from_pretrained(tiny_model_dir)) is None  # torch: none
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    code = ("import json, sys; from tonecls.fast import classifier_from_spec; "
+            f"clf = classifier_from_spec(json.load(open({str(tmp_path / 'spec.json')!r})), threads=1); "
+            f"z = clf.predict_logits(json.load(open({str(tmp_path / 'texts.json')!r}))); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; print(json.dumps(z.tolist()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**__import__("os").environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_array_equal(np.array(json.loads(out.stdout), dtype=np.float32), clf.predict_logits(texts))

@@ -257,9 +257,14 @@ def _segment_chunk(chunk: Chunk, text_column: str):
 _WORKER: dict = {}
 
 
-def _worker_init(model_dir: str, backend_options: dict, threads: int, queue) -> None:
+def _worker_init(model_dir: str, backend_options: dict, threads: int, queue, spec: dict | None = None) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("MKL_NUM_THREADS", str(threads))
+    if spec is not None:  # ONNX Runtime backends: no torch in this process
+        from .fast import classifier_from_spec
+
+        _WORKER.update(clf=classifier_from_spec(spec, threads), queue=queue)
+        return
     import torch
 
     torch.set_num_threads(threads)
@@ -591,7 +596,10 @@ def _run_pool(clf, reader, done, parts, workers, threads, batch_size, prepare, f
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    model_dir = _model_folder(clf, folder / "model")
+    from .fast import ort_worker_spec
+
+    spec = ort_worker_spec(clf)
+    model_dir = _model_folder(clf, folder / "model") if spec is None else None
     ctx = mp.get_context("spawn")
     progress_q = ctx.Queue()
     n_chunks = 0
@@ -619,7 +627,7 @@ def _run_pool(clf, reader, done, parts, workers, threads, batch_size, prepare, f
             finish(chunk, table, errors, logits, counts)
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(str(model_dir), clf.backend_options, threads, progress_q)) as pool:
+                             initargs=(str(model_dir), clf.backend_options, threads, progress_q, spec)) as pool:
         for chunk in reader.chunks(skip=set(done)):
             n_chunks += 1
             if chunk.table is None:

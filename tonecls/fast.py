@@ -353,3 +353,63 @@ def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, ex
         clf.backend_options = {"backend": backend, "guard": guard, "exclude": list(exclude), "per_channel": per_channel,
                                "reason": reason}
     return clf
+
+
+# --------------------------------------------------------------------------- torch-free processes
+class _NoNetwork:
+    """Stands in for the torch network in a process that only runs ONNX Runtime."""
+
+    def __init__(self, pooling: str):
+        self.pooling = pooling
+
+    def eval(self):
+        return self
+
+
+def ort_worker_spec(clf) -> dict | None:
+    """What a worker process needs to score like ``clf`` without importing torch (about 0.6 GB
+    less per process): the cached ONNX graphs, tokenizer, calibrator and options. None when
+    ``clf``'s backend is not an ONNX Runtime one."""
+    options = getattr(clf, "backend_options", None) or {"backend": getattr(clf, "backend", "torch")}
+    backend = options["backend"]
+    if backend not in ("onnx", "onnx-int8"):
+        return None
+    guard = float(options.get("guard") or 0.0)
+    exclude = tuple(options.get("exclude") or ("head",))
+    per_channel = options.get("per_channel", True)
+    fast_path = export_onnx(clf) if backend == "onnx" else quantize_onnx(clf, exclude=exclude, per_channel=per_channel)
+    return {"name": clf.name, "labels": list(clf.labels), "max_length": clf.max_length, "stride": clf.stride,
+            "aggregate": clf.aggregate, "pooling": clf.network.pooling, "tokenizer": clf.tokenizer.to_str(),
+            "calibrator": clf.calibrator.to_dict() if clf.calibrator is not None else None,
+            "fast": str(fast_path), "reference": str(export_onnx(clf)) if backend == "onnx-int8" and guard > 0 else None,
+            "guard": guard, "backend_name": clf.backend, "weights_key": weights_key(clf), "options": dict(options)}
+
+
+def classifier_from_spec(spec: dict, threads: int | None = None):
+    """A :class:`~tonecls.classifier.ToneClassifier` that runs ``spec``'s ONNX graphs; torch is
+    never imported."""
+    from tokenizers import Tokenizer
+
+    from .classifier import ToneClassifier
+
+    tok = Tokenizer.from_str(spec["tokenizer"])
+    tok.no_padding()
+    tok.no_truncation()
+    calibrator = None
+    if spec["calibrator"] is not None:
+        from .calibration import calibrator_from_dict
+
+        calibrator = calibrator_from_dict(spec["calibrator"])
+    clf = ToneClassifier(_NoNetwork(spec["pooling"]), tok, labels=spec["labels"], max_length=spec["max_length"],
+                         stride=spec["stride"], aggregate=spec["aggregate"], calibrator=calibrator, name=spec["name"])
+    threads = threads or max(1, os.cpu_count() or 1)
+    forward = ort_forward(spec["fast"], threads)
+    if spec["reference"] and spec["guard"] > 0:
+        clf.guard_stats = {}
+        forward = guarded(forward, ort_forward(spec["reference"], threads), clf.calibrated_probabilities,
+                          spec["guard"], clf.guard_stats)
+    clf._forward = forward
+    clf.backend = spec["backend_name"]
+    clf.backend_options = spec["options"]
+    clf._tonecls_weights_key = spec["weights_key"]
+    return clf
