@@ -600,6 +600,9 @@ class ShiftDetector:
     min_segment: fewest periods on each side of a change point.
     n_permutations: permutations per change-point test.
     correction: ``"holm"`` or ``"bonferroni"`` for the statement tests of one actor.
+    cluster_dates: count the information in a history in dates rather than statements when it
+        holds several statements per date (speeches); ``False`` treats every statement as
+        independent (more events; right when statements of one date vary independently).
     test_from: a date (``YYYY[-MM[-DD]]``): only statements from this date on are tested for
         statement events (and counted in the multiple-testing correction); earlier ones are
         baseline only. For monitoring new statements against an archive. Default: all.
@@ -615,7 +618,8 @@ class ShiftDetector:
     def __init__(self, window: int | None = 100, min_history: int = 8, alpha: float = 0.05, period: str = "Y",
                  method: str = "cusum", min_levels: float = 1.0, min_spread: float = 0.03, min_segment: int = 1,
                  n_permutations: int = 999, correction: str = "holm", random_state: int | None = 0,
-                 test_from=None, actor_column: str = "actor", date_column: str = "date", score_column: str = "score",
+                 cluster_dates: bool = True, test_from=None,
+                 actor_column: str = "actor", date_column: str = "date", score_column: str = "score",
                  text_column: str | None = "text", id_column: str | None = None):
         _check_choice("period", period, PERIODS)
         _check_choice("method", method, METHODS)
@@ -633,14 +637,15 @@ class ShiftDetector:
         self.n_permutations, self.correction, self.random_state = n_permutations, correction, random_state
         if test_from is not None:
             parse_dates([test_from])  # a clear error now rather than at detect()
-        self.test_from = test_from
+        self.test_from, self.cluster_dates = test_from, bool(cluster_dates)
         self.actor_column, self.date_column, self.score_column = actor_column, date_column, score_column
         self.text_column, self.id_column = text_column, id_column
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
             "window", "min_history", "alpha", "period", "method", "min_levels", "min_spread", "min_segment",
-            "n_permutations", "correction", "random_state", "test_from", "actor_column", "date_column", "score_column",
+            "n_permutations", "correction", "random_state", "cluster_dates", "test_from", "actor_column",
+            "date_column", "score_column",
             "text_column", "id_column")}
 
     def _prepare(self, data) -> pd.DataFrame:
@@ -710,7 +715,8 @@ class ShiftDetector:
 
     def _event(self, actor, kind, size, cols, i, **fields):
         return {"actor": actor, "kind": kind, "direction": "escalation" if size > 0 else "de-escalation",
-                "date": cols["date"][i], "date_text": date_text(cols["date"][i], cols["precision"][i]), "period": period_label(cols["period_start"][i], self.period),
+                "date": cols["date"][i], "date_text": date_text(cols["date"][i], cols["precision"][i]),
+                "period": period_label(cols["period_start"][i], self.period),
                 "size_levels": float(size), **fields}
 
     # -- single statements
@@ -733,7 +739,7 @@ class ShiftDetector:
         # Statements of one date (a speech, a briefing) share its circumstances: the history's
         # information is counted in dates, not statements (a design effect with full correlation
         # within a date): n_eff = min(n, dates), each side's df scaled by n_eff / n.
-        n_eff = np.where(short, k, np.minimum(n_hist, n_dates))
+        n_eff = np.where(short, k, np.minimum(n_hist, n_dates) if self.cluster_dates else n_hist)
         ratio = n_eff / np.maximum(n_hist, 1)
         dof_lo = np.where(short, k / 2, np.maximum(df_lo * ratio, 1.0))
         dof_hi = np.where(short, k / 2, np.maximum(df_hi * ratio, 1.0))
@@ -928,7 +934,8 @@ NULL_MODELS = {
 
 
 def null_model_study(n_series: int = 2000, alpha: float = 0.05, n_periods: int = 15, per_period: int = 8,
-                     models: dict | None = None, rng: int = 17, detector: "ShiftDetector | None" = None) -> pd.DataFrame:
+                     models: dict | None = None, rng: int = 17,
+                     detector: "ShiftDetector | None" = None) -> pd.DataFrame:
     """Per-series false-alarm rates of each event kind on stationary series of each null model.
 
     One row per model in ``models`` (default :data:`NULL_MODELS`): the share of ``n_series``
