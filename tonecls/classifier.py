@@ -1,7 +1,7 @@
 """`ToneClassifier`: load or save a model folder and score statements.
 
 >>> from tonecls import ToneClassifier
->>> clf = ToneClassifier.from_pretrained("models/tonecls-base")        # doctest: +SKIP
+>>> clf = ToneClassifier.from_pretrained("./models/tonecls-base")      # doctest: +SKIP
 >>> clf.score("We will take all necessary measures.").label            # doctest: +SKIP
 'assertive'
 

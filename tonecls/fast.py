@@ -31,7 +31,7 @@ Compiled graphs are cached under ``$TONECLS_CACHE`` (default ``~/.cache/tonecls`
 a hash of the network's weights and the quantisation settings; nothing is downloaded.
 
 >>> from tonecls import ToneClassifier
->>> clf = ToneClassifier.from_pretrained("models/tonecls-base", backend="auto")   # doctest: +SKIP
+>>> clf = ToneClassifier.from_pretrained("./models/tonecls-base", backend="auto")   # doctest: +SKIP
 >>> clf.backend                                                                   # doctest: +SKIP
 'onnx-int8+guard0.1'
 """
