@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-GUARDS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+GUARDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 SPEED_ORDER = ("onnx-int8", "int8")  # fastest first (benchmarks/README.md)
 
 
