@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import base_classifier, sentences  # noqa: E402
+from tonecls.training import _pad, _truncated_ids  # noqa: E402
 
 BUCKETS = [  # strongest first; the same wording classes as training/gold/sample_gold.py
     (4, r"\b(will pay|heavy price|countermeasures|retaliat\w*|ultimatum|play(ing)? with fire|consequences|sanction\w*|"
@@ -71,18 +72,10 @@ def main(argv=None) -> int:
     clf.name = "proxy-keyword-minilm"
     net = clf.network.train()
     opt = torch.optim.AdamW(net.parameters(), lr=5e-5, weight_decay=0.01)
-    cls_id, sep_id, pad_id = clf._special
     t0 = time.time()
     for step in range(args.steps):
         idx = [rng.choice(by[k]) for k in rng.choices(range(5), k=args.batch_size) if by[k]]
-        enc = clf.tokenizer.encode_batch([train[i] for i in idx], add_special_tokens=False)
-        rows = [[cls_id, *e.ids[:clf.max_length - 2], sep_id] for e in enc]
-        width = max(map(len, rows))
-        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, w in enumerate(rows):
-            ids[r, :len(w)] = torch.tensor(w)
-            mask[r, :len(w)] = 1
+        ids, mask = _pad(_truncated_ids(clf, [train[i] for i in idx])[0], clf._special[2])
         y = torch.tensor([levels[i] for i in idx])
         loss = torch.nn.functional.cross_entropy(net(ids, mask), y)
         opt.zero_grad()
