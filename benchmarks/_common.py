@@ -33,14 +33,13 @@ def base_classifier(seed: int = 0):
     import json as _json
 
     from safetensors.torch import load_file
-    from transformers import BertConfig
 
     from tonecls.classifier import _load_tokenizer
     from tonecls.encoder import BASE_NAME, BASE_PACKAGE, BASE_SHA256, ToneNetwork, base_file
     from tonecls.scale import LEVELS
 
     torch.manual_seed(seed)
-    config = BertConfig.from_dict(_json.loads((base_file("model.safetensors").parent / "config.json").read_text()))
+    config = _json.loads((base_file("model.safetensors").parent / "config.json").read_text())
     network = ToneNetwork(config, len(LEVELS), "mean")
     state = {k: v for k, v in load_file(base_file("model.safetensors")).items()
              if not k.startswith("pooler.") and not k.endswith("position_ids")}

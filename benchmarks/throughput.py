@@ -42,13 +42,13 @@ def hf_pipeline(clf, threads: int):
     """``pipeline("text-classification")`` over a BertForSequenceClassification that holds
     ``clf``'s weights and pools like ``clf``."""
     import torch
-    from transformers import BertForSequenceClassification, PreTrainedTokenizerFast, pipeline
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast, pipeline
     from transformers.modeling_outputs import SequenceClassifierOutput
 
     from tonecls.encoder import base_file
 
     net = clf.network
-    config = net.encoder.config.__class__.from_dict(net.encoder.config.to_dict())
+    config = BertConfig.from_dict(net.encoder_config)
     config.num_labels = len(clf.labels)
     config.id2label = dict(enumerate(clf.labels))
     config.label2id = {v: k for k, v in config.id2label.items()}

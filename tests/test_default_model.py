@@ -81,3 +81,18 @@ def test_motivating_shift_scenario_with_the_model():
     card = events[events["texts"].map(lambda t: any("card" in x for x in t))]
     assert len(card) == 1 and card.iloc[0]["direction"] == "escalation"
     assert card.iloc[0]["size_levels"] >= 1.5
+
+
+def test_compact_encoder_scores_the_default_model_like_transformers():
+    texts = ["We strongly condemn the attack and will respond.", "The two sides discussed trade. " * 60]
+    clf = ToneClassifier.from_pretrained(DEFAULT_MODEL_DIR)
+    reference = ToneClassifier.from_pretrained(DEFAULT_MODEL_DIR)
+    reference.network = reference.network.with_implementation("transformers").eval()
+    np.testing.assert_allclose(clf.predict_proba(texts), reference.predict_proba(texts), atol=1e-5)
+
+
+def test_scoring_does_not_import_transformers():
+    # transformers' model code costs ~2 s to import: scoring must not need it (first-call latency).
+    code = "import sys, tonecls; tonecls.score('We hope the talks resume.'); print('transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -47,14 +47,12 @@ def build_tiny_tokenizer():
 
 def build_tiny_classifier(max_length: int = 32, stride: int = 8, pooling: str = "mean"):
     """A random 2-layer, 32-wide BERT with a 5-level head: ~60k parameters."""
-    from transformers import BertConfig
-
     from tonecls.classifier import ToneClassifier
     from tonecls.encoder import ToneNetwork
 
     torch.manual_seed(SEED)
     tok = build_tiny_tokenizer()
-    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64, pad_token_id=0)
+    config = dict(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                  intermediate_size=64, max_position_embeddings=64, pad_token_id=0)
     network = ToneNetwork(config, len(LEVELS), pooling)
     return ToneClassifier(network, tok, max_length=max_length, stride=stride, name="tiny")

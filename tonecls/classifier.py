@@ -120,11 +120,9 @@ class ToneClassifier:
     def from_base(cls, *, pooling: str = "mean", max_length: int = 128, labels: Sequence[str] = LEVELS,
                   name: str = "tonecls-model") -> "ToneClassifier":
         """A new, untrained head on the verified all-MiniLM-L6-v2 encoder."""
-        from transformers import BertConfig
-
         from .encoder import BASE_NAME, BASE_PACKAGE, BASE_SHA256, ToneNetwork, base_file, load_base_encoder_weights
 
-        config = BertConfig.from_dict(json.loads((base_file("model.safetensors").parent / "config.json").read_text()))
+        config = json.loads((base_file("model.safetensors").parent / "config.json").read_text())
         network = ToneNetwork(config, len(labels), pooling)
         load_base_encoder_weights(network)
         base = {"package": BASE_PACKAGE, "name": BASE_NAME, "sha256": dict(BASE_SHA256)}
@@ -142,7 +140,6 @@ class ToneClassifier:
         ``"onnx-int8"``, ``"auto"``); see :mod:`tonecls.fast`.
         """
         from safetensors.torch import load_file
-        from transformers import BertConfig
 
         from .encoder import ToneNetwork, base_file, load_base_encoder_weights, verify_file
 
@@ -151,7 +148,7 @@ class ToneClassifier:
         if not config_file.is_file():
             raise FileNotFoundError(f"{path} is not a tonecls model folder: {CONFIG_NAME} is missing.")
         config = json.loads(config_file.read_text())
-        network = ToneNetwork(BertConfig.from_dict(config["encoder"]), len(config["labels"]), config["pooling"])
+        network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"])
         base = config.get("base")
         if base:
             load_base_encoder_weights(network)
@@ -213,7 +210,7 @@ class ToneClassifier:
             "max_length": self.max_length,
             "stride": self.stride,
             "aggregate": self.aggregate,
-            "encoder": self.network.encoder.config.to_diff_dict() | {"model_type": "bert"},
+            "encoder": self.network.encoder_config | {"model_type": "bert"},
             "base": self.base if delta_from_base else None,
             "weights": {"file": WEIGHTS_NAME, "sha256": sha256_file(path / WEIGHTS_NAME), "dtype": dtype,
                         "delta_from_base": delta_from_base},

@@ -77,28 +77,144 @@ def base_file(name: str) -> Path:
     return verify_file(base_model_dir() / name, BASE_SHA256[name])
 
 
-class ToneNetwork(nn.Module):
-    """Encoder → pooling → dropout → linear head with one logit per level."""
+# BERT settings the compact encoder reads, with BERT's defaults for keys a config leaves out.
+BERT_DEFAULTS = {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+                 "intermediate_size": 3072, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+                 "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 512, "type_vocab_size": 2,
+                 "layer_norm_eps": 1e-12, "pad_token_id": 0, "position_embedding_type": "absolute"}
+ACTIVATIONS = {"gelu": nn.GELU, "gelu_new": lambda: nn.GELU(approximate="tanh"),
+               "gelu_pytorch_tanh": lambda: nn.GELU(approximate="tanh"), "relu": nn.ReLU}
+IMPLEMENTATIONS = ("compact", "transformers")
 
-    def __init__(self, encoder_config, num_labels: int, pooling: str = "mean"):
+
+class _DenseNorm(nn.Module):
+    def __init__(self, c: dict, n_in: int):
         super().__init__()
-        from transformers import BertModel
+        self.dense = nn.Linear(n_in, c["hidden_size"])
+        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
 
-        if pooling not in POOLINGS:
-            raise ValueError(f"Unknown pooling {pooling!r}; choose one of {list(POOLINGS)}.")
-        self.pooling = pooling
-        self.encoder = BertModel(encoder_config, add_pooling_layer=False)
-        self.dropout = nn.Dropout(encoder_config.hidden_dropout_prob)
-        self.head = nn.Linear(encoder_config.hidden_size, num_labels)
+    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class _SelfAttention(nn.Module):
+    def __init__(self, c: dict):
+        super().__init__()
+        self.heads, self.dropout = c["num_attention_heads"], c["attention_probs_dropout_prob"]
+        self.query, self.key, self.value = (nn.Linear(c["hidden_size"], c["hidden_size"]) for _ in range(3))
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = (m(x).view(b, n, self.heads, d // self.heads).transpose(1, 2) for m in (self.query, self.key, self.value))
+        out = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias,
+                                                         dropout_p=self.dropout if self.training else 0.0)
+        return out.transpose(1, 2).reshape(b, n, d)
+
+
+class _Layer(nn.Module):
+    def __init__(self, c: dict):
+        super().__init__()
+        self.attention = nn.Module()
+        self.attention.add_module("self", _SelfAttention(c))
+        self.attention.add_module("output", _DenseNorm(c, c["hidden_size"]))
+        self.intermediate = nn.Module()
+        self.intermediate.add_module("dense", nn.Linear(c["hidden_size"], c["intermediate_size"]))
+        self.activation = ACTIVATIONS[c["hidden_act"]]()
+        self.output = _DenseNorm(c, c["intermediate_size"])
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        x = self.attention.output(getattr(self.attention, "self")(x, bias), x)
+        return self.output(self.activation(self.intermediate.dense(x)), x)
+
+
+class CompactBert(nn.Module):
+    """BERT's encoder in plain PyTorch, with the parameter names of ``transformers.BertModel``
+    (no pooler), so the same checkpoints load into either. It exists because importing
+    ``transformers``' model code costs about 2 s, most of a first call to ``tonecls.score``;
+    the equivalence is tested against ``BertModel``. Returns the last hidden states.
+    """
+
+    def __init__(self, config: dict):
+        super().__init__()
+        c = BERT_DEFAULTS | {k: v for k, v in config.items() if v is not None}
+        if c["hidden_act"] not in ACTIVATIONS:
+            raise ValueError(f"CompactBert does not know hidden_act {c['hidden_act']!r}; it knows {list(ACTIVATIONS)}. "
+                             "Use implementation='transformers'.")
+        if c["position_embedding_type"] != "absolute":
+            raise ValueError("CompactBert supports absolute position embeddings only; use implementation='transformers'.")
+        h = c["hidden_size"]
+        self.embeddings = nn.Module()
+        for name, rows in (("word_embeddings", c["vocab_size"]), ("position_embeddings", c["max_position_embeddings"]),
+                           ("token_type_embeddings", c["type_vocab_size"])):
+            self.embeddings.add_module(name, nn.Embedding(rows, h))
+        self.embeddings.add_module("LayerNorm", nn.LayerNorm(h, eps=c["layer_norm_eps"]))
+        self.embeddings.add_module("dropout", nn.Dropout(c["hidden_dropout_prob"]))
+        self.encoder = nn.Module()
+        self.encoder.add_module("layer", nn.ModuleList(_Layer(c) for _ in range(c["num_hidden_layers"])))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        e = self.embeddings
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = e.word_embeddings(input_ids) + e.position_embeddings(positions) + e.token_type_embeddings.weight[0]
+        x = e.dropout(e.LayerNorm(x))
+        # Additive mask over keys: padded tokens get the dtype's lowest value.
+        bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        for layer in self.encoder.layer:
+            x = layer(x, bias)
+        return x
+
+
+class ToneNetwork(nn.Module):
+    """Encoder → pooling → dropout → linear head with one logit per level.
+
+    ``encoder_config`` is a BERT config as a dict (``config.json`` of a BERT checkpoint);
+    ``implementation`` picks the encoder code: ``"compact"`` (:class:`CompactBert`, used for
+    scoring) or ``"transformers"`` (``BertModel``, which :func:`tonecls.train` switches to for
+    training and back from). Both have the same parameter names, so weights move freely between them.
+    """
+
+    def __init__(self, encoder_config: dict, num_labels: int, pooling: str = "mean", implementation: str = "compact"):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"Unknown pooling {pooling!r}; choose one of {list(POOLINGS)}.")
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"Unknown implementation {implementation!r}; choose one of {list(IMPLEMENTATIONS)}.")
+        self.pooling = pooling
+        self.implementation = implementation
+        self.encoder_config = {k: v for k, v in encoder_config.items() if k != "transformers_version"}
+        if implementation == "transformers":
+            from transformers import BertConfig, BertModel
+
+            self.encoder = BertModel(BertConfig.from_dict(self.encoder_config), add_pooling_layer=False)
+        else:
+            self.encoder = CompactBert(self.encoder_config)
+        c = BERT_DEFAULTS | self.encoder_config
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
+        self.head = nn.Linear(c["hidden_size"], num_labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.implementation == "transformers":
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        else:
+            hidden = self.encoder(input_ids, attention_mask)
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         return self.head(self.dropout(pooled))
+
+    def with_implementation(self, implementation: str) -> "ToneNetwork":
+        """This network with its weights in the other encoder code (``self`` if already there)."""
+        if implementation == self.implementation:
+            return self
+        other = ToneNetwork(self.encoder_config, self.head.out_features, self.pooling, implementation)
+        state = {k: v for k, v in self.state_dict().items() if not k.endswith("position_ids")}
+        missing, unexpected = other.load_state_dict(state, strict=False)
+        if unexpected or [k for k in missing if not k.endswith("position_ids")]:
+            raise RuntimeError(f"Weights do not move between implementations: missing {missing}, unexpected {unexpected}")
+        return other.train(self.training)
 
 
 def load_base_encoder_weights(network: ToneNetwork) -> None:

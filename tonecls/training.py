@@ -266,6 +266,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         raise ValueError(f"Need labelled rows to train and evaluate on; got {len(train_data)} train, {len(eval_set)} eval.")
 
     clf = model if model is not None else ToneClassifier.from_base(pooling=args.pooling, max_length=args.max_length)
+    clf.network = clf.network.with_implementation("transformers")
     positions = clf.network.encoder.config.max_position_embeddings
     if not clf.stride < args.max_length - 2 or args.max_length > positions:
         raise ValueError(f"max_length {args.max_length} must exceed the model's stride + 2 ({clf.stride + 2}) and "
@@ -356,7 +357,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     bar.close()
     if best_state is not None:
         net.load_state_dict(best_state)
-    net.eval()
+    clf.network = net.with_implementation("compact").eval()
     torch.set_num_threads(threads)
     clf.training_summary_ = {
         "train_examples": len(train_data), "truncated_examples": truncated, "eval_examples": len(eval_set), "steps": step,
