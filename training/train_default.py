@@ -97,7 +97,7 @@ def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None):
     columns = {"text": list(train["text"]), "level_low": list(train["level"]), "level_high": list(train["level"])}
     if config["gold"]:
         # Human labels are scarcer and better: repeat them so they weigh in.
-        for _ in range(5):
+        for _ in range(config.get("gold_repeat", 5)):
             columns["text"] += [r["text"] for r in dev_fit]
             columns["level_low"] += [r["level"] for r in dev_fit]
             columns["level_high"] += [r["level"] for r in dev_fit]
@@ -122,11 +122,11 @@ def measure(clf, dev_hold, test, kil_eval, calibrator=None) -> dict:
 
 
 def run(config_name, corpus, dev_fit, dev_hold, kil_aux, n, args, out=None):
-    config = CONFIGS[config_name]
-    targs = TrainingArguments(objective=config["objective"], epochs=1, max_train_samples=None, batch_size=16,
+    config = CONFIGS[config_name] | {"gold_repeat": args.gold_repeat}
+    targs = TrainingArguments(objective=config["objective"], epochs=args.epochs, max_train_samples=None, batch_size=16,
                               freeze_layers=args.freeze_layers, num_threads=args.threads,
                               eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
-                              extra={"config": config_name, "weak_samples": n})
+                              extra={"config": config_name, "weak_samples": n, "gold_repeat": args.gold_repeat})
     data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed, args.relabel)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
     started = time.time()
@@ -149,6 +149,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=24000)
     parser.add_argument("--eval-every", type=int, default=150)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--gold-repeat", type=int, default=5, help="times the gold dev-fit half is repeated in training")
     parser.add_argument("--relabel", choices=("majority", "strongest", "label_model"),
                         help="re-aggregate the sampled weak labels with this aggregator before training")
     parser.add_argument("--freeze-layers", type=int, default=0, help="keep the lowest N encoder layers at the base weights")
