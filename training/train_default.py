@@ -41,6 +41,7 @@ from tonecls.scale import score_from_probabilities  # noqa: E402
 from tonecls.training import TrainingArguments, save_trained, train  # noqa: E402
 
 GOLD = ROOT / "training" / "gold" / "gold.jsonl"
+ANCHORS = ROOT / "training" / "anchors" / "anchors.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
 MOTIVATING = {
     "card": ("Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.", 3),
@@ -51,6 +52,7 @@ CONFIGS = {
     "weak, ordinal": dict(objective="ordinal", gold=False, kil=False),
     "weak + gold dev-fit, ordinal": dict(objective="ordinal", gold=True, kil=False),
     "weak + gold dev-fit + keep-it-local, ordinal": dict(objective="ordinal", gold=True, kil=True),
+    "weak + gold dev-fit + keep-it-local + anchors, ordinal": dict(objective="ordinal", gold=True, kil=True, anchors=True),
 }
 
 
@@ -72,11 +74,11 @@ def load_kil():
     return [r for r in rows if _half(r["text"]) == 0], [r for r in rows if _half(r["text"]) == 1]
 
 
-def relabel(train, aggregator: str):
+def relabel(train, aggregator: str, no_marker: str):
     """Weak labels again with another aggregator of the same labeling functions; abstentions dropped."""
     from tonecls.labeling.pipeline import WeakLabeler
 
-    labeler = WeakLabeler(aggregator=aggregator)
+    labeler = WeakLabeler(aggregator=aggregator, no_marker=no_marker)
     texts = list(train["text"])
     votes = labeler.votes(texts)
     level, _ = labeler.fit(texts, votes).predict(texts, votes)
@@ -86,25 +88,30 @@ def relabel(train, aggregator: str):
     return train.select(keep).remove_columns("level").add_column("level", level[keep].tolist())
 
 
-def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None):
+def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None, no_marker="measured"):
     import datasets
 
     train = corpus["train"]
     if n and len(train) > n:
         train = train.shuffle(seed=seed).select(range(n))
     if aggregator:
-        train = relabel(train, aggregator)
+        train = relabel(train, aggregator, no_marker)
     columns = {"text": list(train["text"]), "level_low": list(train["level"]), "level_high": list(train["level"])}
-    if config["gold"]:
-        # Human labels are scarcer and better: repeat them so they weigh in.
-        for _ in range(config.get("gold_repeat", 5)):
-            columns["text"] += [r["text"] for r in dev_fit]
-            columns["level_low"] += [r["level"] for r in dev_fit]
-            columns["level_high"] += [r["level"] for r in dev_fit]
+
+    def add(texts, low, high, repeat=1):
+        for _ in range(repeat):
+            columns["text"] += texts
+            columns["level_low"] += low
+            columns["level_high"] += high
+
+    # Human-labelled and written-out statements are scarcer and better: repeat them so they weigh in.
+    labelled = (dev_fit if config["gold"] else []) + (
+        [json.loads(line) for line in open(ANCHORS, encoding="utf-8")] if config.get("anchors") else [])
+    levels = [r["level"] for r in labelled]
+    add([r["text"] for r in labelled], levels, levels, config.get("gold_repeat", 5))
     if config["kil"]:
-        columns["text"] += [r["text"] for r in kil_aux]
-        columns["level_low"] += [2 if r["conflict"] else 0 for r in kil_aux]
-        columns["level_high"] += [4 if r["conflict"] else 1 for r in kil_aux]
+        add([r["text"] for r in kil_aux], [2 if r["conflict"] else 0 for r in kil_aux],
+            [4 if r["conflict"] else 1 for r in kil_aux])
     return datasets.Dataset.from_dict(columns)
 
 
@@ -127,7 +134,7 @@ def run(config_name, corpus, dev_fit, dev_hold, kil_aux, n, args, out=None):
                               freeze_layers=args.freeze_layers, num_threads=args.threads,
                               eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
                               extra={"config": config_name, "weak_samples": n, "gold_repeat": args.gold_repeat})
-    data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed, args.relabel)
+    data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed, args.relabel, args.no_marker)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
     started = time.time()
     clf = train(data, targs, eval_data=eval_data, progress=not args.quiet)
@@ -153,6 +160,9 @@ def main() -> None:
     parser.add_argument("--gold-repeat", type=int, default=5, help="times the gold dev-fit half is repeated in training")
     parser.add_argument("--relabel", choices=("majority", "strongest", "label_model"),
                         help="re-aggregate the sampled weak labels with this aggregator before training")
+    parser.add_argument("--no-marker", default="measured", choices=("measured", "cue", "abstain"),
+                        help="when relabelling, statements no labeling function votes on: measured (as in "
+                             "docs/weak-labels.md), measured only with a cue, or dropped")
     parser.add_argument("--freeze-layers", type=int, default=0, help="keep the lowest N encoder layers at the base weights")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--evaluate-only", action="store_true",
