@@ -370,5 +370,9 @@ def test_cli_shifts(tmp_path, capsys):
     assert list(clr.kind) == ["statement"] and json.loads(clr.ids.iloc[0]) == ["clr-12"]
     assert "JPN" not in set(events.actor)  # offline scan: see the Japan tests
     assert (out / "timelines" / "CLR.png").exists() and (out / "events.json").exists()
+    assert main(["shifts", str(tmp_path / "scored.parquet"), "--test-from", "2025", "--plots", "none",
+                 "-o", str(tmp_path / "monitor")]) == 0
+    monitored = pd.read_csv(tmp_path / "monitor" / "events.csv")
+    assert set(monitored.actor) == {"JPN"} and list(monitored.direction) == ["escalation"]
     assert main(["shifts", str(tmp_path / "scored.parquet"), "--actor-column", "country", "-o", str(out)]) == 2
     assert "available columns are" in capsys.readouterr().err

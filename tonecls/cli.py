@@ -197,6 +197,10 @@ def _add_shifts(sub) -> None:
     p.add_argument("--window", type=int, default=100, help="past statements in the baseline; 0 = all (default 100)")
     p.add_argument("--min-history", type=int, default=8, help="past statements before a statement can be an event")
     p.add_argument("--min-levels", type=float, default=1.0, help="smallest statement shift, in levels (default 1)")
+    p.add_argument("--test-from", default=None,
+                   help="monitoring mode: only statements on or after this date are tested, earlier ones are baseline")
+    p.add_argument("--no-cluster-dates", dest="cluster_dates", action="store_false",
+                   help="test every statement of a same-day cluster on its own instead of as one")
     p.add_argument("--format", default="csv", choices=["csv", "parquet"], help="table format (default csv)")
     p.add_argument("--plots", default="all", choices=["all", "events", "none"],
                    help="timeline PNG per actor: all actors, only those with events, or none")
@@ -207,6 +211,7 @@ def _run_shifts(args) -> int:
 
     detector = ShiftDetector(window=args.window or None, min_history=args.min_history, alpha=args.alpha,
                              period=args.period, method=args.method, min_levels=args.min_levels,
+                             test_from=args.test_from, cluster_dates=args.cluster_dates,
                              actor_column=args.actor_column, date_column=args.date_column,
                              score_column=args.score_column, text_column=args.text_column, id_column=args.id_column)
     report = detector.detect(args.scored)
