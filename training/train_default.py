@@ -1,7 +1,10 @@
 """The recipe that builds ``models/tonecls-base``, and the experiments behind its choices.
 
     python training/build_corpus.py --out artifacts/corpus          # weak-labelled corpus (issue 2)
-    python training/train_default.py --corpus artifacts/corpus --experiments --out models/tonecls-base
+    python training/train_default.py --threads 1                      # every configuration, then the default model
+
+To use two cores, train configurations in parallel first (``--config NAME``, one process each,
+``--threads 1``); the plain command then reuses every run whose settings match.
 
 Data roles (no statement is used for two of them):
 
@@ -13,9 +16,9 @@ Data roles (no statement is used for two of them):
   may join training as level *ranges* (conflict = levels 2-4, cooperation = levels 0-1),
   ``kil-eval`` gives the external ROC AUC.
 
-Experiments (``--experiments``) train each configuration on the same smaller sample and
-report dev-hold / test / keep-it-local numbers; the final model trains the configuration
-with the best dev-hold QWK on a larger sample. Everything goes to the model's
+Every configuration (``CONFIGS``) trains on the same weak sample into ``--runs/<name>`` and
+reports dev-hold / test / keep-it-local numbers; the run with the best dev-hold QWK becomes the
+default model, calibrated on dev-hold and measured on gold test. Everything goes to the model's
 ``metrics.json``, from which the model card is generated.
 """
 
@@ -25,6 +28,8 @@ import argparse
 import csv
 import hashlib
 import json
+import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -128,19 +133,52 @@ def measure(clf, dev_hold, test, kil_eval, calibrator=None) -> dict:
     return out
 
 
-def run(config_name, corpus, dev_fit, dev_hold, kil_aux, n, args, out=None):
+def slug(config_name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", config_name.lower()).strip("-")
+
+
+def training_arguments(config_name: str, args) -> TrainingArguments:
+    return TrainingArguments(objective=CONFIGS[config_name]["objective"], epochs=args.epochs, max_train_samples=None,
+                             batch_size=16, freeze_layers=args.freeze_layers, num_threads=args.threads,
+                             eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
+                             extra={"config": config_name, "weak_samples": args.samples, "gold_repeat": args.gold_repeat,
+                                    "relabel": args.relabel, "no_marker": args.no_marker})
+
+
+def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -> Path:
+    """Train one configuration into ``<runs>/<slug>`` and record its experiment row there."""
     config = CONFIGS[config_name] | {"gold_repeat": args.gold_repeat}
-    targs = TrainingArguments(objective=config["objective"], epochs=args.epochs, max_train_samples=None, batch_size=16,
-                              freeze_layers=args.freeze_layers, num_threads=args.threads,
-                              eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
-                              extra={"config": config_name, "weak_samples": n, "gold_repeat": args.gold_repeat})
-    data = training_set(corpus, config, dev_fit, kil_aux, n, args.seed, args.relabel, args.no_marker)
+    targs = training_arguments(config_name, args)
+    data = training_set(corpus, config, dev_fit, kil_aux, args.samples, args.seed, args.relabel, args.no_marker)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
     started = time.time()
     clf = train(data, targs, eval_data=eval_data, progress=not args.quiet)
-    clf.training_summary_["config"] = config_name
-    clf.training_summary_["wall_seconds"] = round(time.time() - started, 1)
-    return clf, targs
+    minutes = round((time.time() - started) / 60, 1)
+    clf.name, clf.calibrator = "tonecls-base", None
+    folder = Path(args.runs) / slug(config_name)
+    save_trained(clf, folder, targs, delta_from_base=True, dtype="float16")
+    # Measured on the model as stored (fp16 delta), reloaded, before any calibration.
+    result = measure(ToneClassifier.from_pretrained(folder), dev_hold, test, kil_eval)
+    row = {"configuration": config_name, "weak samples": args.samples, "steps": clf.training_summary_["steps"],
+           "minutes": minutes, "dev-hold QWK": result["dev_hold"]["qwk"], "test QWK": result["gold_test"]["qwk"],
+           "test Spearman": result["gold_test"]["spearman"], "test macro-F1": result["gold_test"]["macro_f1"],
+           "keep-it-local AUC": result["kil_auc"]}
+    metrics = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps(metrics | {"experiment": row}, indent=2) + "\n")
+    print(json.dumps(row), flush=True)
+    return folder
+
+
+def finished_run(config_name: str, args) -> dict | None:
+    """The experiment row of an earlier run of this configuration with the same settings, if any."""
+    folder = Path(args.runs) / slug(config_name)
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+        stored = json.loads((folder / "training_args.json").read_text())
+    except FileNotFoundError:
+        return None
+    same = stored == json.loads(training_arguments(config_name, args).to_json())
+    return metrics.get("experiment") if same else None
 
 
 def main() -> None:
@@ -150,15 +188,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default=str(ROOT / "artifacts" / "corpus"))
     parser.add_argument("--out", default=str(ROOT / "models" / "tonecls-base"))
-    parser.add_argument("--experiments", action="store_true", help="run every configuration first, pick by dev-hold QWK")
-    parser.add_argument("--config", choices=list(CONFIGS), help="skip the experiments and train this configuration")
-    parser.add_argument("--experiment-samples", type=int, default=6000)
-    parser.add_argument("--samples", type=int, default=24000)
+    parser.add_argument("--runs", default=str(ROOT / "artifacts" / "runs"), help="one model folder per configuration")
+    parser.add_argument("--config", choices=list(CONFIGS),
+                        help="train only this configuration into --runs (to run configurations in parallel)")
+    parser.add_argument("--samples", type=int, default=3000, help="weak-labelled statements sampled for training")
     parser.add_argument("--eval-every", type=int, default=150)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--gold-repeat", type=int, default=5, help="times the gold dev-fit half is repeated in training")
-    parser.add_argument("--relabel", choices=("majority", "strongest", "label_model"),
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--gold-repeat", type=int, default=5,
+                        help="times the gold dev-fit half (and the anchor set) is repeated in training")
+    parser.add_argument("--relabel", default="majority", choices=("majority", "strongest", "label_model"),
                         help="re-aggregate the sampled weak labels with this aggregator before training")
     parser.add_argument("--no-marker", default="measured", choices=("measured", "cue", "abstain"),
                         help="when relabelling, statements no labeling function votes on: measured (as in "
@@ -171,46 +210,38 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
-    corpus = datasets.load_from_disk(args.corpus)
     dev_fit, dev_hold, test = load_gold()
     kil_aux, kil_eval = load_kil()
     print(f"gold dev-fit {len(dev_fit)}, dev-hold {len(dev_hold)}, test {len(test)}; "
           f"keep-it-local aux {len(kil_aux)}, eval {len(kil_eval)}", flush=True)
-
     if args.evaluate_only:
         evaluate_and_describe(Path(args.out), dev_hold, test, kil_eval, args)
         return
+    corpus = datasets.load_from_disk(args.corpus)
+    if args.config:
+        run(args.config, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
+        return
     experiments = []
-    chosen = args.config or "weak + gold dev-fit, ordinal"
-    if args.experiments:
-        for name in CONFIGS:
-            clf, _ = run(name, corpus, dev_fit, dev_hold, kil_aux, args.experiment_samples, args)
-            result = measure(clf, dev_hold, test, kil_eval)
-            row = {"configuration": name, "weak samples": args.experiment_samples,
-                   "steps": clf.training_summary_["steps"], "minutes": round(clf.training_summary_["wall_seconds"] / 60, 1),
-                   "dev-hold QWK": result["dev_hold"]["qwk"], "test QWK": result["gold_test"]["qwk"],
-                   "test Spearman": result["gold_test"]["spearman"], "test macro-F1": result["gold_test"]["macro_f1"],
-                   "keep-it-local AUC": result["kil_auc"]}
-            experiments.append(row)
-            print(json.dumps(row), flush=True)
-        chosen = max(experiments, key=lambda r: r["dev-hold QWK"])["configuration"]
+    for name in CONFIGS:
+        row = finished_run(name, args)
+        if row is None:
+            run(name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
+            row = finished_run(name, args)
+        experiments.append(row)
+    chosen = max(experiments, key=lambda r: r["dev-hold QWK"])["configuration"]
     print(f"final configuration: {chosen}", flush=True)
 
-    clf, targs = run(chosen, corpus, dev_fit, dev_hold, kil_aux, args.samples, args)
     out = Path(args.out)
-    clf.name = "tonecls-base"
-    clf.calibrator = None
-    save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
-    metrics = json.loads((out / "metrics.json").read_text())
-    description = (f"Each configuration trained on {args.experiment_samples} weak-labelled statements (same seed), "
-                   "early-stopped on gold dev-hold QWK; the final model uses the best dev-hold configuration. Test "
-                   "numbers are reported, not used for choosing.")
-    if not experiments:  # keep the experiments of an earlier run into the same folder
-        experiments = metrics.get("experiments", [])
-        description = metrics.get("experiments_description", description)
+    out.mkdir(parents=True, exist_ok=True)
+    for f in ("config.json", "model.safetensors", "training_args.json"):
+        shutil.copy2(Path(args.runs) / slug(chosen) / f, out / f)
+    metrics = json.loads((Path(args.runs) / slug(chosen) / "metrics.json").read_text())
+    metrics.pop("experiment")
     metrics.update({
         "experiments": experiments,
-        "experiments_description": description,
+        "experiments_description": f"Each configuration trained on the same {args.samples} weak-labelled statements "
+                                   "(same seed), early-stopped on gold dev-hold QWK; the default model is the one with "
+                                   "the best dev-hold QWK. Test numbers are reported, not used for choosing.",
         "final": {"configuration": chosen},
     })
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -238,7 +269,8 @@ def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
     clf = ToneClassifier.from_pretrained(out)
     clf.calibrator = None
     chosen = json.loads((out / "metrics.json").read_text())["final"]["configuration"]
-    samples = json.loads((out / "training_args.json").read_text())["extra"]["weak_samples"]
+    targs = json.loads((out / "training_args.json").read_text())
+    samples = targs["extra"]["weak_samples"]
     dev_logits = clf.predict_logits([r["text"] for r in dev_hold])
     calibrator = fit_calibration(dev_logits, [r["level"] for r in dev_hold], method="temperature",
                                  conformal_alpha=0.1, seed=args.seed)
@@ -284,9 +316,14 @@ def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
             "data": f"Configuration `{chosen}`: {samples} statements sampled from the weak-labelled corpus of the UN "
                     "General Debate (1990-2022) and White House (2021-2025) (`training/build_corpus.py`, which excludes "
                     "every document of the gold set), their labels re-aggregated by majority vote of the lexicon and "
-                    "CAMEO labeling functions (the aggregator with the best gold-dev QWK, docs/weak-labels.md) and "
-                    "abstentions dropped; plus, where the configuration says so, the gold dev-fit half (human labels, repeated 5x) and "
-                    "half of keep-it-local as level ranges. Early stopping and calibration use the gold dev-hold half.",
+                    "CAMEO labeling functions (the aggregator with the best gold-dev QWK, docs/weak-labels.md), statements "
+                    f"no function votes on labelled measured; plus the gold dev-fit half (human labels) repeated "
+                    f"{targs['extra'].get('gold_repeat', 5)}x"
+                    + (", the anchor set (training/anchors: 400 statements written from the scale's markers, repeated "
+                       "as often; it names leverage as 'a card we hold' in several level-4 statements, so the 'card' case "
+                       "below is not an independent test)" if "anchors" in chosen else "")
+                    + ", and half of keep-it-local as level ranges, where the configuration says so; "
+                    f"{targs['epochs']:g} epoch(s) at most. Early stopping and calibration use the gold dev-hold half.",
             "limitations": "English only; trained on two registers (UN speeches, White House releases) and weak labels, "
                            "so wording far from them (press agencies of other ministries, social media) may score "
                            "differently; the gold set is enriched for hostile wording and annotated by AI-agent "
