@@ -14,7 +14,7 @@ from sklearn.metrics import brier_score_loss, log_loss
 
 from tonecls.calibration import (CALIBRATORS, BetaCalibration, Calibrator, HistogramBinning, IsotonicCalibration,
                                  NotFittedError, PlattScaling, TemperatureScaling, adaptive_calibration_error,
-                                 brier_score, calibration_curve, calibration_metrics, calibrator_from_dict,
+                                 brier_score, calibration_curve, ece_consistency, calibration_metrics, calibrator_from_dict,
                                  expected_calibration_error, expected_level_calibration_error, fit_calibration,
                                  make_calibrator, maximum_calibration_error, negative_log_likelihood,
                                  ranked_probability_score, softmax, temperature_nll)
@@ -125,6 +125,18 @@ def test_ece_small_when_calibrated_large_when_not(calibrated, overconfident):
     logits, y2, _ = overconfident
     assert expected_calibration_error(y2, softmax(logits)) > 0.1
     assert adaptive_calibration_error(y2, softmax(logits)) > 0.1
+
+
+@pytest.mark.parametrize("n", [200, 1000])
+def test_ece_consistency_band_covers_calibrated_sets_and_shrinks_with_n(calibrated, overconfident, n):
+    _, y, p = calibrated
+    band = ece_consistency(p[:n], n_draws=300)
+    # The calibrated simulation is one draw from p: its ECE falls inside the band, an overconfident one does not.
+    assert 0 < band["mean"] < band["q95"] and expected_calibration_error(y[:n], p[:n]) <= band["q95"]
+    logits, y2, _ = overconfident
+    assert expected_calibration_error(y2[:n], softmax(logits[:n])) > ece_consistency(softmax(logits[:n]), n_draws=300)["q95"]
+    if n == 1000:
+        assert band["mean"] < ece_consistency(p[:200], n_draws=300)["mean"]
 
 
 def test_expected_level_error_measures_level_bias(calibrated):

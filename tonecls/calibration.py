@@ -23,7 +23,8 @@ Methods (``CALIBRATORS``): ``none`` (plain softmax), ``temperature``, ``vector``
 :func:`expected_calibration_error` (equal-width or equal-mass bins, top-label or class-wise),
 :func:`adaptive_calibration_error`, :func:`maximum_calibration_error`, :func:`brier_score`,
 :func:`negative_log_likelihood`, :func:`ranked_probability_score`,
-:func:`expected_level_calibration_error`, and :func:`calibration_curve` for the per-bin numbers.
+:func:`expected_level_calibration_error`, :func:`calibration_curve` for the per-bin numbers, and
+:func:`ece_consistency`, the ECE that sampling noise alone gives perfectly calibrated probabilities.
 See ``docs/calibration.md`` for the estimators' definitions.
 """
 
@@ -654,6 +655,27 @@ def expected_calibration_error(y, probs, *, n_bins: int = DEFAULT_BINS, binning:
         return _binned_gap(calibration_curve(y, p, n_bins=n_bins, binning=binning), len(y))[0]
     return float(np.mean([_binned_gap(calibration_curve(y, p, n_bins=n_bins, binning=binning, level=k), len(y))[0]
                           for k in range(p.shape[1])]))
+
+
+def ece_consistency(probs, *, n_bins: int = DEFAULT_BINS, binning: str = "uniform", n_draws: int = 1000,
+                    seed: int = 0) -> dict[str, float]:
+    """The top-label ECE that *perfectly calibrated* probabilities ``probs`` would show on a set
+    this size: levels drawn from ``probs`` themselves, ECE measured, ``n_draws`` times
+    (consistency resampling, Bröcker & Smith 2007). Returns the mean and the 95th percentile: an
+    observed ECE below the percentile is within what sampling noise alone produces.
+
+    >>> band = ece_consistency([[0.7, 0.3]] * 200, n_bins=10)
+    >>> 0.0 < band["mean"] < band["q95"] < 0.1
+    True
+    """
+    p = check_probabilities(probs)
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(p, axis=1)
+    draws = np.empty(n_draws)
+    for i in range(n_draws):
+        y = np.minimum((rng.random(len(p))[:, None] > cdf).sum(axis=1), p.shape[1] - 1)
+        draws[i] = expected_calibration_error(y, p, n_bins=n_bins, binning=binning)
+    return {"mean": float(draws.mean()), "q95": float(np.quantile(draws, 0.95))}
 
 
 def adaptive_calibration_error(y, probs, *, n_bins: int = DEFAULT_BINS, kind: str = "top_label") -> float:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import (DEFAULT_BINS, Calibrator, calibration_curve, calibration_metrics, check_labels,
-                          check_logits, check_probabilities, softmax)
+                          check_logits, check_probabilities, ece_consistency, softmax)
 from .scale import LEVELS, NUM_LEVELS, level_from_label
 
 REPORT_JSON, REPORT_MD, RELIABILITY_PNG = "report.json", "report.md", "reliability.png"
@@ -162,6 +162,7 @@ def evaluate_predictions(y, logits, calibrator: Calibrator | None = None, *, n_b
         report[name] = {**ordinal_metrics(y, p), **calibration_metrics(y, p, n_bins=n_bins)}
         report["reliability"][name] = calibration_curve(y, p, n_bins=n_bins).to_dict()
     final = variants.get("calibrated", raw)
+    report["ece_if_calibrated"] = ece_consistency(final, n_bins=n_bins)
     pred = final.argmax(axis=1)
     report["per_level"] = per_level_report(y, pred, labels)
     report["confusion_matrix"] = confusion_matrix(y, pred, len(labels)).tolist()
@@ -205,6 +206,11 @@ def report_markdown(report: dict, title: str = "tonecls evaluation") -> str:
         for key in keys:
             lines.append(f"| {key} ({_DESCRIBE[key]}) | " + " | ".join(_fmt(report[c][key]) for c in cols) + " |")
         lines.append("")
+    band = report.get("ece_if_calibrated")
+    if band:
+        lines += [f"Sampling noise: perfectly calibrated probabilities like the "
+                  f"{cols[-1]} ones would show a top-label ECE of {band['mean']:.4f} on average on {report['n']} "
+                  f"statements, and up to {band['q95']:.4f} in 95 % of draws (`ece_consistency`).", ""]
     lines += ["## Per level" + (" (calibrated)" if "calibrated" in cols else ""), "",
               "| level | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {r['level']} {r['label']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['support']} |"
