@@ -15,37 +15,13 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
 
 
 def base_classifier(seed: int = 0):
-    """``ToneClassifier.from_base()`` (real encoder, random head), with a fixed head seed.
-
-    Falls back to building it by hand if ``from_base`` rejects the base checkpoint's
-    ``embeddings.position_ids`` buffer (seen with transformers 5.24).
-    """
+    """``ToneClassifier.from_base()`` (real encoder, random head), with a fixed head seed."""
     import torch
 
     from tonecls.classifier import ToneClassifier
 
     torch.manual_seed(seed)
-    try:
-        return ToneClassifier.from_base()
-    except RuntimeError as err:
-        if "position_ids" not in str(err):
-            raise
-    import json as _json
-
-    from safetensors.torch import load_file
-
-    from tonecls.classifier import _load_tokenizer
-    from tonecls.encoder import BASE_NAME, BASE_PACKAGE, BASE_SHA256, ToneNetwork, base_file
-    from tonecls.scale import LEVELS
-
-    torch.manual_seed(seed)
-    config = _json.loads((base_file("model.safetensors").parent / "config.json").read_text())
-    network = ToneNetwork(config, len(LEVELS), "mean")
-    state = {k: v for k, v in load_file(base_file("model.safetensors")).items()
-             if not k.startswith("pooler.") and not k.endswith("position_ids")}
-    network.encoder.load_state_dict(state, strict=False)
-    base = {"package": BASE_PACKAGE, "name": BASE_NAME, "sha256": dict(BASE_SHA256)}
-    return ToneClassifier(network, _load_tokenizer(base_file("tokenizer.json")), base=base)
+    return ToneClassifier.from_base()
 
 
 def sentences(n: int, *, seed: int = 0, min_words: int = 20, max_words: int = 60, per_doc: int = 3) -> list[str]:
