@@ -216,6 +216,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="recalibrate and re-measure the model already in --out, and regenerate its card")
+    parser.add_argument("--compare-runs", nargs="*", default=[], metavar="DIR",
+                        help="other --runs folders (other settings) whose runs go into the card's settings table")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -257,8 +259,24 @@ def main() -> None:
                                    "assertive, monitor at most measured). Test numbers are reported, not used for choosing.",
         "final": {"configuration": chosen},
     })
+    if args.compare_runs:
+        metrics["settings_tried"] = settings_table([args.runs, *args.compare_runs])
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     evaluate_and_describe(out, dev_hold, test, kil_eval, args)
+
+
+def settings_table(run_dirs) -> list[dict]:
+    """One row per finished run in ``run_dirs``: its settings and its experiment numbers."""
+    rows = []
+    for folder in sorted(p for d in run_dirs for p in Path(d).iterdir() if (p / "metrics.json").is_file()):
+        row = json.loads((folder / "metrics.json").read_text()).get("experiment")
+        targs = json.loads((folder / "training_args.json").read_text())
+        if row:
+            rows.append({"configuration": row["configuration"], "class weighting": targs["class_weighting"],
+                         "epochs": targs["epochs"], "gold repeat": targs["extra"]["gold_repeat"],
+                         "weak samples": targs["extra"]["weak_samples"],
+                         **{k: row.get(k) for k in ("steps", "dev-hold QWK", "test QWK", "card level", "cases met")}})
+    return rows
 
 
 def weak_baseline(test) -> dict:
