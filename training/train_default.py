@@ -274,7 +274,7 @@ def settings_table(run_dirs) -> list[dict]:
         if row:
             rows.append({"configuration": row["configuration"], "class weighting": targs["class_weighting"],
                          "epochs": targs["epochs"], "gold repeat": targs["extra"]["gold_repeat"],
-                         "weak samples": targs["extra"]["weak_samples"],
+                         "weak samples": targs["extra"]["weak_samples"], "seed": targs["seed"],
                          **{k: row.get(k) for k in ("steps", "dev-hold QWK", "test QWK", "card level", "cases met")}})
     return rows
 
