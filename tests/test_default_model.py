@@ -13,12 +13,6 @@ from tonecls.classifier import DEFAULT_MODEL_DIR, ToneClassifier
 pytestmark = pytest.mark.integration
 
 
-CARD_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="Known gap of the shipped model: it calls the 'card' remark measured (score 0.28); "
-           "see models/tonecls-base/README.md. Strict, so the suite says when a retrained model closes it.")
-
-
 def test_default_model_folder_is_small_and_complete():
     files = {p.name for p in DEFAULT_MODEL_DIR.iterdir()}
     assert {"config.json", "model.safetensors", "calibration.json", "metrics.json", "README.md"} <= files
@@ -33,7 +27,6 @@ def test_calm_motivating_case_is_cautious_or_measured():
     assert calm.level <= 1
 
 
-@CARD_GAP
 def test_card_motivating_case_is_at_least_assertive():
     card = tonecls.score("Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.")
     assert card.level >= 3
@@ -73,17 +66,30 @@ def test_reload_gives_identical_scores(tmp_path):
     assert np.allclose(clf.predict_proba(text), again.predict_proba(text), atol=1e-6)
 
 
-@CARD_GAP
-def test_motivating_shift_scenario_with_the_model():
+@pytest.fixture(scope="module")
+def japan_with_model_scores():
     """The README's scenario: Japan's statements scored by the model, then the card remark."""
     from tonecls.shift import ShiftDetector, japan_scenario
 
     df = japan_scenario()
     df["score"] = [r.score for r in tonecls.score(df["text"].tolist())]
-    events = ShiftDetector(test_from="2025").detect(df).events
-    card = events[events["texts"].map(lambda t: any("card" in x for x in t))]
-    assert len(card) == 1 and card.iloc[0]["direction"] == "escalation"
-    assert card.iloc[0]["size_levels"] >= 1.5
+    return ShiftDetector(test_from="2025").detect(df)
+
+
+def test_card_remark_is_the_largest_escalation_against_japans_baseline(japan_with_model_scores):
+    st = japan_with_model_scores.statements
+    card = st["text"].str.contains("as a card")
+    assert card.sum() == 1 and st.loc[card, "size_levels"].iloc[0] >= 2
+    assert st.loc[card, "z"].iloc[0] == st["z"].max()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "The model rates two of Japan's 2022-2023 currency statements firm/assertive (as the scale says), so "
+    "13 statements of history leave a wide baseline band: the card remark is +2.7 levels but p = 0.09 "
+    "at alpha 0.05. The hand-scored scenario (tests/test_shift.py) assumes a calmer history."))
+def test_card_remark_is_a_significant_escalation_with_model_scores(japan_with_model_scores):
+    events = japan_with_model_scores.events
+    assert len(events) == 1 and events.iloc[0]["direction"] == "escalation"
 
 
 def test_compact_encoder_scores_the_default_model_like_transformers():

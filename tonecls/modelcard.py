@@ -94,9 +94,8 @@ def write_model_card(folder: str | Path) -> Path:
     if experiments:
         lines += ["## Experiments", "", metrics.get("experiments_description", ""), ""] + _table(experiments) + [""]
     if metrics.get("settings_tried"):
-        lines += ["### Other settings tried", "",
-                  "The same configurations under other training settings (the default model's settings are "
-                  "in `training_args.json`):", ""] + _table(metrics["settings_tried"]) + [""]
+        lines += ["### Other settings tried", "", metrics.get("settings_description", ""), ""] \
+            + _table(metrics["settings_tried"]) + [""]
     training = metrics.get("training", {})
     if training:
         lines += ["## Training run", "",

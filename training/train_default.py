@@ -260,7 +260,13 @@ def main() -> None:
         "final": {"configuration": chosen},
     })
     if args.compare_runs:
-        metrics["settings_tried"] = settings_table([args.runs, *args.compare_runs])
+        metrics["settings_tried"] = settings_table(args.compare_runs)
+        metrics["settings_description"] = (
+            "The same configurations under other training settings, each trained by `python training/train_default.py "
+            "--config NAME` with the settings shown (the default model's are in `training_args.json`). The settings were "
+            "chosen like the configuration (best dev-hold QWK among runs that meet the motivating cases), except the seed, "
+            "fixed at 42 beforehand: the seed-1 row shows how far two seeds of one setting differ, which is about as far "
+            "as the settings differ from each other.")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     evaluate_and_describe(out, dev_hold, test, kil_eval, args)
 
@@ -272,6 +278,8 @@ def settings_table(run_dirs) -> list[dict]:
         row = json.loads((folder / "metrics.json").read_text()).get("experiment")
         targs = json.loads((folder / "training_args.json").read_text())
         if row:
+            if "cases met" not in row:  # runs recorded before the cases were
+                row.update(motivating_cases(ToneClassifier.from_pretrained(folder)))
             rows.append({"configuration": row["configuration"], "class weighting": targs["class_weighting"],
                          "epochs": targs["epochs"], "gold repeat": targs["extra"]["gold_repeat"],
                          "weak samples": targs["extra"]["weak_samples"], "seed": targs["seed"],
