@@ -43,7 +43,7 @@ fail; spawn starts clean interpreters), each loading the model once and using
 Chunks are scored identically whichever worker takes them.
 
 **Ray Data.** ``engine="ray"`` runs ``ray.data.read_*`` → ``map_batches`` with a callable
-class (:class:`RayScorer`, the model loaded once per actor) → ``write_parquet``; see
+class (:class:`RayScorer`, the model loaded once per actor) → blocks in input order to the driver; see
 :func:`score_archive_ray`. ``pip install 'tonecls[ray]'``.
 
 **Dataset.map.** :func:`map_function` returns a function for ``datasets.Dataset.map(...,
@@ -823,7 +823,7 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
                       threads: int | None = None, chunk_size: int = 4096, batch_size: int = 64,
                       guard: float | None = None, overwrite: bool = False, log=None, **_ignored) -> BulkSummary:
     """The same scoring on Ray Data: ``ray.data.read_*`` → ``map_batches(RayScorer, ...)`` with
-    ``workers`` actors of ``threads`` CPUs → ``write_parquet``. Connects to a running Ray
+    ``workers`` actors of ``threads`` CPUs → ordered blocks, assembled by the driver. Connects to a running Ray
     cluster if ``ray.init`` was called (or ``RAY_ADDRESS`` is set), else starts a local one.
 
     Differences from the local engine: no resume (Ray Data retries failed tasks itself); the
@@ -874,7 +874,11 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
         batch_size=chunk_size, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=actor_cpus)
     raw = work / "scored"
-    scored.write_parquet(str(raw))
+    raw.mkdir()
+    # Ray's write_parquet names files by write task, which need not follow the rows' order; blocks
+    # iterated here do (preserve_order), so the driver numbers them as it receives them.
+    for i, block in enumerate(scored.iter_batches(batch_size=None, batch_format="pyarrow")):
+        pq.write_table(block, raw / f"{i:09d}.parquet")
     files = sorted(raw.glob("*.parquet"))
     added = RESULT_COLUMNS + (INTERVAL_COLUMNS if interval else ()) + (("position",) if segment else ())
     schemas = [pq.read_schema(f) for f in files]
