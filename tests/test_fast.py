@@ -154,3 +154,19 @@ def test_worker_spec_scores_the_same_without_torch(tmp_path, tiny_model_dir, tex
                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     np.testing.assert_array_equal(np.array(json.loads(out.stdout), dtype=np.float32), clf.predict_logits(texts))
+
+
+def test_onnx_int8_keeps_excluded_layers_fp32(tiny_model_dir):
+    import onnx
+
+    def matmuls(path):
+        return {n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("MatMul", "Gemm")}
+
+    clf = ToneClassifier.from_pretrained(tiny_model_dir)
+    linears = ("attention/self/query", "attention/self/key", "attention/self/value", "attention/output/dense",
+               "intermediate/dense", "output/dense")
+    # ONNX node names follow the module paths (BertModel's), which is what `exclude` matches.
+    layer = {i: {f"{fast._module_to_node_prefix(f'encoder.encoder.layer.{i}')}{m}/MatMul" for m in linears} for i in (0, 1)}
+    assert layer[0] | layer[1] <= matmuls(fast.export_onnx(clf))
+    kept = matmuls(fast.quantize_onnx(clf, exclude=("head", "encoder.encoder.layer.1")))
+    assert layer[1] <= kept and not layer[0] & kept

@@ -87,6 +87,14 @@ ACTIVATIONS = {"gelu": nn.GELU, "gelu_new": lambda: nn.GELU(approximate="tanh"),
 IMPLEMENTATIONS = ("compact", "transformers")
 
 
+def bert_settings(config: dict) -> dict:
+    """``config`` with BERT's defaults for the keys it leaves out (or sets to None)."""
+    return BERT_DEFAULTS | {k: v for k, v in config.items() if v is not None}
+
+
+# Every container below has a forward that calls its children, so exported ONNX node names follow
+# the module paths of BertModel ("/encoder/encoder/layer.1/attention/self/query/MatMul"), which
+# tonecls.fast uses to keep named layers out of int8.
 class _DenseNorm(nn.Module):
     def __init__(self, c: dict, n_in: int):
         super().__init__()
@@ -112,20 +120,64 @@ class _SelfAttention(nn.Module):
         return out.transpose(1, 2).reshape(b, n, d)
 
 
+class _Attention(nn.Module):
+    def __init__(self, c: dict):
+        super().__init__()
+        self.add_module("self", _SelfAttention(c))
+        self.output = _DenseNorm(c, c["hidden_size"])
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        return self.output(getattr(self, "self")(x, bias), x)
+
+
+class _Intermediate(nn.Module):
+    def __init__(self, c: dict):
+        super().__init__()
+        self.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
+        self.activation = ACTIVATIONS[c["hidden_act"]]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(x))
+
+
 class _Layer(nn.Module):
     def __init__(self, c: dict):
         super().__init__()
-        self.attention = nn.Module()
-        self.attention.add_module("self", _SelfAttention(c))
-        self.attention.add_module("output", _DenseNorm(c, c["hidden_size"]))
-        self.intermediate = nn.Module()
-        self.intermediate.add_module("dense", nn.Linear(c["hidden_size"], c["intermediate_size"]))
-        self.activation = ACTIVATIONS[c["hidden_act"]]()
+        self.attention = _Attention(c)
+        self.intermediate = _Intermediate(c)
         self.output = _DenseNorm(c, c["intermediate_size"])
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        x = self.attention.output(getattr(self.attention, "self")(x, bias), x)
-        return self.output(self.activation(self.intermediate.dense(x)), x)
+        x = self.attention(x, bias)
+        return self.output(self.intermediate(x), x)
+
+
+class _Embeddings(nn.Module):
+    def __init__(self, c: dict):
+        super().__init__()
+        h = c["hidden_size"]
+        self.word_embeddings = nn.Embedding(c["vocab_size"], h)
+        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], h)
+        self.token_type_embeddings = nn.Embedding(c["type_vocab_size"], h)
+        self.LayerNorm = nn.LayerNorm(h, eps=c["layer_norm_eps"])
+        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        # Statements are single segments: token type 0 everywhere, as BertModel without token_type_ids.
+        x = self.word_embeddings(input_ids) + self.position_embeddings(positions) + self.token_type_embeddings.weight[0]
+        return self.dropout(self.LayerNorm(x))
+
+
+class _Encoder(nn.Module):
+    def __init__(self, c: dict):
+        super().__init__()
+        self.layer = nn.ModuleList(_Layer(c) for _ in range(c["num_hidden_layers"]))
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        for layer in self.layer:
+            x = layer(x, bias)
+        return x
 
 
 class CompactBert(nn.Module):
@@ -137,32 +189,20 @@ class CompactBert(nn.Module):
 
     def __init__(self, config: dict):
         super().__init__()
-        c = BERT_DEFAULTS | {k: v for k, v in config.items() if v is not None}
+        c = bert_settings(config)
         if c["hidden_act"] not in ACTIVATIONS:
             raise ValueError(f"CompactBert does not know hidden_act {c['hidden_act']!r}; it knows {list(ACTIVATIONS)}. "
                              "Use implementation='transformers'.")
         if c["position_embedding_type"] != "absolute":
             raise ValueError("CompactBert supports absolute position embeddings only; use implementation='transformers'.")
-        h = c["hidden_size"]
-        self.embeddings = nn.Module()
-        for name, rows in (("word_embeddings", c["vocab_size"]), ("position_embeddings", c["max_position_embeddings"]),
-                           ("token_type_embeddings", c["type_vocab_size"])):
-            self.embeddings.add_module(name, nn.Embedding(rows, h))
-        self.embeddings.add_module("LayerNorm", nn.LayerNorm(h, eps=c["layer_norm_eps"]))
-        self.embeddings.add_module("dropout", nn.Dropout(c["hidden_dropout_prob"]))
-        self.encoder = nn.Module()
-        self.encoder.add_module("layer", nn.ModuleList(_Layer(c) for _ in range(c["num_hidden_layers"])))
+        self.embeddings = _Embeddings(c)
+        self.encoder = _Encoder(c)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        e = self.embeddings
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
-        x = e.word_embeddings(input_ids) + e.position_embeddings(positions) + e.token_type_embeddings.weight[0]
-        x = e.dropout(e.LayerNorm(x))
+        x = self.embeddings(input_ids)
         # Additive mask over keys: padded tokens get the dtype's lowest value.
         bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-        for layer in self.encoder.layer:
-            x = layer(x, bias)
-        return x
+        return self.encoder(x, bias)
 
 
 class ToneNetwork(nn.Module):
@@ -189,7 +229,7 @@ class ToneNetwork(nn.Module):
             self.encoder = BertModel(BertConfig.from_dict(self.encoder_config), add_pooling_layer=False)
         else:
             self.encoder = CompactBert(self.encoder_config)
-        c = BERT_DEFAULTS | self.encoder_config
+        c = bert_settings(self.encoder_config)
         self.dropout = nn.Dropout(c["hidden_dropout_prob"])
         self.head = nn.Linear(c["hidden_size"], num_labels)
 

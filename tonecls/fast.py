@@ -53,7 +53,7 @@ AGREEMENT_TARGET = 0.99
 RECORD_NAME = "fast.json"
 # Fastest first: the order in which ``auto`` considers recorded backends.
 _SPEED_ORDER = ("onnx-int8", "int8", "onnx", "torch")
-_EXPORT_VERSION = 1  # bump when the export recipe changes (invalidates cached graphs)
+_EXPORT_VERSION = 2  # bump when the export recipe changes (invalidates cached graphs)
 
 
 class BackendUnavailable(ImportError):
