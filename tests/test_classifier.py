@@ -156,3 +156,13 @@ def test_thread_safe_concurrent_scoring(tiny_classifier, examples):
         results = list(pool.map(lambda _: np.array([r.probabilities for r in tiny_classifier.score(texts)]), range(8)))
     for r in results:
         assert np.allclose(r, expected, atol=1e-6)
+
+
+def test_model_with_settings_compact_lacks_loads_with_transformers(tmp_path, tiny_classifier, examples):
+    tiny_classifier.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["encoder"]["hidden_act"] = "silu"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    loaded = ToneClassifier.from_pretrained(tmp_path / "m")
+    assert loaded.network.implementation == "transformers"
+    assert np.isclose(loaded.predict_proba(examples[0]).sum(axis=1), 1).all()

@@ -94,8 +94,10 @@ def test_calibrator_is_dropped_when_retraining(tmp_path):
 
 
 def test_max_length_must_fit_the_model():
+    model = build_tiny_classifier()
     with pytest.raises(ValueError, match="positions"):
-        train(_corpus(1), TrainingArguments(max_length=128), model=build_tiny_classifier(), progress=False)
+        train(_corpus(1), TrainingArguments(max_length=128), model=model, progress=False)
+    assert model.network.implementation == "compact"  # a refused call leaves the model as it was
 
 
 def test_bad_level_names_the_row(tmp_path):

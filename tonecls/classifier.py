@@ -148,7 +148,10 @@ class ToneClassifier:
         if not config_file.is_file():
             raise FileNotFoundError(f"{path} is not a tonecls model folder: {CONFIG_NAME} is missing.")
         config = json.loads(config_file.read_text())
-        network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"])
+        try:
+            network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"])
+        except ValueError:  # an encoder setting the compact code does not implement
+            network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"], "transformers")
         base = config.get("base")
         if base:
             load_base_encoder_weights(network)

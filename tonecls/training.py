@@ -246,6 +246,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     from tqdm.auto import tqdm
 
     from .classifier import ToneClassifier, _Encoded
+    from .encoder import bert_settings
     from .evaluation import quadratic_weighted_kappa
 
     args = args or TrainingArguments()
@@ -266,8 +267,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         raise ValueError(f"Need labelled rows to train and evaluate on; got {len(train_data)} train, {len(eval_set)} eval.")
 
     clf = model if model is not None else ToneClassifier.from_base(pooling=args.pooling, max_length=args.max_length)
-    clf.network = clf.network.with_implementation("transformers")
-    positions = clf.network.encoder.config.max_position_embeddings
+    positions = bert_settings(clf.network.encoder_config)["max_position_embeddings"]
     if not clf.stride < args.max_length - 2 or args.max_length > positions:
         raise ValueError(f"max_length {args.max_length} must exceed the model's stride + 2 ({clf.stride + 2}) and "
                          f"fit its {positions} positions.")
@@ -278,7 +278,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
                       "calibrate again on held-out data (tonecls calibrate).", stacklevel=2)
         clf.calibrator = None
     clf.max_length = args.max_length
-    net = clf.network
+    clf.network = net = clf.network.with_implementation("transformers")
     if args.freeze_word_embeddings:
         net.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     layers = net.encoder.encoder.layer
