@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--supplement", metavar="CANDIDATES",
                         help="draw the round-2 supplement of hostile wording, avoiding these candidates' documents")
+    parser.add_argument("--exclude", nargs="*", default=[], metavar="CANDIDATES",
+                        help="stratified draw (as round 1) from documents not in these candidate files (round 3)")
+    parser.add_argument("--prefix", help="gold_id prefix (default: g, or s for the supplement)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -81,7 +84,9 @@ def main() -> None:
         by_year = defaultdict(list)
         for d in docs:
             by_year[d["date"][:4]].append(d)
+        excluded = {json.loads(line)["doc_id"] for path in args.exclude for line in open(path, encoding="utf-8")}
         for year, year_docs in sorted(by_year.items()):
+            year_docs = [d for d in year_docs if d["id"] not in excluded]
             k = len(year_docs) if args.supplement else min(len(year_docs), 40)
             for d in rng.sample(year_docs, k):
                 for s in sentences(d["text"]):
@@ -127,6 +132,7 @@ def main() -> None:
             if sum(taken.values()) >= args.per_bucket:
                 break
     rng.shuffle(chosen)
+    prefix = args.prefix or prefix
     with open(args.out, "w", encoding="utf-8") as f:
         for i, c in enumerate(chosen):
             f.write(json.dumps({"gold_id": f"{prefix}{i:04d}", **c}, ensure_ascii=False) + "\n")
