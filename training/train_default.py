@@ -48,6 +48,7 @@ from tonecls.scale import score_from_probabilities  # noqa: E402
 from tonecls.training import TrainingArguments, save_trained, train  # noqa: E402
 
 GOLD = ROOT / "training" / "gold" / "gold.jsonl"
+GOLD_ROUND3 = ROOT / "training" / "gold" / "gold_round3.jsonl"
 ANCHORS = ROOT / "training" / "anchors" / "anchors.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
 MOTIVATING = {
@@ -139,14 +140,18 @@ def slug(config_name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", config_name.lower()).strip("-")
 
 
-def data_fingerprint(corpus_dir) -> dict:
+def data_fingerprint(corpus_dir, round3: bool = False) -> dict:
     """sha256 (16 hex digits) of every data file a run reads, so a run is reused only on the same data."""
     from tonecls.encoder import sha256_file
 
     corpus = sorted(p for p in Path(corpus_dir, "train").iterdir() if not p.name.startswith("cache-"))
     digest = hashlib.sha256("".join(sha256_file(p) for p in corpus).encode()).hexdigest()
-    return {"corpus train": digest[:16], **{name: sha256_file(path)[:16] for name, path in
-                                           (("gold", GOLD), ("anchors", ANCHORS), ("keep-it-local", KIL))}}
+    files = (("gold", GOLD), ("anchors", ANCHORS), ("keep-it-local", KIL)) + ((("gold round 3", GOLD_ROUND3),) if round3 else ())
+    return {"corpus train": digest[:16], **{name: sha256_file(path)[:16] for name, path in files}}
+
+
+def uses_round3(config_name: str, args) -> bool:
+    return bool(args.gold_round3 and CONFIGS[config_name]["gold"])
 
 
 def training_arguments(config_name: str, args) -> TrainingArguments:
@@ -155,13 +160,16 @@ def training_arguments(config_name: str, args) -> TrainingArguments:
                              eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
                              extra={"config": config_name, "weak_samples": args.samples, "gold_repeat": args.gold_repeat,
                                     "relabel": args.relabel, "no_marker": args.no_marker,
-                                    "data_sha256": data_fingerprint(args.corpus)})
+                                    "data_sha256": data_fingerprint(args.corpus, uses_round3(config_name, args))}
+                             | ({"gold_round3": True} if uses_round3(config_name, args) else {}))
 
 
 def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -> Path:
     """Train one configuration into ``<runs>/<slug>`` and record its experiment row there."""
     config = CONFIGS[config_name] | {"gold_repeat": args.gold_repeat}
     targs = training_arguments(config_name, args)
+    if uses_round3(config_name, args):
+        dev_fit = dev_fit + [json.loads(line) for line in open(GOLD_ROUND3, encoding="utf-8")]
     data = training_set(corpus, config, dev_fit, kil_aux, args.samples, args.seed, args.relabel, args.no_marker)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
     started = time.time()
@@ -219,6 +227,8 @@ def main() -> None:
                         help="times the gold dev-fit half (and the anchor set) is repeated in training")
     parser.add_argument("--class-weighting", default="balanced", choices=("balanced", "none"),
                         help="loss weights per level: balanced, or none (the training data's own frequencies)")
+    parser.add_argument("--gold-round3", action="store_true",
+                        help="add gold round 3 (training/gold/gold_round3.jsonl, dev only) to the human labels trained on")
     parser.add_argument("--relabel", default="majority", choices=("majority", "strongest", "label_model"),
                         help="re-aggregate the sampled weak labels with this aggregator before training")
     parser.add_argument("--no-marker", default="measured", choices=("measured", "cue", "abstain"),
