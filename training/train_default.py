@@ -308,6 +308,7 @@ def settings_table(run_dirs) -> list[dict]:
             rows.append({"configuration": row["configuration"], "class weighting": targs["class_weighting"],
                          "epochs": targs["epochs"], "gold repeat": targs["extra"]["gold_repeat"],
                          "weak samples": targs["extra"]["weak_samples"], "seed": targs["seed"],
+                         "gold round 3": bool(targs["extra"].get("gold_round3")),
                          **{k: row.get(k) for k in ("steps", "dev-hold QWK", "test QWK", "card level", "cases met")}})
     return rows
 
@@ -384,8 +385,10 @@ def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
                     "General Debate (1990-2022) and White House (2021-2025) (`training/build_corpus.py`, which excludes "
                     "every document of the gold set), their labels re-aggregated by the labeling functions' "
                     f"`{targs['extra']['relabel']}` aggregator (docs/weak-labels.md), statements no function votes on: "
-                    f"`{targs['extra']['no_marker']}`; plus the gold dev-fit half (human labels) repeated "
-                    f"{targs['extra']['gold_repeat']}x"
+                    f"`{targs['extra']['no_marker']}`; plus the gold dev-fit half (human labels)"
+                    + (" and gold round 3 (499 more human-labelled dev statements, training/gold/README.md)"
+                       if targs["extra"].get("gold_round3") else "")
+                    + f" repeated {targs['extra']['gold_repeat']}x"
                     + (f", the anchor set (training/anchors: {sum(1 for _ in open(ANCHORS))} statements written from "
                        "the scale's markers, repeated "
                        "as often; it names leverage as 'a card we hold' in several level-4 statements, so the 'card' case "
