@@ -386,7 +386,8 @@ def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
                     "every document of the gold set), their labels re-aggregated by the labeling functions' "
                     f"`{targs['extra']['relabel']}` aggregator (docs/weak-labels.md), statements no function votes on: "
                     f"`{targs['extra']['no_marker']}`; plus the gold dev-fit half (human labels)"
-                    + (" and gold round 3 (499 more human-labelled dev statements, training/gold/README.md)"
+                    + (f" and gold round 3 ({sum(1 for _ in open(GOLD_ROUND3))} more human-labelled dev statements, "
+                       "training/gold/README.md)"
                        if targs["extra"].get("gold_round3") else "")
                     + f" repeated {targs['extra']['gold_repeat']}x"
                     + (f", the anchor set (training/anchors: {sum(1 for _ in open(ANCHORS))} statements written from "
