@@ -179,11 +179,12 @@ def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -
     folder = Path(args.runs) / slug(config_name)
     save_trained(clf, folder, targs, delta_from_base=True, dtype="float16")
     # Measured on the model as stored (fp16 delta), reloaded, before any calibration.
-    result = measure(ToneClassifier.from_pretrained(folder), dev_hold, test, kil_eval)
+    stored = ToneClassifier.from_pretrained(folder)
+    result = measure(stored, dev_hold, test, kil_eval)
     row = {"configuration": config_name, "weak samples": args.samples, "steps": clf.training_summary_["steps"],
            "minutes": minutes, "dev-hold QWK": result["dev_hold"]["qwk"], "test QWK": result["gold_test"]["qwk"],
            "test Spearman": result["gold_test"]["spearman"], "test macro-F1": result["gold_test"]["macro_f1"],
-           "keep-it-local AUC": result["kil_auc"], **motivating_cases(ToneClassifier.from_pretrained(folder))}
+           "keep-it-local AUC": result["kil_auc"], **motivating_cases(stored)}
     metrics = json.loads((folder / "metrics.json").read_text())
     (folder / "metrics.json").write_text(json.dumps(metrics | {"experiment": row}, indent=2) + "\n")
     print(json.dumps(row), flush=True)
@@ -211,7 +212,6 @@ def finished_run(config_name: str, args) -> dict | None:
 
 def main() -> None:
     import datasets
-    import torch
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default=str(ROOT / "artifacts" / "corpus"))
@@ -242,7 +242,6 @@ def main() -> None:
                         help="other --runs folders (other settings) whose runs go into the card's settings table")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
     dev_fit, dev_hold, test = load_gold()
     kil_aux, kil_eval = load_kil()
