@@ -50,6 +50,7 @@ from tonecls.training import TrainingArguments, save_trained, train  # noqa: E40
 GOLD = ROOT / "training" / "gold" / "gold.jsonl"
 GOLD_ROUND3 = ROOT / "training" / "gold" / "gold_round3.jsonl"
 ANCHORS = ROOT / "training" / "anchors" / "anchors.jsonl"
+SILVER = ROOT / "training" / "silver" / "silver.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
 MOTIVATING = {
     "card": ("Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.", 3),
@@ -61,6 +62,10 @@ CONFIGS = {
     "weak + gold dev-fit, ordinal": dict(objective="ordinal", gold=True, kil=False),
     "weak + gold dev-fit + keep-it-local, ordinal": dict(objective="ordinal", gold=True, kil=True),
     "weak + gold dev-fit + keep-it-local + anchors, ordinal": dict(objective="ordinal", gold=True, kil=True, anchors=True),
+    "weak + gold dev-fit + silver + keep-it-local + anchors, ordinal": dict(objective="ordinal", gold=True, kil=True,
+                                                                          anchors=True, silver=True),
+    "gold dev-fit + silver + keep-it-local + anchors, ordinal": dict(objective="ordinal", gold=True, kil=True,
+                                                                   anchors=True, silver=True, weak=False),
 }
 
 
@@ -68,11 +73,30 @@ def _half(key: str) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2
 
 
+def _read_jsonl(path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def not_in_test(rows, test) -> list[dict]:
+    """``rows`` less any statement that is also a test statement.
+
+    The same sentence can sit in two documents (a White House release re-published under another
+    id), so splitting by document alone lets a few test statements into dev and gold round 3.
+    """
+    test_texts = {_normalized(r["text"]) for r in test}
+    return [r for r in rows if _normalized(r["text"]) not in test_texts]
+
+
 def load_gold():
-    rows = [json.loads(line) for line in open(GOLD, encoding="utf-8")]
-    dev = [r for r in rows if r["split"] == "dev"]
-    return ([r for r in dev if _half(r["doc_id"]) == 0], [r for r in dev if _half(r["doc_id"]) == 1],
-            [r for r in rows if r["split"] == "test"])
+    rows = _read_jsonl(GOLD)
+    test = [r for r in rows if r["split"] == "test"]
+    dev = not_in_test([r for r in rows if r["split"] == "dev"], test)
+    return [r for r in dev if _half(r["doc_id"]) == 0], [r for r in dev if _half(r["doc_id"]) == 1], test
 
 
 def load_kil():
@@ -100,9 +124,11 @@ def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None, no_
     import datasets
 
     train = corpus["train"]
-    if n and len(train) > n:
+    if not config.get("weak", True):
+        train = train.select([])
+    elif n and len(train) > n:
         train = train.shuffle(seed=seed).select(range(n))
-    if aggregator:
+    if aggregator and len(train):
         train = relabel(train, aggregator, no_marker)
     columns = {"text": list(train["text"]), "level_low": list(train["level"]), "level_high": list(train["level"])}
 
@@ -113,8 +139,9 @@ def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None, no_
             columns["level_high"] += high
 
     # Human-labelled and written-out statements are scarcer and better: repeat them so they weigh in.
-    labelled = (dev_fit if config["gold"] else []) + (
-        [json.loads(line) for line in open(ANCHORS, encoding="utf-8")] if config.get("anchors") else [])
+    labelled = ((dev_fit if config["gold"] else [])
+                + (_read_jsonl(SILVER) if config.get("silver") else [])
+                + (_read_jsonl(ANCHORS) if config.get("anchors") else []))
     levels = [r["level"] for r in labelled]
     add([r["text"] for r in labelled], levels, levels, config.get("gold_repeat", 5))
     if config["kil"]:
@@ -140,14 +167,22 @@ def slug(config_name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", config_name.lower()).strip("-")
 
 
-def data_fingerprint(corpus_dir, round3: bool = False) -> dict:
+def data_fingerprint(corpus_dir, round3: bool = False, silver: bool = False) -> dict:
     """sha256 (16 hex digits) of every data file a run reads, so a run is reused only on the same data."""
     from tonecls.encoder import sha256_file
 
-    corpus = sorted(p for p in Path(corpus_dir, "train").iterdir() if not p.name.startswith("cache-"))
+    # The files the split's state.json names, not caches or temporary files of a run in parallel.
+    split = Path(corpus_dir, "train")
+    state = json.loads((split / "state.json").read_text())
+    corpus = sorted(split / f["filename"] for f in state["_data_files"])
     digest = hashlib.sha256("".join(sha256_file(p) for p in corpus).encode()).hexdigest()
-    files = (("gold", GOLD), ("anchors", ANCHORS), ("keep-it-local", KIL)) + ((("gold round 3", GOLD_ROUND3),) if round3 else ())
+    files = ((("gold", GOLD), ("anchors", ANCHORS), ("keep-it-local", KIL))
+             + ((("gold round 3", GOLD_ROUND3),) if round3 else ()) + ((("silver", SILVER),) if silver else ()))
     return {"corpus train": digest[:16], **{name: sha256_file(path)[:16] for name, path in files}}
+
+
+def weak_samples(config_name: str, args) -> int:
+    return args.samples if CONFIGS[config_name].get("weak", True) else 0
 
 
 def uses_round3(config_name: str, args) -> bool:
@@ -158,9 +193,10 @@ def training_arguments(config_name: str, args) -> TrainingArguments:
     return TrainingArguments(objective=CONFIGS[config_name]["objective"], epochs=args.epochs, max_train_samples=None,
                              batch_size=16, class_weighting=args.class_weighting, freeze_layers=args.freeze_layers, num_threads=args.threads,
                              eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
-                             extra={"config": config_name, "weak_samples": args.samples, "gold_repeat": args.gold_repeat,
+                             extra={"config": config_name, "weak_samples": weak_samples(config_name, args), "gold_repeat": args.gold_repeat,
                                     "relabel": args.relabel, "no_marker": args.no_marker,
-                                    "data_sha256": data_fingerprint(args.corpus, uses_round3(config_name, args))}
+                                    "data_sha256": data_fingerprint(args.corpus, uses_round3(config_name, args),
+                                                                   CONFIGS[config_name].get("silver", False))}
                              | ({"gold_round3": True} if uses_round3(config_name, args) else {}))
 
 
@@ -169,7 +205,7 @@ def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -
     config = CONFIGS[config_name] | {"gold_repeat": args.gold_repeat}
     targs = training_arguments(config_name, args)
     if uses_round3(config_name, args):
-        dev_fit = dev_fit + [json.loads(line) for line in open(GOLD_ROUND3, encoding="utf-8")]
+        dev_fit = dev_fit + not_in_test(_read_jsonl(GOLD_ROUND3), test)
     data = training_set(corpus, config, dev_fit, kil_aux, args.samples, args.seed, args.relabel, args.no_marker)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
     started = time.time()
@@ -181,7 +217,7 @@ def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -
     # Measured on the model as stored (fp16 delta), reloaded, before any calibration.
     stored = ToneClassifier.from_pretrained(folder)
     result = measure(stored, dev_hold, test, kil_eval)
-    row = {"configuration": config_name, "weak samples": args.samples, "steps": clf.training_summary_["steps"],
+    row = {"configuration": config_name, "weak samples": weak_samples(config_name, args), "steps": clf.training_summary_["steps"],
            "minutes": minutes, "dev-hold QWK": result["dev_hold"]["qwk"], "test QWK": result["gold_test"]["qwk"],
            "test Spearman": result["gold_test"]["spearman"], "test macro-F1": result["gold_test"]["macro_f1"],
            "keep-it-local AUC": result["kil_auc"], **motivating_cases(stored)}
@@ -219,13 +255,15 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "artifacts" / "runs"), help="one model folder per configuration")
     parser.add_argument("--config", choices=list(CONFIGS),
                         help="train only this configuration into --runs (to run configurations in parallel)")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS), metavar="NAME",
+                        help="the configurations the default model is chosen from (default: all)")
     parser.add_argument("--samples", type=int, default=3000, help="weak-labelled statements sampled for training")
     parser.add_argument("--eval-every", type=int, default=150)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--gold-repeat", type=int, default=5,
                         help="times the gold dev-fit half (and the anchor set) is repeated in training")
-    parser.add_argument("--class-weighting", default="balanced", choices=("balanced", "none"),
+    parser.add_argument("--class-weighting", default="none", choices=("balanced", "none"),
                         help="loss weights per level: balanced, or none (the training data's own frequencies)")
     parser.add_argument("--gold-round3", action="store_true",
                         help="add gold round 3 (training/gold/gold_round3.jsonl, dev only) to the human labels trained on")
@@ -255,7 +293,7 @@ def main() -> None:
         run(args.config, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
         return
     experiments = []
-    for name in CONFIGS:
+    for name in args.configs:
         row = finished_run(name, args)
         if row is None:
             run(name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
