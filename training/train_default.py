@@ -132,18 +132,20 @@ def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None, no_
         train = relabel(train, aggregator, no_marker)
     columns = {"text": list(train["text"]), "level_low": list(train["level"]), "level_high": list(train["level"])}
 
-    def add(texts, low, high, repeat=1):
-        for _ in range(repeat):
-            columns["text"] += texts
-            columns["level_low"] += low
-            columns["level_high"] += high
+    def add(texts, low, high):
+        columns["text"] += texts
+        columns["level_low"] += low
+        columns["level_high"] += high
 
-    # Human-labelled and written-out statements are scarcer and better: repeat them so they weigh in.
-    labelled = ((dev_fit if config["gold"] else [])
-                + (_read_jsonl(SILVER) if config.get("silver") else [])
-                + (_read_jsonl(ANCHORS) if config.get("anchors") else []))
-    levels = [r["level"] for r in labelled]
-    add([r["text"] for r in labelled], levels, levels, config.get("gold_repeat", 5))
+    # Human-labelled and written-out statements are scarcer and better: repeat them so they weigh in,
+    # in rounds of (gold dev-fit, silver, anchors); silver and anchors may have repeats of their own.
+    repeat = config.get("gold_repeat", 5)
+    groups = [(dev_fit if config["gold"] else [], repeat),
+              (_read_jsonl(SILVER) if config.get("silver") else [], config.get("silver_repeat") or repeat),
+              (_read_jsonl(ANCHORS) if config.get("anchors") else [], config.get("anchor_repeat") or repeat)]
+    for round_ in range(max(n for _, n in groups)):
+        rows = [r for group, n in groups if round_ < n for r in group]
+        add([r["text"] for r in rows], [r["level"] for r in rows], [r["level"] for r in rows])
     if config["kil"]:
         add([r["text"] for r in kil_aux], [2 if r["conflict"] else 0 for r in kil_aux],
             [4 if r["conflict"] else 1 for r in kil_aux])
@@ -197,12 +199,17 @@ def training_arguments(config_name: str, args) -> TrainingArguments:
                                     "relabel": args.relabel, "no_marker": args.no_marker,
                                     "data_sha256": data_fingerprint(args.corpus, uses_round3(config_name, args),
                                                                    CONFIGS[config_name].get("silver", False))}
-                             | ({"gold_round3": True} if uses_round3(config_name, args) else {}))
+                             | ({"gold_round3": True} if uses_round3(config_name, args) else {})
+                             | ({"silver_repeat": args.silver_repeat}
+                                if args.silver_repeat and CONFIGS[config_name].get("silver") else {})
+                             | ({"anchor_repeat": args.anchor_repeat}
+                                if args.anchor_repeat and CONFIGS[config_name].get("anchors") else {}))
 
 
 def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -> Path:
     """Train one configuration into ``<runs>/<slug>`` and record its experiment row there."""
-    config = CONFIGS[config_name] | {"gold_repeat": args.gold_repeat}
+    config = CONFIGS[config_name] | {"gold_repeat": args.gold_repeat, "silver_repeat": args.silver_repeat,
+                                     "anchor_repeat": args.anchor_repeat}
     targs = training_arguments(config_name, args)
     if uses_round3(config_name, args):
         dev_fit = dev_fit + not_in_test(_read_jsonl(GOLD_ROUND3), test)
@@ -263,6 +270,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--gold-repeat", type=int, default=5,
                         help="times the gold dev-fit half (and the anchor set) is repeated in training")
+    parser.add_argument("--silver-repeat", type=int,
+                        help="times the silver set is repeated (default: as often as the gold dev-fit half)")
+    parser.add_argument("--anchor-repeat", type=int,
+                        help="times the anchor set is repeated (default: as often as the gold dev-fit half)")
     parser.add_argument("--class-weighting", default="none", choices=("balanced", "none"),
                         help="loss weights per level: balanced, or none (the training data's own frequencies)")
     parser.add_argument("--gold-round3", action="store_true",
@@ -312,8 +323,8 @@ def main() -> None:
     metrics.pop("experiment")
     metrics.update({
         "experiments": experiments,
-        "experiments_description": f"Each configuration trained on the same {args.samples} weak-labelled statements "
-                                   "(same seed), early-stopped on gold dev-hold QWK; the default model is the one with "
+        "experiments_description": f"Each configuration with weak labels trained on the same {args.samples} weak-labelled "
+                                   "statements (same seed), early-stopped on gold dev-hold QWK; the default model is the one with "
                                    "the best dev-hold QWK among those that meet both motivating cases (card at least "
                                    "assertive, monitor at most measured). Only configurations with the anchor set meet "
                                    "the card case, and the anchor set names leverage as 'a card' in several level-4 "
@@ -346,7 +357,11 @@ def settings_table(run_dirs) -> list[dict]:
                          "epochs": targs["epochs"], "gold repeat": targs["extra"]["gold_repeat"],
                          "weak samples": targs["extra"]["weak_samples"], "seed": targs["seed"],
                          "gold round 3": bool(targs["extra"].get("gold_round3")),
-                         **{k: row.get(k) for k in ("steps", "dev-hold QWK", "test QWK", "card level", "cases met")}})
+                         "silver repeat": (targs["extra"].get("silver_repeat") or targs["extra"]["gold_repeat"]
+                                           if CONFIGS[row["configuration"]].get("silver") else None),
+                         "anchor repeat": (targs["extra"].get("anchor_repeat") or targs["extra"]["gold_repeat"]
+                                           if CONFIGS[row["configuration"]].get("anchors") else None),
+                         **{k: row.get(k) for k in ("steps", "dev-hold QWK", "test QWK", "card level", "monitor level", "cases met")}})
     return rows
 
 
@@ -365,6 +380,37 @@ def weak_baseline(test) -> dict:
             "qwk_covered_only": round(quadratic_weighted_kappa(y[covered], level[covered]), 4)}
 
 
+def describe_training_data(chosen: str, targs: dict) -> str:
+    """The model card's paragraph on what the chosen configuration trained on."""
+    config, extra = CONFIGS[chosen], targs["extra"]
+    parts = []
+    if config.get("weak", True):
+        parts.append(f"{extra['weak_samples']} statements sampled from the weak-labelled corpus of the UN General Debate "
+                     "(1990-2022) and White House (2021-2025) (`training/build_corpus.py`, which excludes every document "
+                     f"of the gold set), their labels re-aggregated by the labeling functions' `{extra['relabel']}` "
+                     f"aggregator (docs/weak-labels.md), statements no function votes on: `{extra['no_marker']}`")
+    labelled = ["the gold dev-fit half (human labels)"] if config["gold"] else []
+    if extra.get("gold_round3"):
+        labelled.append(f"gold round 3 ({len(_read_jsonl(GOLD_ROUND3))} more human-labelled dev statements, "
+                        "training/gold/README.md)")
+    if config.get("silver"):
+        quality = json.loads((SILVER.parent / "quality.json").read_text())["all annotators vs gold"]
+        labelled.append(f"the silver set ({len(_read_jsonl(SILVER))} statements from training documents, one blind "
+                        f"rating each, QWK {quality['qwk']:.2f} against gold on {quality['n']} hidden gold statements; "
+                        "training/silver/README.md)")
+    if config.get("anchors"):
+        labelled.append(f"the anchor set (training/anchors: {len(_read_jsonl(ANCHORS))} statements written from the "
+                        "scale's markers; it names leverage as 'a card we hold' in several level-4 statements, so the "
+                        "'card' case below is not an independent test)")
+    if labelled:
+        parts.append(", ".join(labelled) + f", each repeated {extra['gold_repeat']}x")
+    if config["kil"]:
+        parts.append("half of keep-it-local as level ranges (verbal conflict = levels 2-4, verbal cooperation = 0-1)")
+    return (f"Configuration `{chosen}`: " + "; ".join(parts) + f". {targs['epochs']:g} epoch(s) at most. Early "
+            "stopping and calibration use the gold dev-hold half; dev statements that repeat a test statement are "
+            "dropped.")
+
+
 def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
     """Calibrate the stored model on dev-hold, measure it on gold test and keep-it-local, write the card."""
     # Measured on the model as stored (fp16 delta), reloaded from disk.
@@ -372,7 +418,6 @@ def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
     clf.calibrator = None
     chosen = json.loads((out / "metrics.json").read_text())["final"]["configuration"]
     targs = json.loads((out / "training_args.json").read_text())
-    samples = targs["extra"]["weak_samples"]
     dev_logits = clf.predict_logits([r["text"] for r in dev_hold])
     calibrator = fit_calibration(dev_logits, [r["level"] for r in dev_hold], method="temperature",
                                  conformal_alpha=0.1, seed=args.seed)
@@ -418,21 +463,7 @@ def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
         "card": {
             "intro": "The default model of tonecls: all-MiniLM-L6-v2 fine-tuned to rate the tone of official and "
                      "diplomatic statements, with temperature-calibrated probabilities and 90 % conformal level intervals.",
-            "data": f"Configuration `{chosen}`: {samples} statements sampled from the weak-labelled corpus of the UN "
-                    "General Debate (1990-2022) and White House (2021-2025) (`training/build_corpus.py`, which excludes "
-                    "every document of the gold set), their labels re-aggregated by the labeling functions' "
-                    f"`{targs['extra']['relabel']}` aggregator (docs/weak-labels.md), statements no function votes on: "
-                    f"`{targs['extra']['no_marker']}`; plus the gold dev-fit half (human labels)"
-                    + (f" and gold round 3 ({sum(1 for _ in open(GOLD_ROUND3))} more human-labelled dev statements, "
-                       "training/gold/README.md)"
-                       if targs["extra"].get("gold_round3") else "")
-                    + f" repeated {targs['extra']['gold_repeat']}x"
-                    + (f", the anchor set (training/anchors: {sum(1 for _ in open(ANCHORS))} statements written from "
-                       "the scale's markers, repeated "
-                       "as often; it names leverage as 'a card we hold' in several level-4 statements, so the 'card' case "
-                       "below is not an independent test)" if "anchors" in chosen else "")
-                    + ", and half of keep-it-local as level ranges, where the configuration says so; "
-                    f"{targs['epochs']:g} epoch(s) at most. Early stopping and calibration use the gold dev-hold half.",
+            "data": describe_training_data(chosen, targs),
             "limitations": "English only; trained on two registers (UN speeches, White House releases) and weak labels, "
                            "so wording far from them (press agencies of other ministries, social media) may score "
                            "differently; the gold set is enriched for hostile wording and annotated by AI-agent "
