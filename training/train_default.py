@@ -1,8 +1,7 @@
 """The recipe that builds ``models/tonecls-base``, and the experiments behind its choices.
 
     python training/build_corpus.py --out artifacts/corpus          # weak-labelled corpus (issue 2)
-    python training/train_default.py --threads 1 --class-weighting none --runs artifacts/runs-unweighted
-                                            # every configuration, then the default model (as shipped)
+    python training/train_default.py --threads 1 --silver-repeat 2   # every configuration, then the default model
 
 To use two cores, train configurations in parallel first (``--config NAME``, one process each,
 ``--threads 1``); the plain command then reuses every run whose settings match.
@@ -12,7 +11,11 @@ Data roles (no statement is used for two of them):
 * weak-labelled corpus (``train`` split): training;
 * gold ``dev`` split (human labels), halved by document: ``dev-fit`` may be added to training,
   ``dev-hold`` chooses the experiment, stops training early and fits the calibrator;
-* gold ``test`` split: only the final numbers, reported for every experiment;
+* gold ``test`` split: only the final numbers, reported for every experiment (a dev statement
+  whose text is also a test statement, from a document published twice, is used for nothing);
+* silver set (``training/silver``, one blind rating per statement, documents of no gold round):
+  training, in the configurations that name it;
+* anchor set (``training/anchors``, written from the scale): training, where named;
 * keep-it-local (verbal conflict vs verbal cooperation), halved by sentence hash: ``kil-aux``
   may join training as level *ranges* (conflict = levels 2-4, cooperation = levels 0-1),
   ``kil-eval`` gives the external ROC AUC.
