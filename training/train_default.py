@@ -1,7 +1,8 @@
 """The recipe that builds ``models/tonecls-base``, and the experiments behind its choices.
 
     python training/build_corpus.py --out artifacts/corpus          # weak-labelled corpus (issue 2)
-    python training/train_default.py --threads 1 --silver-repeat 2   # every configuration, then the default model
+    python training/train_default.py --threads 1 --silver-repeat 2 --anchor-repeat 10 --runs artifacts/runs-a10
+                                            # every configuration, then the default model (as shipped)
 
 To use two cores, train configurations in parallel first (``--config NAME``, one process each,
 ``--threads 1``); the plain command then reuses every run whose settings match.
@@ -265,14 +266,12 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "artifacts" / "runs"), help="one model folder per configuration")
     parser.add_argument("--config", choices=list(CONFIGS),
                         help="train only this configuration into --runs (to run configurations in parallel)")
-    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS), metavar="NAME",
-                        help="the configurations the default model is chosen from (default: all)")
     parser.add_argument("--samples", type=int, default=3000, help="weak-labelled statements sampled for training")
     parser.add_argument("--eval-every", type=int, default=150)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--gold-repeat", type=int, default=5,
-                        help="times the gold dev-fit half (and the anchor set) is repeated in training")
+                        help="times the gold dev-fit half (and by default the silver and anchor sets) is repeated")
     parser.add_argument("--silver-repeat", type=int,
                         help="times the silver set is repeated (default: as often as the gold dev-fit half)")
     parser.add_argument("--anchor-repeat", type=int,
@@ -307,7 +306,7 @@ def main() -> None:
         run(args.config, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
         return
     experiments = []
-    for name in args.configs:
+    for name in CONFIGS:
         row = finished_run(name, args)
         if row is None:
             run(name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
