@@ -10,16 +10,7 @@ from tonecls.scale import LEVELS
 
 TRAINING = Path(__file__).resolve().parents[1] / "training"
 sys.path.insert(0, str(TRAINING))
-from train_default import load_gold, not_in_test  # noqa: E402
-
-
-def read(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def normalized(text: str) -> str:
-    return " ".join(text.lower().split())
+from train_default import load_gold, normalized, not_in, read_jsonl as read  # noqa: E402
 
 
 GOLD = read(TRAINING / "gold" / "gold.jsonl")
@@ -28,7 +19,7 @@ DEV_FIT, DEV_HOLD, TEST = load_gold()
 TRAINED_ON = {
     "gold dev-fit": DEV_FIT,
     "gold dev-hold": DEV_HOLD,
-    "gold round 3": not_in_test(read(TRAINING / "gold" / "gold_round3.jsonl"), TEST),
+    "gold round 3": not_in(read(TRAINING / "gold" / "gold_round3.jsonl"), TEST),
     "silver": read(TRAINING / "silver" / "silver.jsonl"),
 }
 

@@ -14,14 +14,14 @@ WEAK = datasets.DatasetDict({"train": datasets.Dataset.from_dict(
     {"text": [f"weak statement {i}." for i in range(20)], "level": [i % 5 for i in range(20)]})})
 DEV_FIT = [{"text": f"gold statement {i}.", "level": i % 5} for i in range(4)]
 KIL_AUX = [{"text": "We condemn it.", "conflict": 1}, {"text": "We welcome it.", "conflict": 0}]
-SILVER = len(recipe._read_jsonl(recipe.SILVER))
-ANCHORS = len(recipe._read_jsonl(recipe.ANCHORS))
+SILVER = len(recipe.read_jsonl(recipe.SILVER))
+ANCHORS = len(recipe.read_jsonl(recipe.ANCHORS))
 
 
 def sources(ds) -> Counter:
     gold = {r["text"] for r in DEV_FIT}
-    silver = {r["text"] for r in recipe._read_jsonl(recipe.SILVER)}
-    anchors = {r["text"] for r in recipe._read_jsonl(recipe.ANCHORS)}
+    silver = {r["text"] for r in recipe.read_jsonl(recipe.SILVER)}
+    anchors = {r["text"] for r in recipe.read_jsonl(recipe.ANCHORS)}
     kil = {r["text"] for r in KIL_AUX}
     return Counter("gold" if t in gold else "silver" if t in silver else "anchors" if t in anchors
                    else "kil" if t in kil else "weak" for t in ds["text"])
@@ -50,5 +50,5 @@ def test_equal_repeats_keep_rounds_of_gold_silver_anchors():
     # Runs recorded before silver/anchor repeats existed must train on rows in the same order.
     config = recipe.CONFIGS["gold dev-fit + silver + keep-it-local + anchors, ordinal"] | {"gold_repeat": 2, "kil": False}
     rows = recipe.training_set(WEAK, config, DEV_FIT, KIL_AUX, n=0, seed=0)["text"]
-    one_round = [r["text"] for r in DEV_FIT + recipe._read_jsonl(recipe.SILVER) + recipe._read_jsonl(recipe.ANCHORS)]
+    one_round = [r["text"] for r in DEV_FIT + recipe.read_jsonl(recipe.SILVER) + recipe.read_jsonl(recipe.ANCHORS)]
     assert rows == one_round * 2

@@ -77,29 +77,29 @@ def _half(key: str) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2
 
 
-def _read_jsonl(path) -> list[dict]:
+def read_jsonl(path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _normalized(text: str) -> str:
+def normalized(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def not_in_test(rows, test) -> list[dict]:
-    """``rows`` less any statement that is also a test statement.
+def not_in(rows, others) -> list[dict]:
+    """``rows`` less any statement whose text is also one of ``others``.
 
     The same sentence can sit in two documents (a White House release re-published under another
     id), so splitting by document alone lets a few test statements into dev and gold round 3.
     """
-    test_texts = {_normalized(r["text"]) for r in test}
-    return [r for r in rows if _normalized(r["text"]) not in test_texts]
+    texts = {normalized(r["text"]) for r in others}
+    return [r for r in rows if normalized(r["text"]) not in texts]
 
 
 def load_gold():
-    rows = _read_jsonl(GOLD)
+    rows = read_jsonl(GOLD)
     test = [r for r in rows if r["split"] == "test"]
-    dev = not_in_test([r for r in rows if r["split"] == "dev"], test)
+    dev = not_in([r for r in rows if r["split"] == "dev"], test)
     return [r for r in dev if _half(r["doc_id"]) == 0], [r for r in dev if _half(r["doc_id"]) == 1], test
 
 
@@ -145,8 +145,8 @@ def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None, no_
     # in rounds of (gold dev-fit, silver, anchors); silver and anchors may have repeats of their own.
     repeat = config.get("gold_repeat", 5)
     groups = [(dev_fit if config["gold"] else [], repeat),
-              (_read_jsonl(SILVER) if config.get("silver") else [], config.get("silver_repeat") or repeat),
-              (_read_jsonl(ANCHORS) if config.get("anchors") else [], config.get("anchor_repeat") or repeat)]
+              (read_jsonl(SILVER) if config.get("silver") else [], config.get("silver_repeat") or repeat),
+              (read_jsonl(ANCHORS) if config.get("anchors") else [], config.get("anchor_repeat") or repeat)]
     for round_ in range(max(n for _, n in groups)):
         rows = [r for group, n in groups if round_ < n for r in group]
         add([r["text"] for r in rows], [r["level"] for r in rows], [r["level"] for r in rows])
@@ -216,7 +216,7 @@ def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -
                                      "anchor_repeat": args.anchor_repeat}
     targs = training_arguments(config_name, args)
     if uses_round3(config_name, args):
-        dev_fit = dev_fit + not_in_test(_read_jsonl(GOLD_ROUND3), test)
+        dev_fit = dev_fit + not_in(read_jsonl(GOLD_ROUND3), test)
     data = training_set(corpus, config, dev_fit, kil_aux, args.samples, args.seed, args.relabel, args.no_marker)
     eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
     started = time.time()
@@ -402,15 +402,15 @@ def describe_training_data(chosen: str, targs: dict) -> str:
                      f"aggregator (docs/weak-labels.md), statements no function votes on: `{extra['no_marker']}`")
     labelled = ["the gold dev-fit half (human labels)"] if config["gold"] else []
     if extra.get("gold_round3"):
-        labelled.append(f"gold round 3 ({len(_read_jsonl(GOLD_ROUND3))} more human-labelled dev statements, "
+        labelled.append(f"gold round 3 ({len(read_jsonl(GOLD_ROUND3))} more human-labelled dev statements, "
                         "training/gold/README.md)")
     if config.get("silver"):
         quality = json.loads((SILVER.parent / "quality.json").read_text())["all annotators vs gold"]
-        labelled.append(f"the silver set ({len(_read_jsonl(SILVER))} statements from training documents, one blind "
+        labelled.append(f"the silver set ({len(read_jsonl(SILVER))} statements from training documents, one blind "
                         f"rating each, QWK {quality['qwk']:.2f} against gold on {quality['n']} hidden gold statements; "
                         "training/silver/README.md)")
     if config.get("anchors"):
-        labelled.append(f"the anchor set (training/anchors: {len(_read_jsonl(ANCHORS))} statements written from the "
+        labelled.append(f"the anchor set (training/anchors: {len(read_jsonl(ANCHORS))} statements written from the "
                         "scale's markers; it names leverage as 'a card we hold' in several level-4 statements, so the "
                         "'card' case below is not an independent test)")
     if labelled:

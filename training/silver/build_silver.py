@@ -24,17 +24,12 @@ sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE.parent))
 
 from gold.build_gold import LEVELS, agreement  # noqa: E402
-from train_default import GOLD, _half, load_gold  # noqa: E402
+from train_default import GOLD, _half, load_gold, not_in, read_jsonl  # noqa: E402
 
 CANDIDATES = ("candidates_stratified.jsonl", "candidates_hostile.jsonl")
 GOLD_FILES = (HERE.parent / "gold" / "gold.jsonl", HERE.parent / "gold" / "gold_round3.jsonl")
 BATCHES = 5
 HIDDEN_PER_BATCH = 30
-
-
-def _read(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def _item_id(key: str) -> str:
@@ -43,9 +38,9 @@ def _item_id(key: str) -> str:
 
 def batches(seed: int = 18) -> None:
     rng = random.Random(seed)
-    candidates = [c for name in CANDIDATES for c in _read(HERE / name)]
+    candidates = [c for name in CANDIDATES for c in read_jsonl(HERE / name)]
     # The dev-fit half as it was when the batches were drawn (before load_gold dropped s0033).
-    dev_fit = [r for r in _read(GOLD) if r["split"] == "dev" and _half(r["doc_id"]) == 0]
+    dev_fit = [r for r in read_jsonl(GOLD) if r["split"] == "dev" and _half(r["doc_id"]) == 0]
     hidden = rng.sample(dev_fit, BATCHES * HIDDEN_PER_BATCH)
     rng.shuffle(candidates)
     key = []
@@ -62,24 +57,18 @@ def batches(seed: int = 18) -> None:
     print(f"{len(candidates)} candidates and {len(hidden)} hidden gold statements in {BATCHES} batches")
 
 
-def normalized(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 def build() -> None:
     # A document can be re-released under another id ("corrected-..."): drop any statement whose
     # text is also a gold statement's, so no gold sentence is trained on under another document.
-    gold_texts = {normalized(g["text"]) for path in GOLD_FILES for g in _read(path)}
-    candidates = {c["gold_id"]: c for name in CANDIDATES for c in _read(HERE / name)}
-    duplicates = sorted(i for i, c in candidates.items() if normalized(c["text"]) in gold_texts)
-    for i in duplicates:
-        del candidates[i]
+    drawn = [c for name in CANDIDATES for c in read_jsonl(HERE / name)]
+    candidates = {c["gold_id"]: c for c in not_in(drawn, [g for path in GOLD_FILES for g in read_jsonl(path)])}
+    duplicates = sorted(c["gold_id"] for c in drawn if c["gold_id"] not in candidates)
     gold = {g["gold_id"]: g for g in load_gold()[0]}
-    key = {k["item_id"]: k for k in _read(HERE / "batches" / "key.jsonl")}
+    key = {k["item_id"]: k for k in read_jsonl(HERE / "batches" / "key.jsonl")}
     rows, quality = [], {}
     first_all, gold_all = [], []
     for b in range(BATCHES):
-        labels = {r["item_id"]: r["level"] for r in _read(HERE / "annotations" / f"batch_{b}.jsonl")}
+        labels = {r["item_id"]: r["level"] for r in read_jsonl(HERE / "annotations" / f"batch_{b}.jsonl")}
         expected = {i for i, k in key.items() if k["batch"] == b}
         assert set(labels) == expected, f"batch {b}: {len(expected - set(labels))} items unlabelled, {len(set(labels) - expected)} unknown"
         assert all(v in range(5) for v in labels.values()), f"batch {b}: a level outside 0-4"
@@ -95,7 +84,7 @@ def build() -> None:
                              "level": labels[i], "label": LEVELS[labels[i]], "annotator": b})
     quality["all annotators vs gold"] = agreement(first_all, gold_all)
     for path in sorted((HERE / "annotations" / "discarded").glob("*.jsonl")):
-        labels = {r["item_id"]: r["level"] for r in _read(path)}
+        labels = {r["item_id"]: r["level"] for r in read_jsonl(path)}
         pairs = [(level, gold[key[i]["source_id"]]["level"]) for i, level in labels.items() if key[i]["source_id"] in gold]
         quality[f"discarded {path.stem} vs gold"] = agreement([p[0] for p in pairs], [p[1] for p in pairs])
     rows.sort(key=lambda r: r["silver_id"])
