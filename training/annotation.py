@@ -281,3 +281,37 @@ def adjudication_workspace(items: list[dict], folder: Path, seed: int = 0) -> Pa
     write_jsonl(folder / "disagreements.jsonl", rows)
     (folder / "INSTRUCTIONS.md").write_text(ADJUDICATION.format(n=len(rows)), encoding="utf-8")
     return folder
+
+
+def collect(key: list[dict], annotations: Path, gold_levels: dict, log: dict) -> tuple[dict, dict]:
+    """Every batch of ``key`` from ``annotations/<batch>.jsonl``: ``(source_id -> rating, quality)``.
+
+    ``rating`` holds the level, the batch, who rated it and when (from ``log``: batch -> {annotator,
+    finished_at}) and the batch's QWK on its hidden gold statements; ``quality`` has one entry per
+    batch, plus one per discarded pass in ``annotations/discarded/`` (a batch below QWK 0.90 was
+    rated again from scratch by another annotator; the first pass stays there, scored, never used).
+    """
+    ratings, quality = {}, {}
+    for batch in sorted({k["batch"] for k in key}):
+        labels = read_labels(annotations / f"{batch}.jsonl")
+        q = check(labels, key, batch, gold_levels)
+        quality[batch] = {**q, **log.get(batch, {})}
+        for k in key:
+            if k["batch"] == batch and not k["hidden"]:
+                ratings[k["source_id"]] = {"level": labels[k["item_id"]], "batch": batch,
+                                           "annotator": log.get(batch, {}).get("annotator"),
+                                           "annotated_at": log.get(batch, {}).get("finished_at"),
+                                           "batch_qwk": q["qwk"]}
+    for path in sorted((annotations / "discarded").glob("*.jsonl")):
+        batch = path.stem.split("_pass")[0]
+        labels = read_labels(path)
+        pairs = [(labels[k["item_id"]], gold_levels[k["source_id"]]) for k in key
+                 if k["batch"] == batch and k["hidden"] and k["item_id"] in labels]
+        quality[f"discarded {path.stem}"] = {**agreement([p[0] for p in pairs], [p[1] for p in pairs]),
+                                             **log.get(path.stem, {})}
+    return ratings, quality
+
+
+def read_log(path: Path) -> dict:
+    """``annotation_log.jsonl``: one line per batch pass, who annotated it and when it was finished."""
+    return {r["batch"]: {k: v for k, v in r.items() if k != "batch"} for r in read_jsonl(path)} if path.is_file() else {}
