@@ -302,8 +302,11 @@ def collect(key: list[dict], annotations: Path, gold_levels: dict, log: dict) ->
                                            "annotator": log.get(batch, {}).get("annotator"),
                                            "annotated_at": log.get(batch, {}).get("finished_at"),
                                            "batch_qwk": q["qwk"]}
+    batches = {k["batch"] for k in key}
     for path in sorted((annotations / "discarded").glob("*.jsonl")):
         batch = path.stem.split("_pass")[0]
+        if batch not in batches:
+            continue
         labels = read_labels(path)
         pairs = [(labels[k["item_id"]], gold_levels[k["source_id"]]) for k in key
                  if k["batch"] == batch and k["hidden"] and k["item_id"] in labels]

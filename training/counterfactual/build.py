@@ -1,0 +1,126 @@
+"""Counterfactual pairs: minimal edits of real statements, each edit rated blind.
+
+    python training/counterfactual/build.py batches [--round 2]  # written edits -> candidates + blind batches
+    python training/counterfactual/build.py build                # ratings of both rounds -> edits.jsonl + quality.json
+
+Writers (AI-agent sessions, ``written/<writer>.jsonl``) received real statements from silver round 2's
+natural draw (text only) and wrote three minimal edits of each: two that change the tone (negation,
+condition, consequence, reported speech, hedge, veiled threat, insult, demand; one up, one down where
+the sentence allows) and one that keeps the tone while changing the topic words (tariff, war,
+sanction, weapon, reserves ... put into calm sentences or taken out of hostile ones). They state the
+level they intend. The edits are then rated blind, like silver statements (text only, mixed batches
+with hidden gold statements, another annotator): that rating is the edit's label, not the writer's
+intention. The pair's other half is the source statement with its silver rating.
+
+Round 2 (``written/cf2_*``) asked for two edits of sources from the shortcut and active-learning
+strands, of the kinds round 1 had fewest of and the behavioural weak spots of the previous model
+(negation, reported speech, reporters' questions, veiled threats in spoken register, hedges, blame
+added to or removed from a statement of concern).
+
+Edits that use the word "card" are left out, so the motivating remark ("... holdings exists as a
+card in our negotiations") stays an independent test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from annotation import LEVELS, agreement, collect, read_jsonl, read_log, write_batches, write_jsonl  # noqa: E402
+
+GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
+SILVER2 = HERE.parent / "silver2" / "silver2.jsonl"
+CARD = re.compile(r"\bcards?\b", re.I)
+KINDS = ("negation", "condition", "consequence", "reported", "hedge", "veiled", "insult", "demand", "topic")
+
+
+# round -> (writers' files, batch name, batch seed, candidates file, key file)
+ROUNDS = {1: ("cf_w*.jsonl", "sed", 36, "candidates.jsonl", "key.jsonl"),
+          2: ("cf2_w*.jsonl", "sed2", 37, "candidates_round2.jsonl", "key_round2.jsonl")}
+
+
+def written(pattern: str) -> list[dict]:
+    rows = []
+    for path in sorted((HERE / "written").glob(pattern)):
+        for r in read_jsonl(path):
+            rows.append({**r, "writer": path.stem})
+    return rows
+
+
+def batches(round_: int) -> None:
+    pattern, name, seed, candidates_file, key_file = ROUNDS[round_]
+    sources = {r["silver_id"]: r for r in read_jsonl(SILVER2)}
+    rows, dropped = [], Counter()
+    seen = {" ".join(r["text"].lower().split()) for earlier, other in ROUNDS.items() if earlier < round_
+            for r in read_jsonl(HERE / other[3])}  # an edit already rated in an earlier round
+    for r in written(pattern):
+        text = " ".join(str(r.get("text", "")).split())
+        src = sources.get(r.get("source_id"))
+        why = ("unknown source" if src is None else "same as source" if src and text.lower() == src["text"].lower()
+               else "empty" if not text else "uses 'card'" if CARD.search(text) else "duplicate" if text.lower() in seen
+               else None)
+        if why:
+            dropped[why] += 1
+            continue
+        seen.add(text.lower())
+        rows.append({"cand_id": r["edit_id"], "source_id": r["source_id"], "text": text, "kind": r.get("kind"),
+                     "direction": r.get("direction"), "intended_level": r.get("intended_level"), "writer": r["writer"]})
+    write_jsonl(HERE / candidates_file, rows)
+    gold = [g for path in GOLD_FILES for g in read_jsonl(path) if g.get("split", "dev") == "dev"]
+    key = write_batches(name, rows, gold, size=200, hidden=30, seed=seed, out=HERE / "batches")
+    write_jsonl(HERE / "batches" / key_file, key)
+    print(f"{len(rows)} edits in {len({k['batch'] for k in key})} batches; dropped {dict(dropped)}")
+
+
+def build() -> None:
+    gold = {g["gold_id"]: g["level"] for path in GOLD_FILES for g in read_jsonl(path)}
+    sources = {r["silver_id"]: r for r in read_jsonl(SILVER2)}
+    ratings, quality = {}, {}
+    for round_, (_, _, _, candidates_file, key_file) in ROUNDS.items():
+        if (HERE / "batches" / key_file).is_file():
+            r, q = collect(read_jsonl(HERE / "batches" / key_file), HERE / "annotations", gold,
+                           read_log(HERE / "annotation_log.jsonl"))
+            ratings.update({k: {**v, "round": round_} for k, v in r.items()})
+            quality.update(q)
+    rows = []
+    for c in (c for _, _, _, f, _ in ROUNDS.values() if (HERE / f).is_file() for c in read_jsonl(HERE / f)):
+        r, src = ratings[c["cand_id"]], sources[c["source_id"]]
+        rows.append({"edit_id": c["cand_id"], "round": r["round"], "source_id": c["source_id"], "source_text": src["text"],
+                     "source_level": src["level"], "text": c["text"], "kind": c["kind"], "writer": c["writer"],
+                     "intended_direction": c["direction"], "intended_level": c["intended_level"],
+                     "level": r["level"], "label": LEVELS[r["level"]],
+                     **{k: v for k, v in r.items() if k not in ("level", "round")}})
+    write_jsonl(HERE / "edits.jsonl", rows)
+    moved = Counter()
+    for r in rows:
+        d = r["level"] - r["source_level"]
+        got = "up" if d > 0 else "down" if d < 0 else "same"
+        moved[(r["intended_direction"], got)] += 1
+    intended = [r for r in rows if isinstance(r["intended_level"], int) and r["intended_level"] in range(5)]
+    summary = {"n": len(rows), "per round": dict(Counter(r["round"] for r in rows)),
+               "sources": len({r["source_id"] for r in rows}),
+               "levels": {name: sum(r["level"] == k for r in rows) for k, name in enumerate(LEVELS)},
+               "kinds": dict(Counter(r["kind"] for r in rows)),
+               "pairs that change level (blind ratings)": sum(r["level"] != r["source_level"] for r in rows),
+               "pairs that keep level (blind ratings)": sum(r["level"] == r["source_level"] for r in rows),
+               "intended direction vs blind direction": {f"{a} -> {b}": n for (a, b), n in sorted(moved.items())},
+               "writer's intended level vs blind rating": agreement([r["intended_level"] for r in intended],
+                                                                    [r["level"] for r in intended]),
+               "batches": quality}
+    (HERE / "quality.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in summary.items() if k != "batches"}, indent=2))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=("batches", "build"))
+    parser.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS))
+    a = parser.parse_args()
+    batches(a.round) if a.step == "batches" else build()

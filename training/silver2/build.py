@@ -1,0 +1,65 @@
+"""Merge silver round 2's ratings into ``silver2.jsonl`` and ``quality.json``.
+
+    python training/silver2/build.py
+
+Every statement of every strand (``candidates_<strand>.jsonl``) with the level its one annotator
+gave, who that was (``annotation_log.jsonl``), when, and the batch's QWK against its hidden gold
+statements. Batches below QWK 0.90 were rated again by a fresh annotator; their first passes sit in
+``annotations/discarded/`` and are scored in ``quality.json``, never used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from annotation import LEVELS, agreement, collect, read_jsonl, read_log, write_jsonl  # noqa: E402
+
+STRANDS = ("natural", "shortcut", "active1", "active2")
+GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
+FIELDS = ("doc_id", "source", "actor", "date", "doc_type", "text")
+
+
+def main() -> None:
+    gold = {g["gold_id"]: g["level"] for path in GOLD_FILES for g in read_jsonl(path)}
+    log = read_log(HERE / "annotation_log.jsonl")
+    rows, quality = [], {}
+    hidden_first, hidden_gold = [], []
+    for strand in STRANDS:
+        path = HERE / "batches" / f"key_{strand}.jsonl"
+        if not path.is_file():
+            continue
+        key = read_jsonl(path)
+        ratings, q = collect(key, HERE / "annotations", gold, log)
+        quality.update(q)
+        for batch in {k["batch"] for k in key}:
+            labels = {r["item_id"]: r["level"] for r in read_jsonl(HERE / "annotations" / f"{batch}.jsonl")}
+            for k in key:
+                if k["batch"] == batch and k["hidden"]:
+                    hidden_first.append(labels[k["item_id"]])
+                    hidden_gold.append(gold[k["source_id"]])
+        for c in read_jsonl(HERE / f"candidates_{strand}.jsonl"):
+            r = ratings[c["cand_id"]]
+            rows.append({"silver_id": c["cand_id"], "strand": strand, **{f: c[f] for f in FIELDS},
+                         "level": r["level"], "label": LEVELS[r["level"]], **{k: v for k, v in r.items() if k != "level"}})
+    write_jsonl(HERE / "silver2.jsonl", rows)
+    summary = {"n": len(rows), "strands": dict(Counter(r["strand"] for r in rows)),
+               "levels": {name: sum(r["level"] == k for r in rows) for k, name in enumerate(LEVELS)},
+               "levels per strand": {s: [sum(r["level"] == k for r in rows if r["strand"] == s) for k in range(5)]
+                                     for s in STRANDS},
+               "sources": dict(Counter(r["source"] for r in rows)),
+               "doc_types": dict(Counter(r["doc_type"] for r in rows)),
+               "decades": dict(sorted(Counter(r["date"][:3] + "0s" for r in rows).items())),
+               "all batches vs hidden gold": agreement(hidden_first, hidden_gold),
+               "batches": quality}
+    (HERE / "quality.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in summary.items() if k != "batches"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Silver round 2: ten thousand statements for one blind rating each, drawn three ways.
+
+    python training/silver2/draw.py natural            # candidates_natural.jsonl
+    python training/silver2/draw.py shortcut           # candidates_shortcut.jsonl (scores a pool with the current model)
+    python training/silver2/draw.py active --round 1 --model models/tonecls-base
+    python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
+
+Strands (all from documents before the future period, and of no gold, silver or future candidate file):
+
+* ``natural``: quotas per document type only, documents in random order, a random statement each;
+* ``shortcut``: statements that carry words a model can mistake for tone (tariff, sanction, war,
+  enemy, threat, weapon, leverage, card, holdings, ...), spread over the word groups and over the
+  levels the current model gives them, so every level is present for every group;
+* ``active`` (rounds): where the current model is least sure (entropy of its calibrated
+  probabilities) or disagrees most with the weak labels of ``tonecls.labeling``.
+
+The model and the weak labels only decide which statements are drawn; the levels come from the
+annotators, who see the text alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE.parent))
+
+from annotation import documents, draw, in_future, read_jsonl, words, write_batches, write_jsonl  # noqa: E402
+
+NATURAL = {"UN speech": 1900, "remarks": 1200, "press briefing": 750, "fact sheet": 450, "statement": 600,
+           "readout": 300, "joint statement": 180, "proclamation": 20}
+SHORTCUT_GROUPS = {
+    "trade": r"\b(tariffs?|duties|quotas?|trade (deal|agreement|deficit|war)s?|export controls?|dumping|market access)\b",
+    "sanction": r"\b(sanction\w*|embargo\w*|penalt(y|ies)|blacklist\w*|asset freezes?)\b",
+    "war": r"\b(wars?|warfare|invasion|invade\w*|troops|battle\w*|combat|fighting)\b",
+    "enemy": r"\b(enem(y|ies)|adversar(y|ies)|foes?|hostile)\b",
+    "threat": r"\b(threat\w*|warn\w*|ultimatum|consequences|retaliat\w*|countermeasures?)\b",
+    "weapon": r"\b(weapons?|missiles?|nuclear|arms|bombs?|arsenal)\b",
+    "leverage": r"\b(leverage|cards?|holdings|reserves|treasur(y|ies)|bargaining chip|pressure)\b",
+}
+SHORTCUT_PER_GROUP = 360
+ACTIVE_SIZE = {1: 1500, 2: 1000}
+GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
+TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
+        [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
+        [HERE.parent / "future" / "candidates.jsonl"]
+BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35}
+
+
+def taken_documents(own_strands: bool = True) -> set[str]:
+    """Documents of the gold, silver 1 and future candidates, and (``own_strands``) of this round's."""
+    docs = {r["doc_id"] for path in TAKEN for r in read_jsonl(path)}
+    for path in sorted(HERE.glob("candidates_*.jsonl")) if own_strands else ():
+        docs |= {r["doc_id"] for r in read_jsonl(path)}
+    return docs
+
+
+def drawn_texts() -> set[str]:
+    return {" ".join(r["text"].lower().split()) for path in HERE.glob("candidates_*.jsonl") for r in read_jsonl(path)}
+
+
+def past_documents(exclude: set[str]):
+    return [d for d in documents() if not in_future(d["source"], d["date"]) and d["id"] not in exclude]
+
+
+def natural() -> None:
+    docs = [(d["doc_type"], d) for d in past_documents(taken_documents())]
+    rows = draw(docs, NATURAL, seed=41, prefix="n")
+    write_jsonl(HERE / "candidates_natural.jsonl", rows)
+    print(f"natural: {len(rows)} statements from {len({r['doc_id'] for r in rows})} documents")
+
+
+def _model_levels(model: str, texts: list[str]) -> np.ndarray:
+    from tonecls.classifier import ToneClassifier
+
+    clf = ToneClassifier.from_pretrained(model)
+    return clf.predict_proba(texts)
+
+
+def shortcut(model: str) -> None:
+    rng = random.Random(42)
+    docs = past_documents(taken_documents())
+    pools = {}
+    for g, pattern in SHORTCUT_GROUPS.items():
+        # A pool three times the need per group, drawn naturally among the statements with the words.
+        pools[g] = draw([(g, d) for d in docs], {g: SHORTCUT_PER_GROUP * 4}, seed=43, per_doc=1, keep=words(pattern), prefix=g[:2])
+    texts = [r["text"] for g in pools for r in pools[g]]
+    probs = _model_levels(model, texts)
+    level = iter(probs.argmax(1).tolist())
+    chosen, seen_docs, seen_text = [], set(), set()
+    for g, pool in pools.items():
+        by_level = defaultdict(list)
+        for r in pool:
+            r["model_level"] = next(level)
+            by_level[r["model_level"]].append(r)
+        # Equal shares per model level where the pool allows, the rest from the most frequent levels.
+        want, quota = SHORTCUT_PER_GROUP, SHORTCUT_PER_GROUP // 5
+        for lv in sorted(by_level, key=lambda k: len(by_level[k])):
+            rng.shuffle(by_level[lv])
+            k = 0
+            for r in by_level[lv]:
+                if k >= quota:
+                    break
+                if r["doc_id"] in seen_docs or r["text"] in seen_text:
+                    continue
+                seen_docs.add(r["doc_id"]); seen_text.add(r["text"])  # noqa: E702
+                chosen.append({**r, "stratum": f"{g}"}); k += 1  # noqa: E702
+            want -= k
+            remaining = [x for x in by_level if len(by_level[x]) > len(by_level[lv])]
+            quota = want // max(1, len(remaining)) if remaining else want
+    rng.shuffle(chosen)
+    rows = [{"cand_id": f"w{i:05d}", **{k: v for k, v in r.items() if k not in ("cand_id", "model_level")}}
+            for i, r in enumerate(chosen)]
+    write_jsonl(HERE / "candidates_shortcut.jsonl", rows)
+    counts = defaultdict(lambda: [0] * 5)
+    for r in chosen:
+        counts[r["stratum"]][r["model_level"]] += 1
+    print(f"shortcut: {len(rows)} statements; model levels per group: {dict(counts)}")
+
+
+def active(round_: int, model: str) -> None:
+    """The statements the model is least sure of, or disagrees with the weak labels on most."""
+    from tonecls.labeling.pipeline import DEFAULTS, WeakLabeler
+
+    # The pool may share documents with this round's other strands (not their statements): a model's
+    # doubts are spread thinly, and excluding those documents would leave almost no press briefings.
+    drawn = drawn_texts()
+    docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False))]
+    pool = draw(docs, {k: v * 4 for k, v in NATURAL.items()}, seed=50 + round_, per_doc=2, prefix="p",
+                keep=lambda s: " ".join(s.lower().split()) not in drawn)
+    texts = [r["text"] for r in pool]
+    probs = _model_levels(model, texts)
+    entropy = -(probs * np.log(np.clip(probs, 1e-12, 1))).sum(1)
+    labeler = WeakLabeler(**DEFAULTS)
+    votes = labeler.votes(texts)
+    weak, _ = labeler.fit(texts, votes).predict(texts, votes)
+    expected = probs @ np.arange(5)
+    gap = np.where(weak >= 0, np.abs(expected - weak), 0.0)
+    n = ACTIVE_SIZE[round_]
+    order_uncertain = np.argsort(-entropy, kind="stable")
+    order_disagree = np.argsort(-gap, kind="stable")
+    chosen, seen = [], set()
+    for i_u, i_d in zip(order_uncertain, order_disagree):
+        for i, why in ((int(i_u), "uncertain"), (int(i_d), "disagrees with weak label")):
+            if len(chosen) < n and i not in seen:
+                seen.add(i)
+                chosen.append({**pool[i], "stratum": why, "entropy": round(float(entropy[i]), 4),
+                               "weak_level": int(weak[i]), "model_expected_level": round(float(expected[i]), 3)})
+        if len(chosen) >= n:
+            break
+    rows = [{"cand_id": f"a{round_}{i:04d}", **{k: v for k, v in r.items() if k != "cand_id"}} for i, r in enumerate(chosen)]
+    write_jsonl(HERE / f"candidates_active{round_}.jsonl", rows)
+    print(f"active round {round_}: {len(rows)} of a pool of {len(pool)}; mean entropy {entropy[list(seen)].mean():.3f} "
+          f"(pool {entropy.mean():.3f})")
+
+
+def gold_dev() -> list[dict]:
+    return [g for path in GOLD_FILES for g in read_jsonl(path) if g.get("split", "dev") == "dev"]
+
+
+def batches(strand: str) -> None:
+    cands = read_jsonl(HERE / f"candidates_{strand}.jsonl")
+    key = write_batches(f"s{strand[:2]}{strand[-1] if strand[-1].isdigit() else ''}", cands, gold_dev(), size=200,
+                        hidden=30, seed=BATCH_SEED[strand], out=HERE / "batches")
+    write_jsonl(HERE / "batches" / f"key_{strand}.jsonl", key)
+    print(f"{strand}: {len(key)} items in {len({k['batch'] for k in key})} batches")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=("natural", "shortcut", "active", "batches"))
+    parser.add_argument("--round", type=int, default=1)
+    parser.add_argument("--model", default=str(ROOT / "models" / "tonecls-base"))
+    parser.add_argument("--strand", default="natural")
+    a = parser.parse_args()
+    if a.step == "natural":
+        natural()
+    elif a.step == "shortcut":
+        shortcut(a.model)
+    elif a.step == "active":
+        active(a.round, a.model)
+    else:
+        batches(a.strand)
