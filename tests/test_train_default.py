@@ -1,54 +1,58 @@
-"""The default model's recipe (training/train_default.py): what each configuration trains on."""
+"""The default model's recipe (training/train_default.py): what each run trains on, and what it never sees."""
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 
-import datasets
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
 import train_default as recipe  # noqa: E402
 
-WEAK = datasets.DatasetDict({"train": datasets.Dataset.from_dict(
-    {"text": [f"weak statement {i}." for i in range(20)], "level": [i % 5 for i in range(20)]})})
-DEV_FIT = [{"text": f"gold statement {i}.", "level": i % 5} for i in range(4)]
-KIL_AUX = [{"text": "We condemn it.", "conflict": 1}, {"text": "We welcome it.", "conflict": 0}]
-SILVER = len(recipe.read_jsonl(recipe.SILVER))
-ANCHORS = len(recipe.read_jsonl(recipe.ANCHORS))
+pytestmark = pytest.mark.skipif(not recipe.FUTURE.is_file(), reason="the future set is not built")
 
 
-def sources(ds) -> Counter:
-    gold = {r["text"] for r in DEV_FIT}
-    silver = {r["text"] for r in recipe.read_jsonl(recipe.SILVER)}
-    anchors = {r["text"] for r in recipe.read_jsonl(recipe.ANCHORS)}
-    kil = {r["text"] for r in KIL_AUX}
-    return Counter("gold" if t in gold else "silver" if t in silver else "anchors" if t in anchors
-                   else "kil" if t in kil else "weak" for t in ds["text"])
+@pytest.fixture(scope="module")
+def full():
+    return recipe.training_rows(recipe.ABLATION[recipe.FINAL]) if recipe.EDITS.is_file() else \
+        recipe.training_rows(recipe.ABLATION["+ active learning"])
 
 
-@pytest.mark.parametrize("silver_repeat, anchor_repeat", [(None, None), (2, None), (2, 10), (1, 3)])
-def test_each_source_is_repeated_as_asked(silver_repeat, anchor_repeat):
-    config = recipe.CONFIGS["weak + gold dev-fit + silver + keep-it-local + anchors, ordinal"] | {
-        "gold_repeat": 5, "silver_repeat": silver_repeat, "anchor_repeat": anchor_repeat}
-    ds = recipe.training_set(WEAK, config, DEV_FIT, KIL_AUX, n=10, seed=0)
-    assert sources(ds) == {"weak": 10, "gold": 4 * 5, "silver": SILVER * (silver_repeat or 5),
-                           "anchors": ANCHORS * (anchor_repeat or 5), "kil": 2}
-    kil = [r for r in ds if r["text"] in {k["text"] for k in KIL_AUX}]
+def test_each_ablation_row_adds_sources_to_the_one_before():
+    names = list(recipe.ABLATION)
+    assert names[-1] == recipe.FINAL
+    for before, after in zip(names[1:], names[2:]):
+        assert set(recipe.ABLATION[before]) < set(recipe.ABLATION[after]), after
+
+
+def test_no_held_out_text_is_trained_on(full):
+    held = recipe.held_out_texts()
+    assert held and not held & {recipe.normalized(r["text"]) for r in full}
+
+
+def test_nothing_of_the_future_period_is_trained_on(full):
+    # A sentence said in the future period and also earlier (a speech repeating itself) may be trained
+    # on from its earlier document; one found only in future documents may not.
+    rows = [r for loader in recipe.SOURCE_ROWS.values() for r in loader()]
+    past = {recipe.normalized(r["text"]) for r in rows if not recipe.in_future(r)}
+    future_only = {recipe.normalized(r["text"]) for r in rows if recipe.in_future(r)} - past
+    assert len(future_only) > 250  # gold and silver 1 statements of the period
+    assert not future_only & {recipe.normalized(r["text"]) for r in full}
+
+
+def test_gold_is_repeated_and_ranges_are_kept(full):
+    counts = Counter(r["source"] for r in full)
+    gold = recipe.training_rows(["gold dev"])
+    assert counts["gold dev"] == len(gold) and len(gold) == recipe.GOLD_REPEAT * len({r["text"] for r in gold})
+    kil = [r for r in full if r["source"] == "keep-it-local"]
     assert {(r["level_low"], r["level_high"]) for r in kil} == {(2, 4), (0, 1)}
+    exact = [r for r in full if r["source"] != "keep-it-local"]
+    assert all(r["level_low"] == r["level_high"] in range(5) for r in exact)
 
 
-def test_configuration_without_weak_labels_reads_no_corpus_row():
-    config = recipe.CONFIGS["gold dev-fit + silver + keep-it-local + anchors, ordinal"] | {"gold_repeat": 2}
-    ds = recipe.training_set(WEAK, config, DEV_FIT, KIL_AUX, n=10, seed=0)
-    assert "weak" not in sources(ds)
-    assert recipe.weak_samples("gold dev-fit + silver + keep-it-local + anchors, ordinal",
-                               type("Args", (), {"samples": 3000})()) == 0
-
-
-def test_equal_repeats_keep_rounds_of_gold_silver_anchors():
-    # Runs recorded before silver/anchor repeats existed must train on rows in the same order.
-    config = recipe.CONFIGS["gold dev-fit + silver + keep-it-local + anchors, ordinal"] | {"gold_repeat": 2, "kil": False}
-    rows = recipe.training_set(WEAK, config, DEV_FIT, KIL_AUX, n=0, seed=0)["text"]
-    one_round = [r["text"] for r in DEV_FIT + recipe.read_jsonl(recipe.SILVER) + recipe.read_jsonl(recipe.ANCHORS)]
-    assert rows == one_round * 2
+def test_written_training_text_never_names_leverage_a_card(full):
+    # "card" stays only as a document in calm anchors ("a joint health insurance card"); the seed remark
+    # ("... exists as a card in our negotiations") is then an independent test.
+    written = [r for r in full if r["source"] in ("anchors", "counterfactual edits")]
+    assert written and not [r["text"] for r in written if re.search(r"\bcards?\b", r["text"], re.I) and r["level_high"] >= 2]

@@ -42,7 +42,11 @@ CLASS_WEIGHTINGS = ("balanced", "none")
 
 @dataclass
 class TrainingArguments:
-    """Everything that decides a training run; saved as ``training_args.json`` beside the model."""
+    """Everything that decides a training run; saved as ``training_args.json`` beside the model.
+
+    ``seed`` sets the data order and dropout; ``init_seed`` (default: ``seed``) the new head's initial
+    weights, so runs of several seeds that share it can be averaged weight by weight.
+    """
 
     objective: str = "ordinal"
     emd_weight: float = 1.0
@@ -64,6 +68,7 @@ class TrainingArguments:
     max_eval_samples: int = 2000
     patience: int = 4
     seed: int = 42
+    init_seed: int | None = None
     num_threads: int | None = None
     extra: dict = field(default_factory=dict)
 
@@ -266,7 +271,11 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     if len(train_data) == 0 or len(eval_set) == 0:
         raise ValueError(f"Need labelled rows to train and evaluate on; got {len(train_data)} train, {len(eval_set)} eval.")
 
+    if model is None and args.init_seed is not None:
+        torch.manual_seed(args.init_seed)
     clf = model if model is not None else ToneClassifier.from_base(pooling=args.pooling, max_length=args.max_length)
+    if model is None and args.init_seed is not None:
+        torch.manual_seed(args.seed)
     positions = bert_settings(clf.network.encoder_config)["max_position_embeddings"]
     if not clf.stride < args.max_length - 2 or args.max_length > positions:
         raise ValueError(f"max_length {args.max_length} must exceed the model's stride + 2 ({clf.stride + 2}) and "

@@ -1,31 +1,33 @@
-"""The recipe that builds ``models/tonecls-base``, and the experiments behind its choices.
+"""The recipe that builds ``models/tonecls-base``: human-quality labels in, a model that transfers out.
 
-    python training/build_corpus.py --out artifacts/corpus          # weak-labelled corpus (issue 2)
-    python training/train_default.py --threads 1 --silver-repeat 2 --anchor-repeat 10 --runs artifacts/runs-a10
-                                            # every configuration, then the default model (as shipped)
+    python training/train_default.py --run "+ counterfactual edits" --seed 42 --threads 1   # one training run
+    python training/train_default.py                                                     # every run, then the model
 
-To use two cores, train configurations in parallel first (``--config NAME``, one process each,
-``--threads 1``); the plain command then reuses every run whose settings match.
+Runs go to ``--runs/<slug>-seed<S>`` and are reused when their training arguments (data sha256
+included) match, so the runs can be trained in parallel first (one process per run, ``--threads 1``)
+and the plain command then only assembles, calibrates, measures and writes the card.
 
-Data roles (no statement is used for two of them):
+Data roles (no statement has two):
 
-* weak-labelled corpus (``train`` split): training;
-* gold ``dev`` split (human labels), halved by document: ``dev-fit`` may be added to training,
-  ``dev-hold`` chooses the experiment, stops training early and fits the calibrator;
-* gold ``test`` split: only the final numbers, reported for every experiment (a dev statement
-  whose text is also a test statement, from a document published twice, is used for nothing);
-* silver set (``training/silver``, one blind rating per statement, documents of no gold round):
-  training, in the configurations that name it;
-* anchor set (``training/anchors``, written from the scale): training, where named;
-* keep-it-local (verbal conflict vs verbal cooperation), halved by sentence hash: ``kil-aux``
-  may join training as level *ranges* (conflict = levels 2-4, cooperation = levels 0-1),
-  ``kil-eval`` gives the external ROC AUC.
+* **training**, human-quality labels only: the gold set's ``dev`` split and round 3 (two blind
+  ratings + adjudication), silver round 1 and silver round 2 (one blind rating each, every batch
+  measured on hidden gold statements: natural draw, shortcut words, active learning), the
+  counterfactual edits (rated blind), the anchor set (written from the scale), and half of
+  keep-it-local as level ranges (verbal conflict = 2-4, cooperation = 0-1);
+* **choosing**: ``future-dev`` (early stopping, the data configuration, soup or single run, the
+  calibrator);
+* **reporting only**: ``future-test`` (the headline), the gold ``test`` split, the behavioural
+  suite (``benchmarks/behaviour``) and the other half of keep-it-local.
 
-Every configuration (``CONFIGS``) trains on the same weak sample into ``--runs/<name>`` and
-reports dev-hold / test / keep-it-local numbers and the motivating cases; the run with the best
-dev-hold QWK among those that meet the motivating cases becomes the default model, calibrated on
-dev-hold and measured on gold test. Everything goes to the model's
-``metrics.json``, from which the model card is generated.
+Nothing from the future period (White House from July 2024, UN debate 2021-2022) is trained on, and
+a training statement whose text equals a future, gold test or suite statement is dropped
+(``training_rows``; ``tests/test_datasets.py`` checks both). No rule here looks at the motivating
+"card" remark: it is reported per run.
+
+The data ablation (``ABLATION``) adds one source at a time; the last row is the full recipe, trained
+with three seeds that share the head's initial weights, and the shipped model is their uniform
+weight average (a "model soup") when its future-dev QWK is at least the seeds' mean, else the seed
+with the best future-dev QWK.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "training"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from tonecls.calibration import fit_calibration  # noqa: E402
 from tonecls.classifier import ToneClassifier  # noqa: E402
@@ -51,26 +55,37 @@ from tonecls.evaluation import evaluate_predictions, ordinal_metrics, write_repo
 from tonecls.scale import score_from_probabilities  # noqa: E402
 from tonecls.training import TrainingArguments, save_trained, train  # noqa: E402
 
-GOLD = ROOT / "training" / "gold" / "gold.jsonl"
-GOLD_ROUND3 = ROOT / "training" / "gold" / "gold_round3.jsonl"
-ANCHORS = ROOT / "training" / "anchors" / "anchors.jsonl"
-SILVER = ROOT / "training" / "silver" / "silver.jsonl"
+TRAINING = ROOT / "training"
+GOLD = TRAINING / "gold" / "gold.jsonl"
+GOLD_ROUND3 = TRAINING / "gold" / "gold_round3.jsonl"
+ANCHORS = TRAINING / "anchors" / "anchors.jsonl"
+SILVER = TRAINING / "silver" / "silver.jsonl"
+SILVER2 = TRAINING / "silver2" / "silver2.jsonl"
+EDITS = TRAINING / "counterfactual" / "edits.jsonl"
+FUTURE = TRAINING / "future" / "future.jsonl"
+SUITE = ROOT / "benchmarks" / "behaviour" / "suite.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
 MOTIVATING = {
-    "card": ("Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.", 3),
-    "monitor": ("We will continue to monitor the situation closely and remain in close communication with our partners.", 1),
+    "card": "Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.",
+    "monitor": "We will continue to monitor the situation closely and remain in close communication with our partners.",
+    "reserves": "We will keep managing our reserves prudently.",
 }
-CONFIGS = {
-    "weak, cross-entropy": dict(objective="cross_entropy", gold=False, kil=False),
-    "weak, ordinal": dict(objective="ordinal", gold=False, kil=False),
-    "weak + gold dev-fit, ordinal": dict(objective="ordinal", gold=True, kil=False),
-    "weak + gold dev-fit + keep-it-local, ordinal": dict(objective="ordinal", gold=True, kil=True),
-    "weak + gold dev-fit + keep-it-local + anchors, ordinal": dict(objective="ordinal", gold=True, kil=True, anchors=True),
-    "weak + gold dev-fit + silver + keep-it-local + anchors, ordinal": dict(objective="ordinal", gold=True, kil=True,
-                                                                          anchors=True, silver=True),
-    "gold dev-fit + silver + keep-it-local + anchors, ordinal": dict(objective="ordinal", gold=True, kil=True,
-                                                                   anchors=True, silver=True, weak=False),
+# Human-quality sources, in the order the ablation adds them; each maps to (loader, repeat).
+ABLATION = {
+    "previous data": ("gold dev-fit", "silver 1", "anchors", "keep-it-local"),
+    "+ all gold dev": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local"),
+    "+ silver 2 natural": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural"),
+    "+ shortcut words": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural",
+                         "silver 2 shortcut"),
+    "+ active learning": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural",
+                          "silver 2 shortcut", "silver 2 active"),
+    "+ counterfactual edits": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural",
+                               "silver 2 shortcut", "silver 2 active", "counterfactual edits"),
 }
+FINAL = "+ counterfactual edits"
+SEEDS = (42, 1, 2)
+INIT_SEED = 42          # the head's initial weights, shared by the seeds so their weights can be averaged
+GOLD_REPEAT = 2         # adjudicated double ratings weigh twice a single rating
 
 
 def _half(key: str) -> int:
@@ -96,7 +111,14 @@ def not_in(rows, others) -> list[dict]:
     return [r for r in rows if normalized(r["text"]) not in texts]
 
 
+def in_future(row: dict) -> bool:
+    from annotation import in_future as future_period
+
+    return bool(row.get("source")) and future_period(row["source"], str(row.get("date") or ""))
+
+
 def load_gold():
+    """(dev-fit, dev-hold, test) of ``gold.jsonl``: dev halved by document, dev statements that repeat a test one dropped."""
     rows = read_jsonl(GOLD)
     test = [r for r in rows if r["split"] == "test"]
     dev = not_in([r for r in rows if r["split"] == "dev"], test)
@@ -104,394 +126,309 @@ def load_gold():
 
 
 def load_kil():
+    """keep-it-local's verbal conflict (1) / cooperation (0) sentences, halved by sentence: (aux, eval)."""
     with open(KIL, encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE) if r["QuadClass"] in ("3", "4")]
     rows = [{"text": r["en"].strip(), "conflict": int(r["QuadClass"] == "3")} for r in rows if r["en"].strip()]
     return [r for r in rows if _half(r["text"]) == 0], [r for r in rows if _half(r["text"]) == 1]
 
 
-def relabel(train, aggregator: str, no_marker: str):
-    """Weak labels again with another aggregator of the same labeling functions; abstentions dropped."""
-    from tonecls.labeling.pipeline import WeakLabeler
-
-    labeler = WeakLabeler(aggregator=aggregator, no_marker=no_marker)
-    texts = list(train["text"])
-    votes = labeler.votes(texts)
-    level, _ = labeler.fit(texts, votes).predict(texts, votes)
-    keep = np.flatnonzero(level >= 0)
-    print(f"relabelled {len(train)} statements with {aggregator}: kept {len(keep)}, per level "
-          f"{np.bincount(level[keep], minlength=5).tolist()}", flush=True)
-    return train.select(keep).remove_columns("level").add_column("level", level[keep].tolist())
+def load_future():
+    rows = read_jsonl(FUTURE)
+    return [r for r in rows if r["split"] == "future-dev"], [r for r in rows if r["split"] == "future-test"]
 
 
-def training_set(corpus, config, dev_fit, kil_aux, n, seed, aggregator=None, no_marker="measured"):
-    import datasets
-
-    train = corpus["train"]
-    if not config.get("weak", True):
-        train = train.select([])
-    elif n and len(train) > n:
-        train = train.shuffle(seed=seed).select(range(n))
-    if aggregator and len(train):
-        train = relabel(train, aggregator, no_marker)
-    columns = {"text": list(train["text"]), "level_low": list(train["level"]), "level_high": list(train["level"])}
-
-    def add(texts, low, high):
-        columns["text"] += texts
-        columns["level_low"] += low
-        columns["level_high"] += high
-
-    # Human-labelled and written-out statements are scarcer and better: repeat them so they weigh in,
-    # in rounds of (gold dev-fit, silver, anchors); silver and anchors may have repeats of their own.
-    repeat = config.get("gold_repeat", 5)
-    groups = [(dev_fit if config["gold"] else [], repeat),
-              (read_jsonl(SILVER) if config.get("silver") else [], config.get("silver_repeat") or repeat),
-              (read_jsonl(ANCHORS) if config.get("anchors") else [], config.get("anchor_repeat") or repeat)]
-    for round_ in range(max(n for _, n in groups)):
-        rows = [r for group, n in groups if round_ < n for r in group]
-        add([r["text"] for r in rows], [r["level"] for r in rows], [r["level"] for r in rows])
-    if config["kil"]:
-        add([r["text"] for r in kil_aux], [2 if r["conflict"] else 0 for r in kil_aux],
-            [4 if r["conflict"] else 1 for r in kil_aux])
-    return datasets.Dataset.from_dict(columns)
+def _silver2(strand: str):
+    return lambda: [r for r in read_jsonl(SILVER2) if r["strand"] == strand]
 
 
-def measure(clf, dev_hold, test, kil_eval, calibrator=None) -> dict:
-    from sklearn.metrics import roc_auc_score
+def _exact(rows):
+    return [{"text": r["text"], "level_low": r["level"], "level_high": r["level"]} for r in rows]
 
-    out = {}
-    for name, rows in (("dev_hold", dev_hold), ("gold_test", test)):
-        logits = clf.predict_logits([r["text"] for r in rows])
-        probs = calibrator.transform(logits) if calibrator is not None else clf.calibrated_probabilities(logits)
-        out[name] = {k: round(v, 4) for k, v in ordinal_metrics([r["level"] for r in rows], probs).items()}
-    probs = clf.predict_proba([r["text"] for r in kil_eval])
-    out["kil_auc"] = round(float(roc_auc_score([r["conflict"] for r in kil_eval], score_from_probabilities(probs))), 4)
+
+SOURCES = {
+    "gold dev-fit": lambda: _exact(load_gold()[0]),
+    "gold dev": lambda: _exact(load_gold()[0] + load_gold()[1]),
+    "gold round 3": lambda: _exact(read_jsonl(GOLD_ROUND3)),
+    "silver 1": lambda: _exact(read_jsonl(SILVER)),
+    "silver 2 natural": lambda: _exact(_silver2("natural")()),
+    "silver 2 shortcut": lambda: _exact(_silver2("shortcut")()),
+    "silver 2 active": lambda: _exact(_silver2("active1")() + _silver2("active2")()),
+    "counterfactual edits": lambda: _exact(read_jsonl(EDITS)),
+    "anchors": lambda: _exact(read_jsonl(ANCHORS)),
+    "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
+                               "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],
+}
+SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_gold()[0] + load_gold()[1],
+               "gold round 3": lambda: read_jsonl(GOLD_ROUND3), "silver 1": lambda: read_jsonl(SILVER),
+               "silver 2 natural": _silver2("natural"), "silver 2 shortcut": _silver2("shortcut"),
+               "silver 2 active": lambda: _silver2("active1")() + _silver2("active2")()}
+
+
+def held_out_texts() -> set[str]:
+    """Texts that must never be trained on: the future set, the gold test split, the behavioural suite."""
+    rows = read_jsonl(FUTURE) + load_gold()[2]
+    if SUITE.is_file():
+        rows += [{"text": t} for case in read_jsonl(SUITE) for t in (case["a"], case["b"])]
+    return {normalized(r["text"]) for r in rows}
+
+
+def training_rows(sources) -> list[dict]:
+    """Training rows (``text``, ``level_low``, ``level_high``, ``source``) of ``sources``: the future period and
+    held-out texts left out, gold repeated ``GOLD_REPEAT`` times."""
+    held = held_out_texts()
+    out = []
+    for name in sources:
+        raw = SOURCE_ROWS.get(name, lambda: None)()
+        rows = SOURCES[name]()
+        if raw is not None:  # corpus statements carry a source and date: drop the future period
+            rows = [r for r, full in zip(rows, raw) if not in_future(full)]
+        rows = [r for r in rows if normalized(r["text"]) not in held]
+        repeat = GOLD_REPEAT if name.startswith("gold") else 1
+        out += [{**r, "source": name} for _ in range(repeat) for r in rows]
     return out
 
 
-def slug(config_name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", config_name.lower()).strip("-")
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def data_fingerprint(corpus_dir, round3: bool = False, silver: bool = False) -> dict:
-    """sha256 (16 hex digits) of every data file a run reads, so a run is reused only on the same data."""
-    from tonecls.encoder import sha256_file
-
-    # The files the split's state.json names, not caches or temporary files of a run in parallel.
-    split = Path(corpus_dir, "train")
-    state = json.loads((split / "state.json").read_text())
-    corpus = sorted(split / f["filename"] for f in state["_data_files"])
-    digest = hashlib.sha256("".join(sha256_file(p) for p in corpus).encode()).hexdigest()
-    files = ((("gold", GOLD), ("anchors", ANCHORS), ("keep-it-local", KIL))
-             + ((("gold round 3", GOLD_ROUND3),) if round3 else ()) + ((("silver", SILVER),) if silver else ()))
-    return {"corpus train": digest[:16], **{name: sha256_file(path)[:16] for name, path in files}}
+def data_fingerprint(sources) -> str:
+    """sha256 of the training rows' content, so a run is reused only on the same data."""
+    rows = training_rows(sources)
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def weak_samples(config_name: str, args) -> int:
-    return args.samples if CONFIGS[config_name].get("weak", True) else 0
+def training_arguments(name: str, seed: int, args) -> TrainingArguments:
+    return TrainingArguments(objective="ordinal", epochs=args.epochs, batch_size=16, class_weighting="none",
+                             num_threads=args.threads, eval_every=args.eval_every, patience=3, seed=seed,
+                             init_seed=INIT_SEED, max_length=128,
+                             extra={"data": name, "sources": list(ABLATION[name]), "gold_repeat": GOLD_REPEAT,
+                                    "data_sha256": data_fingerprint(ABLATION[name])})
 
 
-def uses_round3(config_name: str, args) -> bool:
-    return bool(args.gold_round3 and CONFIGS[config_name]["gold"])
+def run_folder(name: str, seed: int, args) -> Path:
+    return Path(args.runs) / f"{slug(name)}-seed{seed}"
 
 
-def training_arguments(config_name: str, args) -> TrainingArguments:
-    return TrainingArguments(objective=CONFIGS[config_name]["objective"], epochs=args.epochs, max_train_samples=None,
-                             batch_size=16, class_weighting=args.class_weighting, freeze_layers=args.freeze_layers, num_threads=args.threads,
-                             eval_every=args.eval_every, patience=3, seed=args.seed, max_length=128,
-                             extra={"config": config_name, "weak_samples": weak_samples(config_name, args), "gold_repeat": args.gold_repeat,
-                                    "relabel": args.relabel, "no_marker": args.no_marker,
-                                    "data_sha256": data_fingerprint(args.corpus, uses_round3(config_name, args),
-                                                                   CONFIGS[config_name].get("silver", False))}
-                             | ({"gold_round3": True} if uses_round3(config_name, args) else {})
-                             | ({"silver_repeat": args.silver_repeat}
-                                if args.silver_repeat and CONFIGS[config_name].get("silver") else {})
-                             | ({"anchor_repeat": args.anchor_repeat}
-                                if args.anchor_repeat and CONFIGS[config_name].get("anchors") else {}))
+# --------------------------------------------------------------------------- measuring
+def probabilities(clf, rows, calibrator=None):
+    logits = clf.predict_logits([r["text"] for r in rows])
+    return calibrator.transform(logits) if calibrator is not None else clf.calibrated_probabilities(logits)
 
 
-def run(config_name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args) -> Path:
-    """Train one configuration into ``<runs>/<slug>`` and record its experiment row there."""
-    config = CONFIGS[config_name] | {"gold_repeat": args.gold_repeat, "silver_repeat": args.silver_repeat,
-                                     "anchor_repeat": args.anchor_repeat}
-    targs = training_arguments(config_name, args)
-    if uses_round3(config_name, args):
-        dev_fit = dev_fit + not_in(read_jsonl(GOLD_ROUND3), test)
-    data = training_set(corpus, config, dev_fit, kil_aux, args.samples, args.seed, args.relabel, args.no_marker)
-    eval_data = __import__("datasets").Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in dev_hold])
+def measure(clf, rows, calibrator=None) -> dict:
+    m = ordinal_metrics([r["level"] for r in rows], probabilities(clf, rows, calibrator))
+    return {k: round(float(v), 4) for k, v in m.items()}
+
+
+def cases(clf) -> dict:
+    return {k: clf.score(text).label for k, text in MOTIVATING.items()}
+
+
+def behaviour(clf) -> dict:
+    from behaviour import run_suite
+
+    return run_suite(clf)
+
+
+def run(name: str, seed: int, future_dev, args) -> dict:
+    """Train one run (or reuse it) and return its row: future-dev numbers only (the choosing split)."""
+    folder = run_folder(name, seed, args)
+    targs = training_arguments(name, seed, args)
+    try:
+        same = json.loads((folder / "training_args.json").read_text()) == json.loads(targs.to_json())
+        row = json.loads((folder / "metrics.json").read_text()).get("run") if same else None
+    except FileNotFoundError:
+        row = None
+    if row:
+        return row
+    import datasets
+
+    data = datasets.Dataset.from_list(training_rows(ABLATION[name]))
+    eval_data = datasets.Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in future_dev])
     started = time.time()
     clf = train(data, targs, eval_data=eval_data, progress=not args.quiet)
-    minutes = round((time.time() - started) / 60, 1)
     clf.name, clf.calibrator = "tonecls-base", None
-    folder = Path(args.runs) / slug(config_name)
     save_trained(clf, folder, targs, delta_from_base=True, dtype="float16")
-    # Measured on the model as stored (fp16 delta), reloaded, before any calibration.
-    stored = ToneClassifier.from_pretrained(folder)
-    result = measure(stored, dev_hold, test, kil_eval)
-    row = {"configuration": config_name, "weak samples": weak_samples(config_name, args), "steps": clf.training_summary_["steps"],
-           "minutes": minutes, "dev-hold QWK": result["dev_hold"]["qwk"], "test QWK": result["gold_test"]["qwk"],
-           "test Spearman": result["gold_test"]["spearman"], "test macro-F1": result["gold_test"]["macro_f1"],
-           "keep-it-local AUC": result["kil_auc"], **motivating_cases(stored)}
+    stored = ToneClassifier.from_pretrained(folder)  # measured as stored (fp16 delta), uncalibrated
+    dev = measure(stored, future_dev)
+    row = {"data": name, "seed": seed, "training rows": len(data), "steps": clf.training_summary_["steps"],
+           "minutes": round((time.time() - started) / 60, 1), "future-dev QWK": dev["qwk"],
+           "future-dev Spearman": dev["spearman"], "future-dev macro-F1": dev["macro_f1"]}
     metrics = json.loads((folder / "metrics.json").read_text())
-    (folder / "metrics.json").write_text(json.dumps(metrics | {"experiment": row}, indent=2) + "\n")
+    (folder / "metrics.json").write_text(json.dumps(metrics | {"run": row}, indent=2) + "\n")
     print(json.dumps(row), flush=True)
-    return folder
+    return row
 
 
-def motivating_cases(clf) -> dict:
-    """Level of each motivating case, and whether all meet their requirement."""
-    levels = {k: clf.score(text).level for k, (text, _) in MOTIVATING.items()}
-    met = levels["card"] >= MOTIVATING["card"][1] and levels["monitor"] <= MOTIVATING["monitor"][1]
-    return {"card level": levels["card"], "monitor level": levels["monitor"], "cases met": met}
+def soup(folders, out: Path) -> Path:
+    """The uniform average of the runs' weights (same architecture, same head initialisation)."""
+    import torch
 
-
-def finished_run(config_name: str, args) -> dict | None:
-    """The experiment row of an earlier run of this configuration with the same settings, if any."""
-    folder = Path(args.runs) / slug(config_name)
-    try:
-        metrics = json.loads((folder / "metrics.json").read_text())
-        stored = json.loads((folder / "training_args.json").read_text())
-    except FileNotFoundError:
-        return None
-    same = stored == json.loads(training_arguments(config_name, args).to_json())
-    return metrics.get("experiment") if same else None
+    models = [ToneClassifier.from_pretrained(f) for f in folders]
+    states = [m.network.state_dict() for m in models]
+    avg = {k: torch.stack([s[k].float() for s in states]).mean(0) if states[0][k].is_floating_point() else states[0][k]
+           for k in states[0]}
+    clf = models[0]
+    clf.network.load_state_dict(avg)
+    clf.name, clf.calibrator = "tonecls-base", None
+    targs = TrainingArguments.from_json((Path(folders[0]) / "training_args.json").read_text())
+    targs.extra = {**targs.extra, "soup_of_seeds": [json.loads((Path(f) / "training_args.json").read_text())["seed"]
+                                                    for f in folders]}
+    return save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
 
 
 def main() -> None:
-    import datasets
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", default=str(ROOT / "artifacts" / "corpus"))
     parser.add_argument("--out", default=str(ROOT / "models" / "tonecls-base"))
-    parser.add_argument("--runs", default=str(ROOT / "artifacts" / "runs"), help="one model folder per configuration")
-    parser.add_argument("--config", choices=list(CONFIGS),
-                        help="train only this configuration into --runs (to run configurations in parallel)")
-    parser.add_argument("--samples", type=int, default=3000, help="weak-labelled statements sampled for training")
-    parser.add_argument("--eval-every", type=int, default=150)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--runs", default=str(ROOT / "artifacts" / "runs-transfer"))
+    parser.add_argument("--run", choices=list(ABLATION), help="train only this data configuration (with --seed)")
+    parser.add_argument("--seed", type=int, default=SEEDS[0])
     parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument("--gold-repeat", type=int, default=5,
-                        help="times the gold dev-fit half (and by default the silver and anchor sets) is repeated")
-    parser.add_argument("--silver-repeat", type=int,
-                        help="times the silver set is repeated (default: as often as the gold dev-fit half)")
-    parser.add_argument("--anchor-repeat", type=int,
-                        help="times the anchor set is repeated (default: as often as the gold dev-fit half)")
-    parser.add_argument("--class-weighting", default="none", choices=("balanced", "none"),
-                        help="loss weights per level: balanced, or none (the training data's own frequencies)")
-    parser.add_argument("--gold-round3", action="store_true",
-                        help="add gold round 3 (training/gold/gold_round3.jsonl, dev only) to the human labels trained on")
-    parser.add_argument("--relabel", default="majority", choices=("majority", "strongest", "label_model"),
-                        help="re-aggregate the sampled weak labels with this aggregator before training")
-    parser.add_argument("--no-marker", default="measured", choices=("measured", "cue", "abstain"),
-                        help="when relabelling, statements no labeling function votes on: measured (as in "
-                             "docs/weak-labels.md), measured only with a cue, or dropped")
-    parser.add_argument("--freeze-layers", type=int, default=0, help="keep the lowest N encoder layers at the base weights")
+    parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    parser.add_argument("--evaluate-only", action="store_true",
-                        help="recalibrate and re-measure the model already in --out, and regenerate its card")
-    parser.add_argument("--compare-runs", nargs="*", default=[], metavar="DIR",
-                        help="other --runs folders (other settings) whose runs go into the card's settings table")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
 
-    dev_fit, dev_hold, test = load_gold()
-    kil_aux, kil_eval = load_kil()
-    print(f"gold dev-fit {len(dev_fit)}, dev-hold {len(dev_hold)}, test {len(test)}; "
-          f"keep-it-local aux {len(kil_aux)}, eval {len(kil_eval)}", flush=True)
-    if args.evaluate_only:
-        evaluate_and_describe(Path(args.out), dev_hold, test, kil_eval, args)
+    future_dev, future_test = load_future()
+    if args.run:
+        run(args.run, args.seed, future_dev, args)
         return
-    corpus = datasets.load_from_disk(args.corpus)
-    if args.config:
-        run(args.config, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
-        return
-    experiments = []
-    for name in CONFIGS:
-        row = finished_run(name, args)
-        if row is None:
-            run(name, corpus, dev_fit, dev_hold, test, kil_aux, kil_eval, args)
-            row = finished_run(name, args)
-        experiments.append(row)
-    # The motivating cases are requirements of the product, not test data: a model that misses them
-    # is chosen only if every configuration does.
-    chosen = max(experiments, key=lambda r: (r["cases met"], r["dev-hold QWK"]))["configuration"]
-    print(f"final configuration: {chosen}", flush=True)
+    ablation = [run(name, SEEDS[0], future_dev, args) for name in ABLATION]
+    seeds = [run(FINAL, s, future_dev, args) for s in SEEDS]
+    folders = [run_folder(FINAL, s, args) for s in SEEDS]
+    soup_dir = soup(folders, Path(args.runs) / "soup")
+    soup_dev = measure(ToneClassifier.from_pretrained(soup_dir), future_dev)["qwk"]
+    mean_dev = float(np.mean([r["future-dev QWK"] for r in seeds]))
+    chosen = soup_dir if soup_dev >= mean_dev else folders[int(np.argmax([r["future-dev QWK"] for r in seeds]))]
+    print(f"soup future-dev QWK {soup_dev:.4f} vs seeds' mean {mean_dev:.4f}: shipping {chosen.name}", flush=True)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for f in ("config.json", "model.safetensors", "training_args.json"):
-        shutil.copy2(Path(args.runs) / slug(chosen) / f, out / f)
-    metrics = json.loads((Path(args.runs) / slug(chosen) / "metrics.json").read_text())
-    metrics.pop("experiment")
-    metrics.update({
-        "experiments": experiments,
-        "experiments_description": f"Each configuration with weak labels trained on the same {args.samples} weak-labelled "
-                                   "statements (same seed), early-stopped on gold dev-hold QWK; the default model is the one with "
-                                   "the best dev-hold QWK among those that meet both motivating cases (card at least "
-                                   "assertive, monitor at most measured). Only configurations with the anchor set meet "
-                                   "the card case, and the anchor set names leverage as 'a card' in several level-4 "
-                                   "statements: the rule picks the anchors, it does not test them. Test numbers are "
-                                   "reported, not used for choosing.",
-        "final": {"configuration": chosen},
-    })
-    if args.compare_runs:
-        metrics["settings_tried"] = settings_table(args.compare_runs)
-        metrics["settings_description"] = (
-            "The configurations under other training settings, each trained by `python training/train_default.py "
-            "--config NAME` with the settings shown (the default model's are in `training_args.json`). The silver set "
-            "repeated as often as the gold dev-fit half (5x) raised dev-hold QWK but lost both motivating cases (the card "
-            "remark `measured`, the monitor sentence `assertive`); repeated 2x (one rating per statement weighs less than "
-            "an adjudicated gold label) kept them in one configuration, and anchors 10x raised its dev-hold QWK. Settings "
-            "were chosen like the configuration: best dev-hold QWK among runs that meet the motivating cases. The seed was "
-            "fixed at 42 beforehand; the seed-1 rows show what a seed changes: test QWK by up to 0.04, and the card case, "
-            "which every model splits between `measured` and `confrontational`, is met by no seed-1 run (by seed 42 only "
-            "without weak labels). "
-            "Earlier settings (class weighting, 1 epoch, gold 10x, 1,500 weak statements, gold round 3) were compared on "
-            "the previous corpus build; that table is in this card's history (commit f1b7fba).")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    evaluate_and_describe(out, dev_hold, test, kil_eval, args)
+        shutil.copy2(chosen / f, out / f)
+    for stale in ("fast.json",):  # an agreement record belongs to the weights it was measured on
+        (out / stale).unlink(missing_ok=True)
+    describe(out, chosen, ablation, folders, soup_dir, soup_dev, future_dev, future_test, args)
 
 
-def settings_table(run_dirs) -> list[dict]:
-    """One row per finished run in ``run_dirs``: its settings and its experiment numbers."""
-    rows = []
-    for d in run_dirs:
-        if not Path(d).is_dir():
-            print(f"--compare-runs: no folder {d}; train its runs with --config NAME --runs {d} first", flush=True)
-    for folder in sorted(p for d in run_dirs if Path(d).is_dir() for p in Path(d).iterdir() if (p / "metrics.json").is_file()):
-        row = json.loads((folder / "metrics.json").read_text()).get("experiment")
-        targs = json.loads((folder / "training_args.json").read_text())
-        if row:
-            if "cases met" not in row:  # runs recorded before the cases were
-                row.update(motivating_cases(ToneClassifier.from_pretrained(folder)))
-            rows.append({"configuration": row["configuration"], "class weighting": targs["class_weighting"],
-                         "epochs": targs["epochs"], "gold repeat": targs["extra"]["gold_repeat"],
-                         "weak samples": targs["extra"]["weak_samples"], "seed": targs["seed"],
-                         "gold round 3": bool(targs["extra"].get("gold_round3")),
-                         "silver repeat": (targs["extra"].get("silver_repeat") or targs["extra"]["gold_repeat"]
-                                           if CONFIGS[row["configuration"]].get("silver") else None),
-                         "anchor repeat": (targs["extra"].get("anchor_repeat") or targs["extra"]["gold_repeat"]
-                                           if CONFIGS[row["configuration"]].get("anchors") else None),
-                         **{k: row.get(k) for k in ("steps", "dev-hold QWK", "test QWK", "card level", "monitor level", "cases met")}})
-    return rows
+def describe(out: Path, chosen: Path, ablation, seed_folders, soup_dir, soup_dev, future_dev, future_test, args) -> None:
+    """Calibrate the shipped weights on future-dev, measure everything, write metrics.json and the card."""
+    from sklearn.metrics import roc_auc_score
 
-
-def weak_baseline(test) -> dict:
-    """The weak labeler the model learned from (majority vote of the labeling functions) on gold test."""
-    from tonecls.evaluation import quadratic_weighted_kappa
-    from tonecls.labeling.pipeline import WeakLabeler
-
-    texts, y = [r["text"] for r in test], np.asarray([r["level"] for r in test])
-    labeler = WeakLabeler(aggregator="majority")
-    votes = labeler.votes(texts)
-    level, _ = labeler.fit(texts, votes).predict(texts, votes)
-    covered = level >= 0
-    return {"coverage": round(float(covered.mean()), 4),
-            "qwk_all_abstained_as_measured": round(quadratic_weighted_kappa(y, np.where(covered, level, 1)), 4),
-            "qwk_covered_only": round(quadratic_weighted_kappa(y[covered], level[covered]), 4)}
-
-
-def describe_training_data(chosen: str, targs: dict) -> str:
-    """The model card's paragraph on what the chosen configuration trained on."""
-    config, extra = CONFIGS[chosen], targs["extra"]
-    parts = []
-    if config.get("weak", True):
-        parts.append(f"{extra['weak_samples']} statements sampled from the weak-labelled corpus of the UN General Debate "
-                     "(1990-2022) and White House (2021-2025) (`training/build_corpus.py`, which excludes every document "
-                     f"of the gold set), their labels re-aggregated by the labeling functions' `{extra['relabel']}` "
-                     f"aggregator (docs/weak-labels.md), statements no function votes on: `{extra['no_marker']}`")
-    labelled = ["the gold dev-fit half (human labels)"] if config["gold"] else []
-    if extra.get("gold_round3"):
-        labelled.append(f"gold round 3 ({len(read_jsonl(GOLD_ROUND3))} more human-labelled dev statements, "
-                        "training/gold/README.md)")
-    if config.get("silver"):
-        quality = json.loads((SILVER.parent / "quality.json").read_text())["all annotators vs gold"]
-        labelled.append(f"the silver set ({len(read_jsonl(SILVER))} statements from training documents, one blind "
-                        f"rating each, QWK {quality['qwk']:.2f} against gold on {quality['n']} hidden gold statements; "
-                        "training/silver/README.md)")
-    if config.get("anchors"):
-        labelled.append(f"the anchor set (training/anchors: {len(read_jsonl(ANCHORS))} statements written from the "
-                        "scale's markers; it names leverage as 'a card we hold' in several level-4 statements, so the "
-                        "'card' case below is not an independent test)")
-    if labelled:
-        parts.append(", ".join(labelled) + f", each repeated {extra['gold_repeat']}x")
-    if config["kil"]:
-        parts.append("half of keep-it-local as level ranges (verbal conflict = levels 2-4, verbal cooperation = 0-1)")
-    return (f"Configuration `{chosen}`: " + "; ".join(parts) + f". {targs['epochs']:g} epoch(s) at most. Early "
-            "stopping and calibration use the gold dev-hold half; dev statements that repeat a test statement are "
-            "dropped.")
-
-
-def evaluate_and_describe(out: Path, dev_hold, test, kil_eval, args) -> None:
-    """Calibrate the stored model on dev-hold, measure it on gold test and keep-it-local, write the card."""
-    # Measured on the model as stored (fp16 delta), reloaded from disk.
     clf = ToneClassifier.from_pretrained(out)
     clf.calibrator = None
-    chosen = json.loads((out / "metrics.json").read_text())["final"]["configuration"]
-    targs = json.loads((out / "training_args.json").read_text())
-    dev_logits = clf.predict_logits([r["text"] for r in dev_hold])
-    calibrator = fit_calibration(dev_logits, [r["level"] for r in dev_hold], method="temperature",
-                                 conformal_alpha=0.1, seed=args.seed)
+    dev_logits = clf.predict_logits([r["text"] for r in future_dev])
+    calibrator = fit_calibration(dev_logits, [r["level"] for r in future_dev], method="temperature",
+                                 conformal_alpha=0.1, seed=0)
+    calibrator.info_["data"] = "training/future/future.jsonl split future-dev"
     clf.calibrator = calibrator
     (out / "calibration.json").write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n")
+    _, _, gold_test = load_gold()
+    _, kil_eval = load_kil()
 
-    test_logits = clf.predict_logits([r["text"] for r in test])
-    report = evaluate_predictions([r["level"] for r in test], test_logits, calibrator)
-    write_report(report, out / "evaluation", title="tonecls-base on the gold test split")
-    final = measure(clf, dev_hold, test, kil_eval, calibrator)
-    baseline = weak_baseline(test)
-    cases = {k: clf.score(text).to_dict() | {"text": text, "required": f"level >= {lvl}" if k == "card" else f"level <= {lvl}"}
-             for k, (text, lvl) in MOTIVATING.items()}
-    u, c = report["uncalibrated"], report["calibrated"]
-    metrics = json.loads((out / "metrics.json").read_text())
+    reports = {}
+    for key, rows, title in (("future-test", future_test, "future test"), ("gold test", gold_test, "gold test")):
+        report = evaluate_predictions([r["level"] for r in rows], clf.predict_logits([r["text"] for r in rows]), calibrator)
+        write_report(report, out / "evaluation" / slug(key), title=f"tonecls-base on the {title} split")
+        reports[key] = report
+    kil_auc = round(float(roc_auc_score([r["conflict"] for r in kil_eval],
+                                        score_from_probabilities(clf.predict_proba([r["text"] for r in kil_eval])))), 4)
+    suite = behaviour(clf)
+
+    per_seed = []
+    for folder in seed_folders + [soup_dir]:
+        m = ToneClassifier.from_pretrained(folder)
+        per_seed.append({"run": folder.name, "future-dev QWK": measure(m, future_dev)["qwk"],
+                         "future-test QWK": measure(m, future_test)["qwk"], "future-test Spearman": measure(m, future_test)["spearman"],
+                         "gold test QWK": measure(m, gold_test)["qwk"], "behavioural pass rate": behaviour(m)["pass_rate"],
+                         **{f"{k} case": v for k, v in cases(m).items()}})
+    seeds_only = per_seed[:-1]
+    spread = {k: {"mean": round(float(np.mean([r[k] for r in seeds_only])), 4),
+                  "sd": round(float(np.std([r[k] for r in seeds_only], ddof=1)), 4)}
+              for k in ("future-dev QWK", "future-test QWK", "future-test Spearman", "gold test QWK", "behavioural pass rate")}
+
+    def rows_of(report):
+        u, c = report["uncalibrated"], report["calibrated"]
+        return [{"probabilities": name, "QWK": m["qwk"], "Spearman": m["spearman"], "macro-F1": m["macro_f1"],
+                 "accuracy": m["accuracy"], "MAE": m["mae"], "ECE": m["ece"], "adaptive ECE": m["ece_equal_mass"],
+                 "Brier": m["brier"], "NLL": m["nll"], "RPS": m["rps"]}
+                for name, m in (("uncalibrated", u), ("temperature-calibrated", c))]
+
+    metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else {}
+    metrics = {"training": json.loads((chosen / "metrics.json").read_text()).get("training", {})}
+    ft, gt = reports["future-test"], reports["gold test"]
     metrics.update({
         "evaluation": {
+            "future test": {
+                "description": f"The headline: {ft['n']} statements from the latest period of the corpora (White House "
+                               "July 2024 - January 2025, UN General Debate 2021-2022), drawn naturally across document "
+                               "types, two blind ratings + adjudication (training/future/README.md); no document of that "
+                               "period is trained on. Never used to choose anything. Sampling noise alone gives perfectly "
+                               f"calibrated probabilities an ECE of {ft['ece_if_calibrated']['mean']:.3f} on average here "
+                               f"(95 %: {ft['ece_if_calibrated']['q95']:.3f}).",
+                "rows": rows_of(ft), "figure": "evaluation/future-test/reliability.png"},
             "gold test": {
-                "description": f"Human-labelled gold test split ({report['n']} statements, never trained on or tuned on); "
-                               "`python training/train_default.py` wrote these numbers. On a set this size, sampling "
-                               "noise alone gives perfectly calibrated probabilities like the calibrated ones a top-label "
-                               f"ECE of {report['ece_if_calibrated']['mean']:.3f} on average and up to "
-                               f"{report['ece_if_calibrated']['q95']:.3f} in 95 % of draws (`ece_consistency`).",
-                "rows": [{"probabilities": name, "QWK": m["qwk"], "Spearman": m["spearman"], "macro-F1": m["macro_f1"],
-                          "accuracy": m["accuracy"], "MAE": m["mae"], "ECE": m["ece"], "adaptive ECE": m["ece_equal_mass"],
-                          "Brier": m["brier"], "NLL": m["nll"], "RPS": m["rps"]}
-                         for name, m in (("uncalibrated", u), ("temperature-calibrated", c))],
-                "figure": "evaluation/reliability.png",
-            },
-            "weak labeler": {"description": "The weak labeler the training labels came from (majority vote of the "
-                                            "labeling functions) on the same gold test split, for comparison; "
-                                            "abstentions count as measured in the first QWK.",
-                             "QWK (all)": baseline["qwk_all_abstained_as_measured"],
-                             "QWK (covered only)": baseline["qwk_covered_only"], "coverage": baseline["coverage"],
-                             "model QWK minus weak QWK (all)": round(final["gold_test"]["qwk"]
-                                                                     - baseline["qwk_all_abstained_as_measured"], 4)},
-            "keep-it-local": {"description": "Held-out half of keep-it-local, verbal conflict (1) vs verbal cooperation (0); "
-                                             "ROC AUC of the score.", "ROC AUC": final["kil_auc"], "n": len(kil_eval)},
-            "conformal": report["conformal"] or {},
-            "motivating cases": {"rows": [{"case": k, "text": v["text"], "label": v["label"], "score": round(v["score"], 3),
-                                           "required": v["required"]} for k, v in cases.items()]},
+                "description": f"The gold test split ({gt['n']} statements, enriched for hostile wording, by document; "
+                               "training/gold/README.md).", "rows": rows_of(gt),
+                "figure": "evaluation/gold-test/reliability.png"},
+            "behavioural suite": {
+                "description": suite["description"], "rows": suite["rows"]},
+            "keep-it-local": {"description": "Held-out half of keep-it-local, verbal conflict (1) vs verbal "
+                                             "cooperation (0); ROC AUC of the score.", "ROC AUC": kil_auc,
+                              "n": len(kil_eval)},
+            "conformal": ft["conformal"] or {},
+            "motivating cases": {
+                "description": "Reported, never used to choose: the seed remark (should be at least assertive), the "
+                               "monitoring sentence (at most measured) and a calm counterpart about reserves.",
+                "rows": [{"case": k, "text": t, **{f: v for f, v in clf.score(t).to_dict().items()
+                                                   if f in ("label", "score")}} for k, t in MOTIVATING.items()]},
         },
+        "experiments": ablation,
+        "experiments_description": "What each data addition changed on future-dev (seed 42, same training settings; the "
+                                   "choosing split, so these numbers are slightly optimistic). Rows add one source each.",
+        "seeds": per_seed, "seed_spread": spread,
+        "seeds_description": f"The full recipe with seeds {list(SEEDS)} (same initial head) and their weight average "
+                             f"(soup); shipped: `{chosen.name}` (rule: the soup if its future-dev QWK "
+                             f"({soup_dev:.4f}) is at least the seeds' mean, else the best seed on future-dev).",
+        "final": {"run": chosen.name, "future_test": {k: ft["calibrated"][k] for k in ("qwk", "spearman", "ece")},
+                  "gold_test": {k: gt["calibrated"][k] for k in ("qwk", "spearman", "ece")},
+                  "behavioural_pass_rate": suite["pass_rate"], "kil_auc": kil_auc},
         "card": {
-            "intro": "The default model of tonecls: all-MiniLM-L6-v2 fine-tuned to rate the tone of official and "
-                     "diplomatic statements, with temperature-calibrated probabilities and 90 % conformal level intervals.",
-            "data": describe_training_data(chosen, targs),
-            "limitations": "English only; trained on statements of two registers (UN speeches, White House releases), "
-                           "so wording far from them (press agencies of other ministries, social media) may score "
-                           "differently; the gold and silver sets are enriched for hostile wording and annotated by "
-                           "AI-agent annotators of the team (training/gold/README.md, training/silver/README.md). "
-                           "Probabilities are often split between two distant levels (the card remark: `measured` or "
-                           "`confrontational`), so another seed can flip such a statement's level. Statements over 128 "
-                           "tokens are scored by windows and take the strongest window.",
-            "reproduce": "python training/build_corpus.py --out artifacts/corpus\n"
-                         "python training/train_default.py " + " ".join(a for a in sys.argv[1:] if a != "--evaluate-only"),
+            "intro": "The default model of tonecls: all-MiniLM-L6-v2 fine-tuned on human-quality labels to rate the "
+                     "tone of official and diplomatic statements, with temperature-calibrated probabilities and 90 % "
+                     "conformal level intervals.",
+            "data": describe_training_data(),
+            "limitations": "English only; trained and tested on two registers (UN General Debate speeches, White House "
+                           "releases, remarks and briefings), so other registers (another ministry's press agency, "
+                           "social media, a new administration's style) may score differently. The labels are by "
+                           "AI-agent annotators of the team, measured against an adjudicated gold set. The future test "
+                           "is natural: few assertive and confrontational statements, so its QWK rests mostly on the "
+                           "lower three levels; the gold test covers the upper ones. Statements over 128 tokens are "
+                           "scored by windows and take the strongest window.",
+            "reproduce": "python training/train_default.py   # trains every run it lacks (see --run to parallelise)",
         },
-        "final": {"configuration": chosen, **final, "weak_labeler": baseline},
     })
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     from tonecls.modelcard import write_model_card
 
     write_model_card(out)
     print(json.dumps(metrics["final"], indent=2))
+
+
+def describe_training_data() -> str:
+    counts = {}
+    for r in training_rows(ABLATION[FINAL]):
+        counts[r["source"]] = counts.get(r["source"], 0) + 1
+    parts = [f"{name} {n:,}" + (f" ({n // GOLD_REPEAT:,} statements, {GOLD_REPEAT}x)" if name.startswith("gold") else "")
+             for name, n in counts.items()]
+    return ("Training rows per source: " + ", ".join(parts) + ". Gold: two blind ratings + adjudication "
+            "(training/gold); silver 1 and 2: one blind rating, every batch measured against hidden gold statements "
+            "(training/silver, training/silver2); counterfactual edits: minimal edits of real statements rated blind "
+            "(training/counterfactual); anchors: written from the scale, without the 'card' leverage statements "
+            "(training/anchors); keep-it-local: level ranges. Nothing from the future period; no text of the future "
+            "set, the gold test split or the behavioural suite. Early stopping and calibration on future-dev.")
 
 
 if __name__ == "__main__":
