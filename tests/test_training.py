@@ -122,3 +122,15 @@ def test_cli_train(tmp_path, monkeypatch):
     assert main(["train", "--data", str(path), "--out", str(tmp_path / "m"), "--epochs", "1", "--batch-size", "8",
                  "--max-length", "32"]) == 0
     assert (tmp_path / "m" / "model.safetensors").exists()
+
+
+def test_init_seed_fixes_the_new_head_so_seeds_can_be_averaged():
+    # With no learning, the trained network is its initialisation: the head depends on init_seed only.
+    still = FAST | {"max_steps": 1, "learning_rate": 0.0, "head_learning_rate": 0.0, "max_length": 64}
+
+    def head(seed, init_seed):
+        clf = train(_corpus(1), TrainingArguments(**still | {"seed": seed, "init_seed": init_seed}), progress=False)
+        return clf.network.head.weight.detach().clone()
+
+    assert torch.equal(head(1, 7), head(2, 7))
+    assert not torch.equal(head(1, None), head(2, None))
