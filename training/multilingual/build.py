@@ -1,0 +1,54 @@
+"""The translated dev and test sets of the multilingual scorer: gold statements in Japanese, Chinese, Russian.
+
+    python training/multilingual/build.py      # written/ -> translations.jsonl + quality.json
+
+600 gold statements (``sources.jsonl``: 300 of the gold ``dev`` split and gold round 3, 300 of the gold
+``test`` split, stratified over the levels; drawn by a seeded sample) were translated by AI-agent
+translator sessions told to keep the tone exactly (hedges, threats, negations, reported speech,
+register), two sessions per language (``written/tr_<lang>_<part>.jsonl``, 300 statements each), and
+every translation was checked by another session that corrected those that changed the tone or
+meaning (``written/tc_<lang>_<part>.jsonl``). Nobody saw a level. The English statement's gold level is
+the label of its translations: ``ml-dev`` chooses and calibrates the multilingual scorer, ``ml-test``
+only reports it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from annotation import read_jsonl, write_jsonl  # noqa: E402
+
+LANGUAGES = ("ja", "zh", "ru")
+
+
+def main() -> None:
+    sources = read_jsonl(HERE / "sources.jsonl")
+    rows = {s["ml_id"]: dict(s) for s in sources}
+    changed = {}
+    for lang in LANGUAGES:
+        first = {r["id"]: r["text"] for p in (0, 1) for r in read_jsonl(HERE / "written" / f"tr_{lang}_{p}.jsonl")}
+        checked = {r["id"]: r for p in (0, 1) for r in read_jsonl(HERE / "written" / f"tc_{lang}_{p}.jsonl")}
+        if set(first) != set(rows) or set(checked) != set(rows):
+            raise SystemExit(f"{lang}: translations do not cover the {len(rows)} sources")
+        for i, row in rows.items():
+            row[lang] = checked[i]["text"].strip()
+            row[f"{lang}_first"] = first[i]
+            row[f"{lang}_check_note"] = checked[i].get("note") or ""
+        changed[lang] = sum(checked[i]["text"].strip() != first[i].strip() for i in rows)
+    out = [rows[s["ml_id"]] for s in sources]
+    write_jsonl(HERE / "translations.jsonl", out)
+    summary = {"statements": len(out), "per split": {s: sum(r["split"] == s for r in out) for s in ("ml-dev", "ml-test")},
+               "levels per split": {s: [sum(r["split"] == s and r["level"] == k for r in out) for k in range(5)]
+                                    for s in ("ml-dev", "ml-test")},
+               "translations changed by the checker": changed}
+    (HERE / "quality.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
