@@ -33,12 +33,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
+from .exceptions import DataError  # noqa: F401 (re-exported)
 
 FORMATS = ("csv", "jsonl", "parquet", "datasets")
-
-
-class DataError(ValueError):
-    """The input cannot be used as given; the message names the file and the fix."""
 
 
 @dataclass

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from .exceptions import CalibrationError, NotFittedError  # noqa: F401 (re-exported)
 
 FORMAT = "tonecls-calibration"
 FORMAT_VERSION = 1
@@ -40,10 +41,6 @@ BINNINGS = ("uniform", "quantile")
 KINDS = ("top_label", "classwise")
 DEFAULT_BINS = 15
 _EPS = float(np.finfo(np.float64).eps)
-
-
-class NotFittedError(ValueError, AttributeError):
-    """A calibrator or conformal predictor was used before ``fit``."""
 
 
 # ============================================================================ validation

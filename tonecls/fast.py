@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from .exceptions import BackendUnavailable  # noqa: F401 (re-exported)
 
 BACKENDS = ("torch", "onnx", "int8", "onnx-int8", "auto")
 AGREEMENT_TARGET = 0.99
@@ -54,10 +55,6 @@ RECORD_NAME = "fast.json"
 # Fastest first: the order in which ``auto`` considers recorded backends.
 _SPEED_ORDER = ("onnx-int8", "int8", "onnx", "torch")
 _EXPORT_VERSION = 3  # bump when the export or quantisation recipe changes (invalidates cached graphs)
-
-
-class BackendUnavailable(ImportError):
-    """The backend needs a package that is not installed."""
 
 
 # --------------------------------------------------------------------------- keys and cache

@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
+from .exceptions import ShiftError  # noqa: F401 (re-exported)
 
 METHODS = ("cusum", "pelt")
 PERIODS = ("Y", "Q", "M")
@@ -62,10 +63,6 @@ EVENT_COLUMNS = ["actor", "kind", "direction", "date", "date_text", "period", "s
                  "z", "p_value", "n_history", "row_ids", "ids", "texts"]
 _PRECISION_RANK = {"D": 0, "M": 1, "Y": 2}
 _PERIOD_RANK = {"M": 1, "Q": 1, "Y": 2}
-
-
-class ShiftError(ValueError):
-    """Input that the shift detector cannot use; the message names the column, row or fix."""
 
 
 def _check_choice(name: str, value, choices) -> None:

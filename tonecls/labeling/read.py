@@ -21,16 +21,13 @@ import gzip
 import io
 import json
 from pathlib import Path
+from ..exceptions import DataError  # noqa: F401 (re-exported)
 
 CANONICAL = ("text", "id", "actor", "date", "level")
 REQUIRED = ("text",)
 _CHUNK_ROWS = 20_000
 
 __all__ = ["DataError", "read_table", "detect_format", "CANONICAL"]
-
-
-class DataError(ValueError):
-    """An input file cannot be used as given; the message names the file, the row and the fix."""
 
 
 def detect_format(path: Path) -> str:
