@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
+
+from . import validation
 from .exceptions import DataError  # noqa: F401 (re-exported)
 
 FORMATS = ("csv", "jsonl", "parquet", "datasets")
@@ -79,20 +81,14 @@ def _open_text(path: Path):
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
 
 
-def text_problem(value, text_column: str = "text") -> tuple[str, str] | None:
-    """``(kind, reason)`` if ``value`` cannot be scored, else None."""
-    if value is _MISSING:
-        return "missing_text", f"no {text_column!r} field"
-    if value is None:
-        return "missing_text", f"{text_column!r} is null"
-    if not isinstance(value, str):
-        return "not_a_string", f"{text_column!r} is {type(value).__name__}, not a string"
-    if not value.strip():
-        return "empty_text", f"{text_column!r} is empty or whitespace only"
-    return None
+def text_problem(value, text_column: str = "text", *, na_markers: bool = False) -> tuple[str, str] | None:
+    """``(kind, reason)`` if ``value`` cannot be scored, else None (:func:`tonecls.validation.text_problem`
+    with the column as the reason's subject)."""
+    problem = validation.text_problem(value, na_markers=na_markers)
+    return None if problem is None else (problem[0], validation.row_reason(text_column, problem[1]))
 
 
-_MISSING = object()
+_MISSING = validation.MISSING
 
 
 def _error(row: int, kind: str, reason: str, line: int | None = None, raw: str | None = None) -> dict:

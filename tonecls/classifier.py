@@ -10,8 +10,10 @@ sha256 of every weights file), ``model.safetensors``, a tokenizer (``tokenizer.j
 checksum-verified reference to the base package's), optionally ``calibration.json`` and
 ``metrics.json``, and a generated ``README.md``. Nothing is pickled.
 
-Input rules (the same everywhere): each statement must be a non-empty ``str``; anything else
-raises :class:`InvalidInputError` naming the position. Statements longer than the encoder's
+Input rules (the same everywhere, :mod:`tonecls.validation`): each statement must be a ``str``
+with at least one readable character and no lone surrogate; anything else raises
+:class:`InvalidInputError` naming the position and what to do. An empty list gives an empty
+result (``[]``, or arrays of shape ``(0, 5)``); bytes, dicts and sets are refused by type. Statements longer than the encoder's
 window are never truncated: they are cut into overlapping windows, each window is scored,
 and the statement takes the window with the highest expected level (the scale's "rate the
 strongest clause" rule; ``aggregate="mean"`` averages the windows' probabilities instead).
@@ -24,14 +26,15 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from . import __version__
 from .calibration import softmax
-from .scale import LEVELS, id2label, score_from_probabilities
 from .exceptions import InvalidInputError  # noqa: F401 (re-exported)
+from .scale import LEVELS, id2label, score_from_probabilities
+from .validation import as_statement_list, validate_texts  # noqa: F401 (validate_texts re-exported)
 
 AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
@@ -62,23 +65,6 @@ class ToneScore:
         if self.interval is not None:
             out["interval"] = list(self.interval)
         return out
-
-
-def validate_texts(texts: Sequence) -> list[str]:
-    """Return ``texts`` as a list, or raise :class:`InvalidInputError` at the first bad item."""
-    if isinstance(texts, str):
-        raise InvalidInputError("Expected a list of statements, got one str; wrap it in a list.")
-    out = []
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise InvalidInputError(
-                f"Statement at index {i} is {type(t).__name__}, not str: pass text only "
-                "(drop or fill missing values first)."
-            )
-        if not t.strip():
-            raise InvalidInputError(f"Statement at index {i} is empty or whitespace only: there is no tone to rate.")
-        out.append(t)
-    return out
 
 
 @dataclass
@@ -280,6 +266,8 @@ class ToneClassifier:
         """Uncalibrated logits, one row per statement (for a long statement: its chosen window
         under ``aggregate="max"``, the log of the mean window probabilities under ``"mean"``)."""
         texts = validate_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
         enc = self.encode(texts)
         return self._aggregate(enc, self.window_logits(enc, batch_size), len(texts))[0]
 
@@ -307,15 +295,18 @@ class ToneClassifier:
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Calibrated probabilities, shape ``(n, 5)``, columns in ``self.labels`` order."""
-        return self.calibrated_probabilities(self.predict_logits(texts, batch_size))
+        logits = self.predict_logits(texts, batch_size)
+        if not len(logits):
+            return np.zeros((0, len(self.labels)), dtype=np.float64)
+        return self.calibrated_probabilities(logits)
 
     def score(self, texts: str | Sequence[str], batch_size: int = 64) -> ToneScore | list[ToneScore]:
-        """Score one statement (returns a :class:`ToneScore`) or a list (returns a list, same order)."""
-        single = isinstance(texts, str)
-        batch = [texts] if single else texts
-        if not single and not isinstance(texts, Iterable):
-            raise InvalidInputError(f"Expected a str or a list of str, got {type(texts).__name__}.")
-        batch = validate_texts(list(batch))
+        """Score one statement (returns a :class:`ToneScore`) or a list (returns a list, same order;
+        ``[]`` for an empty list)."""
+        batch, single = as_statement_list(texts, allow_single=True)
+        batch = validate_texts(batch)
+        if not batch:
+            return []
         enc = self.encode(batch)
         window = self.window_logits(enc, batch_size)
         logits, counts = self._aggregate(enc, window, len(batch))
