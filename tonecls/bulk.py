@@ -64,6 +64,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .archive import ArchiveReader, Chunk, DataError, TableWriter, output_format, unify_schemas
+from .fast import RUNTIME_COMPARED
 from .scale import LEVELS, score_from_probabilities
 
 PROB_COLUMNS = tuple(f"p_{name}" for name in LEVELS)
@@ -134,9 +135,9 @@ def model_info(clf) -> dict:
     """Name, versions, weights sha256 and backend of ``clf``, for output metadata."""
     from . import __version__
     from .encoder import sha256_file
-    from .fast import weights_key
+    from .fast import runtime_versions, weights_key
 
-    info = {"name": clf.name, "tonecls_version": __version__, "model_tonecls_version": None, "model_version": None,
+    info = {"name": clf.name, "tonecls_version": __version__, "runtime": runtime_versions(), "model_tonecls_version": None, "model_version": None,
             "path": None, "weights_sha256": None, "base_sha256": None, "calibration_sha256": None,
             "weights_key": weights_key(clf), "backend": getattr(clf, "backend", "torch"),
             "calibrator": type(clf.calibrator).__name__ if clf.calibrator is not None else None,
@@ -307,6 +308,8 @@ def _fingerprint(reader: ArchiveReader, info: dict, options: dict) -> tuple[str,
 
     model = {k: info[k] for k in ("weights_key", "calibration_sha256", "backend", "max_length", "stride",
                                   "aggregate", "labels")}
+    # the libraries that compute the numbers: parts scored on other versions are not mixed in
+    model["runtime"] = {k: info["runtime"].get(k) for k in RUNTIME_COMPARED}
     content = {"format_version": FORMAT_VERSION, "input": reader.fingerprint(), "model": model, "options": options}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest(), content
 
