@@ -61,3 +61,7 @@ class BackendUnavailable(ToneclsError, ImportError):
 
 class NotFittedError(ToneclsError, ValueError, AttributeError):
     """A calibrator or conformal predictor was used before ``fit``."""
+
+
+class WeightsMismatchError(ModelError, RuntimeError):
+    """A model folder's weights do not fit the network its ``config.json`` describes."""
