@@ -249,7 +249,7 @@ def _json_array_records(path: Path, encoding: str, label: str):
             raise DataError(f"{path}, line {err.lineno}: not valid JSON ({err.msg} at column {err.colno}) in the "
                             "JSON array. Fix it, or write one object per line (JSON Lines, .jsonl).") from None
         raw = text[i:end]
-        if validation.find_surrogate(raw) is not None and _escaped_bytes(raw) != "b''":
+        if validation.find_surrogate(raw) is not None:  # in the file's text itself: undecodable bytes
             yield row, line, None, _bad_encoding(raw[:200], label)
         else:
             yield (row, line, *_checked_object(rec, raw[:200]))

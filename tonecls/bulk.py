@@ -19,9 +19,18 @@ Model name, versions, weights sha256, backend and the run's fingerprint go into 
 file's key-value metadata (key ``tonecls``) and, for every format, into ``<output>.meta.json``.
 Rows are written in input order.
 
-**Bad rows** (missing, null, empty or non-string text; unparsable JSON lines; CSV rows with
-the wrong number of fields) are skipped and listed in ``<output>.errors.jsonl`` with their
-``row`` (0-based record number), ``line`` (text formats) and reason. With ``segment=True`` a
+**Bad rows** (missing, null, empty or non-string text, NA markers in CSV, text without a readable
+character, lone surrogates, bytes not valid in ``encoding``; unparsable JSON lines; CSV rows with
+the wrong number of fields; see :mod:`tonecls.archive`) are skipped and listed in
+``<output>.errors.jsonl`` with their ``row`` (0-based record number), ``line`` (text formats),
+``kind`` and reason.
+
+**Output safety.** The output path is checked before any scoring (:func:`check_output_path`);
+``overwrite`` only replaces an earlier tonecls output, recognised by its metadata
+(:func:`output_metadata`), never a file or folder tonecls did not write; and a run holds an
+exclusive lock on ``<output>.lock`` (:class:`OutputLock`), so a second run onto the same output
+is refused with the first one's pid and command. An input without records gives an output with
+its columns and the result columns and 0 rows. With ``segment=True`` a
 document in which the segmenter finds no statement is listed there too (kind ``no_statements``).
 
 **Streaming and resume.** The input is read in chunks of ``chunk_size`` records; each chunk
