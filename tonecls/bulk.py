@@ -288,7 +288,7 @@ def _worker_init(model_dir: str, backend_options: dict, threads: int, queue, spe
     from .fast import apply_backend
 
     clf = ToneClassifier.from_pretrained(model_dir)
-    opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel")}
+    opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel", "independent")}
     apply_backend(clf, backend_options["backend"], threads=threads, **opts)
     _WORKER.update(clf=clf, queue=queue)
 
@@ -969,7 +969,7 @@ class RayScorer:
 
             torch.set_num_threads(threads)
         self.clf = ToneClassifier.from_pretrained(model_dir)
-        opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel")}
+        opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel", "independent")}
         apply_backend(self.clf, backend_options["backend"], threads=threads, **opts)
         self.text_column, self.batch_size, self.interval, self.segment = text_column, batch_size, interval, segment
 

@@ -22,7 +22,7 @@ tensor, computed from the whole batch (padding included), so a statement's int8 
 move with its neighbours (by up to 1.2 in the logits on the default model). The int8 backends
 therefore run every window alone, trimmed to its own length (no padding): its numbers are then
 exactly the same in any batch, chunk or order. With ``threads > 1`` the windows run
-concurrently on single-threaded sessions, which costs little throughput (benchmarks/README.md).
+concurrently, each on one thread, which here is as fast as batching or faster (benchmarks/README.md).
 The fp32 backends mask padding and are independent of the batch up to float rounding (~1e-6).
 
 **Runtime versions.** The agreement record names the torch and onnxruntime versions it was
@@ -292,6 +292,35 @@ def torch_int8_network(network, *, exclude: Sequence[str] = ("head",), per_chann
         return quantize_dynamic(copy.deepcopy(network).eval(), spec, dtype=torch.qint8)
 
 
+_single_thread = {"depth": 0, "before": 1}
+_single_thread_lock = threading.Lock()
+
+
+def torch_rows_forward(network, threads: int | None = None):
+    """``network`` (torch int8) window by window, ``threads`` windows at a time, each on one torch
+    thread (small per-window GEMMs run faster one per thread than split over threads); torch's thread
+    setting is restored after every batch."""
+    import torch
+
+    rows = independent_rows(torch_forward(network), threads or torch.get_num_threads())
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        with _single_thread_lock:
+            if _single_thread["depth"] == 0:
+                _single_thread["before"] = torch.get_num_threads()
+                torch.set_num_threads(1)
+            _single_thread["depth"] += 1
+        try:
+            return rows(input_ids, attention_mask)
+        finally:
+            with _single_thread_lock:
+                _single_thread["depth"] -= 1
+                if _single_thread["depth"] == 0:
+                    torch.set_num_threads(_single_thread["before"])
+
+    return forward
+
+
 def torch_forward(network, threads: int | None = None):
     def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         import torch
@@ -456,8 +485,8 @@ def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, ex
         elif backend == "onnx":
             forward = ort_forward(export_onnx(clf), threads)
         elif backend == "int8":
-            forward = torch_forward(torch_int8_network(clf.network, exclude=exclude, per_channel=per_channel), threads)
-            forward = independent_rows(forward) if independent else forward
+            qnet = torch_int8_network(clf.network, exclude=exclude, per_channel=per_channel)
+            forward = torch_rows_forward(qnet, threads) if independent else torch_forward(qnet, threads)
             reference = torch_forward(clf.network, threads)
         else:  # onnx-int8
             forward = ort_int8_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel), threads,
