@@ -414,9 +414,11 @@ def test_broken_gzip_is_a_clear_error_without_leftovers(tmp_path, tiny_model_dir
     out = tmp_path / "out.parquet"
     code, _, err = score_cli(capsys, inp, out, tiny_model_dir, "--chunk-size", "100")
     msg = one_line_error(err)
-    assert code == 2 and "in.jsonl.gz: cannot be read after line" in msg and "corrupt or truncated" in msg
+    assert code == 2 and "in.jsonl.gz: cannot be read after row" in msg and "corrupt or truncated" in msg
+    last_row = int(msg.split("after row ")[1].split(" ")[0])
+    assert 0 < last_row < 3000 and f"(line {last_row + 1})" in msg  # JSONL: row r is on line r + 1
     assert not out.exists() and not list(tmp_path.glob("*.parts")) and not list(tmp_path.glob("*.lock"))
-    # the record reader names the last good row when it meets the damage itself
+    # so does the record reader when it meets the damage itself
     from tonecls.archive import ArchiveReader
     from tonecls.exceptions import DataError
 

@@ -466,6 +466,12 @@ class ArchiveReader:
                     n += block.count(b"\n")
                     last = block[-1:]
         except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            # read the records up to the damage, so that the message names the last good row
+            try:
+                for _ in iter_records(self.path, self.format, self.encoding, self._dialect()):
+                    pass
+            except DataError as named:
+                raise named from None
             raise corrupt_file_error(self.path, _ReadFailed(n, err)) from None
         n += last != b"\n"
         return max(n - (self.format == "csv"), 0)
