@@ -229,7 +229,7 @@ def independent_rows(forward: Callable, threads: int = 1) -> Callable[[np.ndarra
     right-padded, as :meth:`~tonecls.classifier.ToneClassifier.window_logits` builds them), so a
     row's logits do not depend on the other rows. ``threads > 1`` runs rows concurrently (for
     ONNX Runtime sessions, which release the GIL; give them one intra-op thread each)."""
-    pool = None
+    pool, pool_pid = None, None
     lock = threading.Lock()
 
     def one(args):
@@ -237,7 +237,7 @@ def independent_rows(forward: Callable, threads: int = 1) -> Callable[[np.ndarra
         return forward(ids, mask)
 
     def run(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        nonlocal pool
+        nonlocal pool, pool_pid
         lengths = attention_mask.sum(axis=1)
         if len(lengths) == 0:
             return forward(input_ids, attention_mask)
@@ -245,10 +245,10 @@ def independent_rows(forward: Callable, threads: int = 1) -> Callable[[np.ndarra
                 for i, n in enumerate(lengths.tolist())]
         if threads > 1 and len(rows) > 1:
             with lock:
-                if pool is None:
+                if pool is None or pool_pid != os.getpid():  # a forked child has none of the parent's threads
                     from concurrent.futures import ThreadPoolExecutor
 
-                    pool = ThreadPoolExecutor(threads, thread_name_prefix="tonecls-row")
+                    pool, pool_pid = ThreadPoolExecutor(threads, thread_name_prefix="tonecls-row"), os.getpid()
             out = list(pool.map(one, rows))
         else:
             out = [one(r) for r in rows]
