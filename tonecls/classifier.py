@@ -13,8 +13,10 @@ checksum-verified reference to the base package's), optionally ``calibration.jso
 Input rules (the same everywhere, :mod:`tonecls.validation`): each statement must be a ``str``
 with at least one readable character and no lone surrogate; anything else raises
 :class:`InvalidInputError` naming the position and what to do. An empty list gives an empty
-result (``[]``, or arrays of shape ``(0, 5)``); bytes, dicts and sets are refused by type. Statements longer than the encoder's
-window are never truncated: they are cut into overlapping windows, each window is scored,
+result (``[]``, or arrays of shape ``(0, 5)``); bytes, dicts and sets are refused by type.
+A statement's score does not depend on the other statements scored with it (see
+:mod:`tonecls.fast` for the int8 backends). Statements longer than the encoder's window are
+never truncated: they are cut into overlapping windows, each window is scored,
 and the statement takes the window with the highest expected level (the scale's "rate the
 strongest clause" rule; ``aggregate="mean"`` averages the windows' probabilities instead).
 Scoring keeps no per-call state on the model, so one model can serve several threads.
