@@ -53,8 +53,20 @@ def test_int8_agrees_and_the_guard_closes_the_gap(tiny_model_dir, texts, backend
     plain = ToneClassifier.from_pretrained(tiny_model_dir, backend=backend)
     logits = plain.predict_logits(texts)
     assert not np.array_equal(logits, ref_logits)  # it is quantised
-    assert np.abs(logits - ref_logits).max() < 0.2
-    assert np.mean(logits.argmax(1) == levels) >= 0.8  # a random tiny head: many near-ties
+    # Bounds relative to the logits' scale, not absolute numbers: int8 error depends on the CPU's
+    # instruction set (u8s8 products saturate without VNNI) and on the library version. On this
+    # random 32-wide model onnx-int8 moves logits by up to ~0.9 of their spread (AVX2), torch int8 far less.
+    err = np.abs(logits - ref_logits)
+    scale = ref_logits.std()
+    assert err.max() < 1.5 * scale and err.mean() < 0.25 * scale, (err.max(), err.mean(), scale)
+    assert np.mean(logits.argmax(1) == levels) >= 0.7  # a random tiny head: many near-ties
+    # every flip is a near-tie: a level changes only where fp32's margin is within twice the error
+    top2 = np.sort(ref_logits, axis=1)[:, -2:]
+    flipped = logits.argmax(1) != levels
+    assert np.all(top2[flipped, 1] - top2[flipped, 0] < 2 * err.max())
+    # a guard of twice the largest error re-runs every possible flip: all levels agree
+    closing = fast.apply_backend(ToneClassifier.from_pretrained(tiny_model_dir), backend, guard=2 * float(err.max()))
+    assert np.array_equal(closing.predict_logits(texts).argmax(1), levels)
     # a guard wider than any margin re-runs every window: exactly the fp32 levels
     everything = fast.apply_backend(ToneClassifier.from_pretrained(tiny_model_dir), backend, guard=1e9)
     assert everything.backend == f"{backend}+guard1e+09"

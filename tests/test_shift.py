@@ -309,9 +309,13 @@ def test_dates_of_three_precisions_and_datetimes():
 
 @pytest.mark.parametrize("bad", ["2019/05/01", "19-05", "2019-13", "2019-02-30", "", None])
 def test_unparsable_date_names_the_row(bad):
+    # issue 11: a bad date no longer stops the run; the row is named, skipped and reported
     df = pd.DataFrame({"actor": ["A", "A"], "date": ["2019", bad], "score": [0.1, 0.2]})
+    with pytest.warns(UserWarning, match="row 1"):
+        report = ShiftDetector().detect(df)
+    assert report.skipped["row"].tolist() == [1] and report.statements["row"].tolist() == [0]
     with pytest.raises(ShiftError, match="row 1"):
-        ShiftDetector().detect(df)
+        parse_dates(df["date"])
 
 
 def test_clear_errors():

@@ -10,11 +10,23 @@ Row numbers (``row``) are 0-based positions among the input's records: data rows
 a Parquet file or ``datasets`` dataset. Text formats also report the 1-based ``line`` where
 the record starts.
 
+Decoding (one path for every text reader: bulk scoring here, and ``read_table`` for ``label``,
+``train``, ``calibrate``, ``evaluate`` and ``shifts``): files are decoded with ``encoding``
+(default UTF-8; a byte-order mark is removed, as Excel writes one) and ``errors="surrogateescape"``,
+so bytes that are not valid in that encoding are never replaced silently: the record holding them
+is reported as ``bad_encoding`` with its row and line and the hint to pass ``--encoding``. A ``.json``
+file whose first character is ``[`` is read as one JSON array of records. A corrupt or truncated
+gzip file stops the read with a :class:`DataError` naming the file and the last good row.
+
 Bad rows:
 
-- ``missing_text``: no text field (JSON), or a null value;
+- ``missing_text``: no text field (JSON), a null value, or (CSV) a cell that is exactly a
+  missing-value marker such as ``NA``, ``NaN``, ``null``, ``#N/A`` (:data:`tonecls.validation.NA_MARKERS`);
 - ``not_a_string``: the text is a number, list, object, ...;
 - ``empty_text``: empty or whitespace only;
+- ``no_readable_text``: only control, format or zero-width characters;
+- ``invalid_unicode``: a lone surrogate (a broken ``\\ud800`` JSON escape) in the text or another field;
+- ``bad_encoding``: bytes that are not valid in the file's encoding;
 - ``bad_json``: a line that is not valid JSON, or not a JSON object;
 - ``bad_csv``: a CSV row with more or fewer fields than the header.
 """
@@ -34,11 +46,10 @@ from typing import Iterator
 
 import pyarrow as pa
 
+from . import validation
+from .exceptions import DataError  # noqa: F401 (re-exported)
+
 FORMATS = ("csv", "jsonl", "parquet", "datasets")
-
-
-class DataError(ValueError):
-    """The input cannot be used as given; the message names the file and the fix."""
 
 
 @dataclass
@@ -77,25 +88,250 @@ def output_format(path: str | Path) -> str:
         raise
 
 
-def _open_text(path: Path):
-    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+_UTF8 = {"utf-8", "utf8", "u8", "utf", "utf_8", "cp65001"}
 
 
-def text_problem(value, text_column: str = "text") -> tuple[str, str] | None:
-    """``(kind, reason)`` if ``value`` cannot be scored, else None."""
-    if value is _MISSING:
-        return "missing_text", f"no {text_column!r} field"
-    if value is None:
-        return "missing_text", f"{text_column!r} is null"
-    if not isinstance(value, str):
-        return "not_a_string", f"{text_column!r} is {type(value).__name__}, not a string"
-    if not value.strip():
-        return "empty_text", f"{text_column!r} is empty or whitespace only"
+def resolve_encoding(encoding: str | None) -> str:
+    """The codec to read with: UTF-8 becomes ``utf-8-sig`` (a byte-order mark is dropped);
+    an unknown name is a :class:`DataError`."""
+    import codecs
+
+    name = (encoding or "utf-8").strip()
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; use e.g. utf-8, latin-1, cp1252 or utf-16.") from None
+    return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") or name.lower() in _UTF8 else info.name
+
+
+class _ReadFailed(Exception):
+    """The byte stream ended or broke after ``line`` lines (a corrupt or truncated gzip file)."""
+
+    def __init__(self, line: int, err: BaseException):
+        super().__init__(str(err))
+        self.line, self.err = line, err
+
+
+def _is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+
+
+def text_lines(path: Path, encoding: str = "utf-8") -> Iterator[str]:
+    """Decoded lines of ``path`` (gzip by suffix), line endings kept; undecodable bytes become
+    lone surrogates (``surrogateescape``). A broken stream raises :class:`_ReadFailed`."""
+    import zlib
+
+    n = 0
+    try:
+        with io.TextIOWrapper(_open_bytes(path), encoding=resolve_encoding(encoding), errors="surrogateescape",
+                              newline="") as f:
+            for line in f:
+                n += 1
+                yield line
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise _ReadFailed(n, err) from None
+    except OSError as err:
+        if _is_gzip(path) and not isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise _ReadFailed(n, err) from None
+        raise
+
+
+def corrupt_file_error(path: Path, failure: _ReadFailed, row: int | None = None) -> DataError:
+    """The :class:`DataError` for a stream that broke after ``failure.line`` lines."""
+    where = f"after line {failure.line}" if row is None else (
+        f"after row {row} (line {failure.line})" if row >= 0 else f"after line {failure.line}, before any row")
+    return DataError(f"{path}: cannot be read {where}: the gzip data is corrupt or truncated "
+                     f"({type(failure.err).__name__}: {failure.err}). The rows before it are intact; check the file "
+                     "with `gzip -t`, then download or compress it again.")
+
+
+def visible(text: str) -> str:
+    """``text`` with lone surrogates shown as escapes: bytes kept by ``surrogateescape`` as
+    ``\\xe9``, other surrogates as ``\\ud800`` (so it can be written as UTF-8)."""
+    return validation._SURROGATE.sub(
+        lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}" if 0xDC80 <= ord(m.group()) <= 0xDCFF
+        else f"\\u{ord(m.group()):04x}", text)
+
+
+def _escaped_bytes(text: str) -> str:
+    """The undecodable bytes in ``text`` (``surrogateescape``), e.g. ``b'\\xe9'``."""
+    found = bytes(ord(c) - 0xDC00 for c in text if 0xDC80 <= ord(c) <= 0xDCFF)
+    return repr(found[:8])
+
+
+def _bad_encoding(text: str, encoding: str) -> tuple[str, str, str]:
+    return ("bad_encoding", f"bytes {_escaped_bytes(text)} are not valid {encoding}: pass the file's encoding, "
+                            "e.g. --encoding latin-1 (encoding='latin-1')", visible(text))
+
+
+def _surrogate_field(rec) -> str | None:
+    """Name of the first field of ``rec`` (a JSON value) holding a lone surrogate, or None."""
+    def has(v) -> bool:
+        if isinstance(v, str):
+            return validation.find_surrogate(v) is not None
+        if isinstance(v, dict):
+            return any(has(k) or has(x) for k, x in v.items())
+        if isinstance(v, list):
+            return any(has(x) for x in v)
+        return False
+
+    for k, v in rec.items():
+        if has(k) or has(v):
+            return visible(k)
     return None
 
 
-_MISSING = object()
+def json_array_file(path: Path, encoding: str = "utf-8") -> bool:
+    """True for a ``.json`` / ``.json.gz`` file whose first non-blank character is ``[``."""
+    name = path.name.lower()
+    if not name.endswith((".json", ".json.gz")):
+        return False
+    try:
+        for line in text_lines(path, encoding):
+            stripped = line.strip()
+            if stripped:
+                return stripped.startswith("[")
+    except _ReadFailed:
+        return False
+    return False
+
+
+def _json_value_records(path: Path, encoding: str, label: str):
+    """(row, line, record, error) of each line of a JSON Lines file."""
+    row = 0
+    for line_no, line in enumerate(text_lines(path, encoding), start=1):
+        if not line.strip():
+            continue
+        raw = line.rstrip("\r\n")
+        if validation.find_surrogate(line) is not None:
+            yield row, line_no, None, _bad_encoding(raw, label)
+        else:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                yield row, line_no, None, ("bad_json", f"not valid JSON: {err.msg} at column {err.colno}", raw)
+            else:
+                yield (row, line_no, *_checked_object(rec, raw, "\\u" in line))
+        row += 1
+
+
+def _checked_object(rec, raw: str, may_have_escapes: bool = True):
+    if not isinstance(rec, dict):
+        return None, ("bad_json", f"a JSON {type(rec).__name__}, not an object", raw)
+    field_name = _surrogate_field(rec) if may_have_escapes else None
+    if field_name is not None:
+        return None, ("invalid_unicode", f"field {field_name!r} holds a lone surrogate (a broken \\ud800-style "
+                                         "escape): not valid Unicode", visible(raw))
+    return rec, None
+
+
+def _json_array_records(path: Path, encoding: str, label: str):
+    """(row, line, record, error) of each item of a file holding one JSON array."""
+    text = "".join(text_lines(path, encoding))
+    decoder = json.JSONDecoder()
+    ws = " \t\r\n"
+    i = len(text) - len(text.lstrip(ws)) + 1  # after "["
+    line, counted, row = 1, 0, 0
+    while True:
+        while i < len(text) and text[i] in ws:
+            i += 1
+        if i < len(text) and text[i] == "]" and row == 0:
+            break
+        line += text.count("\n", counted, i)
+        counted = i
+        try:
+            rec, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}, line {err.lineno}: not valid JSON ({err.msg} at column {err.colno}) in the "
+                            "JSON array. Fix it, or write one object per line (JSON Lines, .jsonl).") from None
+        raw = text[i:end]
+        if validation.find_surrogate(raw) is not None:  # in the file's text itself: undecodable bytes
+            yield row, line, None, _bad_encoding(raw[:200], label)
+        else:
+            yield (row, line, *_checked_object(rec, raw[:200]))
+        row += 1
+        i = end
+        while i < len(text) and text[i] in ws:
+            i += 1
+        if i < len(text) and text[i] == ",":
+            i += 1
+            continue
+        if i < len(text) and text[i] == "]":
+            break
+        raise DataError(f"{path}, line {line + text.count(chr(10), counted, i)}: expected ',' or ']' after item {row} "
+                        "of the JSON array. Fix the file, or write one object per line (JSON Lines, .jsonl).")
+    if text[i + 1:].strip():
+        raise DataError(f"{path}: text after the end of the JSON array. Fix the file, or write one object per line.")
+
+
+def csv_records(path: Path, encoding: str = "utf-8", dialect: str = "excel"):
+    """``(header, records)``: the header row, and (row, line, record, error) of each data row."""
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    label = encoding or "utf-8"
+    lines = text_lines(path, encoding)
+    reader = csv.reader(lines, dialect=dialect)
+    try:
+        header = next(reader, None)
+    except _ReadFailed as failure:
+        raise corrupt_file_error(path, failure) from None
+    if header and any(validation.find_surrogate(h) is not None for h in header):
+        raise DataError(f"{path}: the header line is not valid {label} (bytes {_escaped_bytes(''.join(header))}): "
+                        "pass the file's encoding, e.g. --encoding latin-1.")
+
+    def records():
+        width = len(header)
+        row = 0
+        start_line = reader.line_num + 1
+        for values in reader:
+            line = start_line
+            start_line = reader.line_num + 1
+            if not values:
+                continue  # a blank line is not a record
+            joined = ",".join(values)
+            if validation.find_surrogate(joined) is not None:
+                yield row, line, None, _bad_encoding(joined, label)
+            elif len(values) != width:
+                yield row, line, None, ("bad_csv", f"{len(values)} fields, the header has {width}", joined)
+            else:
+                yield row, line, dict(zip(header, values)), None
+            row += 1
+
+    return header, records()
+
+
+def iter_records(path: Path, fmt: str, encoding: str = "utf-8", dialect: str = "excel"):
+    """(row, line, record | None, (kind, reason, raw) | None) for every record of a CSV or JSON
+    file, in order; a broken gzip stream raises :class:`DataError` naming the last good row."""
+    label = encoding or "utf-8"
+    if fmt == "csv":
+        header, records = csv_records(path, encoding, dialect)
+        if header is None:
+            return
+    elif json_array_file(path, encoding):
+        records = _json_array_records(path, encoding, label)
+    else:
+        records = _json_value_records(path, encoding, label)
+    last = -1
+    try:
+        for item in records:
+            last = item[0]
+            yield item
+    except _ReadFailed as failure:
+        raise corrupt_file_error(path, failure, last) from None
+
+
+def text_problem(value, text_column: str = "text", *, na_markers: bool = False) -> tuple[str, str] | None:
+    """``(kind, reason)`` if ``value`` cannot be scored, else None (:func:`tonecls.validation.text_problem`
+    with the column as the reason's subject)."""
+    problem = validation.text_problem(value, na_markers=na_markers)
+    return None if problem is None else (problem[0], validation.row_reason(text_column, problem[1]))
+
+
+_MISSING = validation.MISSING
 
 
 def _error(row: int, kind: str, reason: str, line: int | None = None, raw: str | None = None) -> dict:
@@ -128,13 +364,15 @@ class ArchiveReader:
     estimate (line count) for CSV and JSON Lines."""
 
     def __init__(self, path: str | Path, *, text_column: str = "text", split: str | None = None,
-                 chunk_size: int = 4096):
+                 chunk_size: int = 4096, encoding: str = "utf-8"):
         self.path = Path(path)
         if not self.path.exists():
             raise DataError(f"{self.path}: no such file or folder.")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be positive, got {chunk_size}.")
         self.format = detect_format(self.path)
+        self.encoding = encoding or "utf-8"
+        resolve_encoding(self.encoding)  # an unknown name fails here, before any work
         self.text_column = text_column
         self.split = split
         self.chunk_size = chunk_size
@@ -179,8 +417,7 @@ class ArchiveReader:
                 raise DataError(f"{self.path}: column {self.text_column!r} holds {t}, not text. "
                                 "Name the text column with --text-column.")
         elif self.format == "csv":
-            with _open_text(self.path) as f:
-                header = next(csv.reader(f, dialect=self._dialect()), None)
+            header = self.columns()
             if not header:
                 raise DataError(f"{self.path}: empty CSV file (no header row).")
             if self.text_column not in header:
@@ -191,7 +428,7 @@ class ArchiveReader:
         else:  # JSON Lines: the text field should appear among the first records
             keys: dict[str, None] = {}
             seen = 0
-            for _, _, rec, _ in self._jsonl_records():
+            for _, _, rec, _ in iter_records(self.path, "jsonl", self.encoding):
                 if rec is not None:
                     if self.text_column in rec:
                         return
@@ -208,8 +445,7 @@ class ArchiveReader:
         if schema is not None:
             return list(schema.names)
         if self.format == "csv":
-            with _open_text(self.path) as f:
-                return next(csv.reader(f, dialect=self._dialect()))
+            return csv_records(self.path, self.encoding, self._dialect())[0]
         return None
 
     def total_rows(self) -> int | None:
@@ -219,13 +455,24 @@ class ArchiveReader:
             return pq.ParquetFile(self.path).metadata.num_rows
         if self.format == "datasets":
             return len(self._load_dataset())
-        # count newlines: fast, and an upper bound on records (CSV fields may span lines)
-        opener = gzip.open if self.path.name.lower().endswith(".gz") else open
+        # count newlines: fast, and an upper bound on records (CSV fields may span lines). This reads the
+        # whole (decompressed) file, so a corrupt gzip file is found here, before any scoring.
+        import zlib
+
         n, last = 0, b"\n"
-        with opener(self.path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                n += block.count(b"\n")
-                last = block[-1:]
+        try:
+            with _open_bytes(self.path) as f:
+                for block in iter(lambda: f.read(1 << 22), b""):
+                    n += block.count(b"\n")
+                    last = block[-1:]
+        except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+            # read the records up to the damage, so that the message names the last good row
+            try:
+                for _ in iter_records(self.path, self.format, self.encoding, self._dialect()):
+                    pass
+            except DataError as named:
+                raise named from None
+            raise corrupt_file_error(self.path, _ReadFailed(n, err)) from None
         n += last != b"\n"
         return max(n - (self.format == "csv"), 0)
 
@@ -241,8 +488,11 @@ class ArchiveReader:
                 for block in iter(lambda: f.read(1 << 22), b""):
                     digest.update(block)
                     size += len(block)
-        return {"format": self.format, "sha256": digest.hexdigest(), "bytes": size, "split": self.split,
-                "text_column": self.text_column}
+        out = {"format": self.format, "sha256": digest.hexdigest(), "bytes": size, "split": self.split,
+               "text_column": self.text_column}
+        if self.format in ("csv", "jsonl"):
+            out["encoding"] = resolve_encoding(self.encoding)
+        return out
 
     def _dialect(self):
         return "excel-tab" if ".tsv" in self.path.name.lower() else "excel"
@@ -252,10 +502,8 @@ class ArchiveReader:
         """Yield every chunk in order; chunks in ``skip`` come with ``table=None``."""
         if self.format in ("parquet", "datasets"):
             yield from self._arrow_chunks(skip)
-        elif self.format == "jsonl":
-            yield from self._record_chunks(self._jsonl_records(), skip)
         else:
-            yield from self._record_chunks(self._csv_records(), skip)
+            yield from self._record_chunks(iter_records(self.path, self.format, self.encoding, self._dialect()), skip)
 
     def _arrow_batches(self) -> Iterator[pa.RecordBatch | pa.Table]:
         if self.format == "parquet":
@@ -307,44 +555,6 @@ class ArchiveReader:
         table = table.combine_chunks()
         chunk.table = table if len(keep) == table.num_rows else table.take(pa.array(keep, pa.int64()))
 
-    # records: (row, line, record dict | None, error | None)
-    def _jsonl_records(self):
-        row = 0
-        with _open_text(self.path) as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as err:
-                    yield row, line_no, None, ("bad_json", f"not valid JSON: {err.msg} at column {err.colno}", line.rstrip("\r\n"))
-                else:
-                    if isinstance(rec, dict):
-                        yield row, line_no, rec, None
-                    else:
-                        yield row, line_no, None, ("bad_json", f"a JSON {type(rec).__name__}, not an object", line.rstrip("\r\n"))
-                row += 1
-
-    def _csv_records(self):
-        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-        with _open_text(self.path) as f:
-            reader = csv.reader(f, dialect=self._dialect())
-            header = next(reader)
-            width = len(header)
-            row = 0
-            start_line = reader.line_num + 1
-            for values in reader:
-                line = start_line
-                start_line = reader.line_num + 1
-                if not values:
-                    continue  # a blank line is not a record
-                if len(values) != width:
-                    yield row, line, None, ("bad_csv", f"{len(values)} fields, the header has {width}",
-                                            ",".join(values))
-                else:
-                    yield row, line, dict(zip(header, values)), None
-                row += 1
-
     def _record_chunks(self, records, skip) -> Iterator[Chunk]:
         index, buf = 0, []
 
@@ -356,7 +566,8 @@ class ArchiveReader:
                     if err is not None:
                         chunk.errors.append(_error(row, err[0], err[1], line, err[2]))
                         continue
-                    problem = text_problem(rec.get(self.text_column, _MISSING), self.text_column)
+                    problem = text_problem(rec.get(self.text_column, _MISSING), self.text_column,
+                                           na_markers=self.format == "csv")
                     if problem:
                         chunk.errors.append(_error(row, *problem, line=line))
                         continue

@@ -19,9 +19,18 @@ Model name, versions, weights sha256, backend and the run's fingerprint go into 
 file's key-value metadata (key ``tonecls``) and, for every format, into ``<output>.meta.json``.
 Rows are written in input order.
 
-**Bad rows** (missing, null, empty or non-string text; unparsable JSON lines; CSV rows with
-the wrong number of fields) are skipped and listed in ``<output>.errors.jsonl`` with their
-``row`` (0-based record number), ``line`` (text formats) and reason. With ``segment=True`` a
+**Bad rows** (missing, null, empty or non-string text, NA markers in CSV, text without a readable
+character, lone surrogates, bytes not valid in ``encoding``; unparsable JSON lines; CSV rows with
+the wrong number of fields; see :mod:`tonecls.archive`) are skipped and listed in
+``<output>.errors.jsonl`` with their ``row`` (0-based record number), ``line`` (text formats),
+``kind`` and reason.
+
+**Output safety.** The output path is checked before any scoring (:func:`check_output_path`);
+``overwrite`` only replaces an earlier tonecls output, recognised by its metadata
+(:func:`output_metadata`), never a file or folder tonecls did not write; and a run holds an
+exclusive lock on ``<output>.lock`` (:class:`OutputLock`), so a second run onto the same output
+is refused with the first one's pid and command. An input without records gives an output with
+its columns and the result columns and 0 rows. With ``segment=True`` a
 document in which the segmenter finds no statement is listed there too (kind ``no_statements``).
 
 **Streaming and resume.** The input is read in chunks of ``chunk_size`` records; each chunk
@@ -63,7 +72,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .archive import ArchiveReader, Chunk, DataError, TableWriter, output_format, unify_schemas
+from .archive import ArchiveReader, Chunk, TableWriter, output_format, unify_schemas
+from .exceptions import DataError, OutputError, OutputLockedError
+from .fast import RUNTIME_COMPARED
 from .scale import LEVELS, score_from_probabilities
 
 PROB_COLUMNS = tuple(f"p_{name}" for name in LEVELS)
@@ -97,6 +108,11 @@ class BulkSummary:
         lines = [f"rows read {self.rows_read:,} | scored {self.rows_scored:,} | errors {self.errors:,}"
                  + (f" ({', '.join(f'{k} {v:,}' for k, v in sorted(self.error_kinds.items()))})" if self.errors else "")
                  + f" | {self.seconds:.1f} s ({rate:,.0f} rows/s) | backend {self.backend}"]
+        if self.error_kinds.get("bad_encoding"):
+            lines.append(f"{self.error_kinds['bad_encoding']:,} row(s) hold bytes that are not valid in the input's "
+                         "encoding: if the file is not UTF-8, run again with its encoding, e.g. --encoding latin-1")
+        if self.rows_read == 0 and not self.already_complete:
+            lines.append("the input holds no records: the output has its columns and 0 rows")
         if self.chunks_resumed:
             lines.append(f"resumed: {self.chunks_resumed} of {self.chunks} chunks were already done")
         if self.already_complete:
@@ -134,9 +150,9 @@ def model_info(clf) -> dict:
     """Name, versions, weights sha256 and backend of ``clf``, for output metadata."""
     from . import __version__
     from .encoder import sha256_file
-    from .fast import weights_key
+    from .fast import runtime_versions, weights_key
 
-    info = {"name": clf.name, "tonecls_version": __version__, "model_tonecls_version": None, "model_version": None,
+    info = {"name": clf.name, "tonecls_version": __version__, "runtime": runtime_versions(), "model_tonecls_version": None, "model_version": None,
             "path": None, "weights_sha256": None, "base_sha256": None, "calibration_sha256": None,
             "weights_key": weights_key(clf), "backend": getattr(clf, "backend", "torch"),
             "calibrator": type(clf.calibrator).__name__ if clf.calibrator is not None else None,
@@ -272,7 +288,7 @@ def _worker_init(model_dir: str, backend_options: dict, threads: int, queue, spe
     from .fast import apply_backend
 
     clf = ToneClassifier.from_pretrained(model_dir)
-    opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel")}
+    opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel", "independent")}
     apply_backend(clf, backend_options["backend"], threads=threads, **opts)
     _WORKER.update(clf=clf, queue=queue)
 
@@ -307,6 +323,8 @@ def _fingerprint(reader: ArchiveReader, info: dict, options: dict) -> tuple[str,
 
     model = {k: info[k] for k in ("weights_key", "calibration_sha256", "backend", "max_length", "stride",
                                   "aggregate", "labels")}
+    # the libraries that compute the numbers: parts scored on other versions are not mixed in
+    model["runtime"] = {k: info["runtime"].get(k) for k in RUNTIME_COMPARED}
     content = {"format_version": FORMAT_VERSION, "input": reader.fingerprint(), "model": model, "options": options}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest(), content
 
@@ -414,11 +432,164 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+# ---------------------------------------------------------------------------- output safety
+META_IN_FOLDER = "tonecls_meta.json"
+
+
+def check_output_path(output: Path, input: Path | None = None) -> None:
+    """Raise :class:`OutputError` unless ``output`` can be written: not the input or inside an
+    input folder, no file where a folder is needed, a writable folder, and the side files
+    (``.errors.jsonl``, ``.meta.json``, ``.parts``, ``.lock``) not of the wrong kind. Run before any work."""
+    import tempfile
+
+    if input is not None:
+        if output.resolve() == input.resolve():
+            raise OutputError("The output would overwrite the input; choose another output path.")
+        if input.is_dir() and input.resolve() in output.resolve().parents:
+            raise OutputError(f"{output} is inside the input folder {input}; choose an output outside it.")
+    folder = output.parent
+    for parent in [output.parent, *output.parent.parents]:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise OutputError(f"cannot write {output}: {parent} is a file, not a folder. Choose another output path.")
+            folder = parent
+            break
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".tonecls-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputError(f"cannot write {output}: the folder {folder} is not writable ({err.strerror}). "
+                          "Choose an output in a folder you can write to.") from None
+    for side, want_dir in ((_errors_path(output), False), (_sidecar(output), False), (_lock_path(output), False),
+                           (output.with_name(output.name + ".parts"), True)):
+        if side.exists() and side.is_dir() != want_dir:
+            raise OutputError(f"cannot write {output}: {side} exists and is a {'file' if want_dir else 'folder'}; "
+                              "tonecls needs that name for its own " + ("parts folder." if want_dir else "side file.")
+                              + " Move it away or choose another output path.")
+
+
+def output_metadata(output: Path) -> dict | None:
+    """The metadata of an earlier tonecls output at ``output`` (a file with its ``.meta.json``
+    sidecar, or a datasets folder holding ``tonecls_meta.json``); None for anything else."""
+    def load(path: Path) -> dict | None:
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return meta if isinstance(meta, dict) and isinstance(meta.get("model"), dict) and "input" in meta else None
+
+    if output.is_symlink():
+        return None
+    if output.is_dir():
+        return load(output / META_IN_FOLDER)
+    if not output.is_file():
+        return None
+    meta = load(_sidecar(output))
+    if meta is None:
+        return None
+    recorded = meta.get("output", {}).get("bytes") if isinstance(meta.get("output"), dict) else None
+    if recorded is not None and recorded != output.stat().st_size:
+        return None  # the sidecar describes another file than the one now there
+    if output.name.lower().endswith((".parquet", ".pq")):
+        try:
+            import pyarrow.parquet as pq
+
+            if b"tonecls" not in (pq.read_schema(output).metadata or {}):
+                return None
+        except Exception:
+            return None
+    return meta
+
+
+def _foreign_output_error(output: Path) -> OutputError:
+    what = "folder" if output.is_dir() else "file"
+    return OutputError(f"{output} exists and is not a tonecls output (no {_sidecar(output).name if what == 'file' else META_IN_FOLDER}"
+                       f" describing it): tonecls never replaces a {what} it did not write, even with --overwrite. "
+                       "Choose another output path, or move it away yourself.")
+
+
+def _lock_path(output: Path) -> Path:
+    return output.with_name(output.name + ".lock")
+
+
+class OutputLock:
+    """An exclusive lock (``fcntl.flock``) on ``<output>.lock`` for the length of a run, so two
+    runs never write the same output; the loser gets :class:`OutputLockedError` naming the winner.
+    A lock left by a killed run is free (the kernel drops it with the process)."""
+
+    def __init__(self, output: Path):
+        self.path = _lock_path(output)
+        self.output = output
+        self.fd: int | None = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return self
+        import socket
+
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                try:
+                    other = json.loads(os.read(fd, 4096) or b"{}")
+                except ValueError:
+                    other = {}
+                os.close(fd)
+                who = (f"pid {other.get('pid')} on {other.get('host')}, started {other.get('started')}: "
+                       f"{other.get('command')}") if other else "a process that holds the lock"
+                raise OutputLockedError(f"{self.output} is being written by another tonecls run ({who}). Wait for it "
+                                        "to finish (then run this command again), or choose another output.") from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # not a lock file that the previous holder removed meanwhile
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                 "command": " ".join(sys.argv)[:300]}).encode())
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            os.close(self.fd)  # releases the lock
+            self.fd = None
+        return False
+
+
+def _empty_input_table(reader: ArchiveReader, text_column: str, segment: bool):
+    """The table of an input without records: its columns (header or schema), no rows."""
+    import pyarrow as pa
+
+    schema = reader._schema()
+    if schema is not None:
+        table = schema.remove_metadata().empty_table()
+    else:
+        names = reader.columns() or [text_column]
+        table = pa.table({n: pa.array([], pa.string()) for n in names})
+    if segment:
+        for name in SEGMENT_COLUMNS:
+            table = table.append_column(name, pa.array([], pa.int64()))
+    return table
+
+
 def score_archive(input, output, *, model=None, backend: str | None = None, text_column: str = "text",
                   split: str | None = None, segment: bool = False, interval: bool = False, workers: int = 1,
                   threads: int | None = None, chunk_size: int = 4096, batch_size: int = 64, guard: float | None = None,
                   progress: bool = True, resume: bool = True, overwrite: bool = False, keep_parts: bool = False,
-                  engine: str = "local", log=None) -> BulkSummary:
+                  engine: str = "local", encoding: str = "utf-8", log=None) -> BulkSummary:
     """Score every row of ``input`` into ``output`` (see the module docs).
 
     ``model``: a model folder, a :class:`~tonecls.classifier.ToneClassifier`, or None for the
@@ -426,14 +597,19 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
     ``"torch"``, ``"onnx"``, ``"int8"``, ``"onnx-int8"``; None keeps an instance's backend.
     ``workers``: processes (spawn). ``threads``: per process (default: cores / workers).
     ``chunk_size``: records per part file (and per length-sorting window). ``resume=False``
-    discards an earlier unfinished run of the same output. ``overwrite`` replaces an existing
-    output. ``engine="ray"`` runs on Ray Data (:func:`score_archive_ray`).
+    discards an earlier unfinished run of the same output. ``overwrite`` replaces an earlier
+    tonecls output (never a file or folder tonecls did not write). ``encoding``: of CSV/JSON
+    input (default UTF-8, byte-order mark dropped). ``engine="ray"`` runs on Ray Data
+    (:func:`score_archive_ray`).
+
+    The output path is checked and locked before any scoring; an input without records gives
+    an output with its columns and the result columns and 0 rows.
     """
     if engine == "ray":
         return score_archive_ray(input, output, model=model, backend=backend, text_column=text_column, split=split,
                                  segment=segment, interval=interval, workers=workers, threads=threads,
                                  chunk_size=chunk_size, batch_size=batch_size, guard=guard, overwrite=overwrite,
-                                 log=log)
+                                 encoding=encoding, log=log)
     if engine != "local":
         raise ValueError(f"Unknown engine {engine!r}; choose 'local' or 'ray'.")
     log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -441,10 +617,28 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
     input, output = Path(input), Path(output)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}.")
+    if not input.exists():
+        raise DataError(f"{input}: no such file or folder.")
     out_fmt = output_format(output)
-    if output.resolve() == input.resolve():
-        raise DataError("The output would overwrite the input; choose another output path.")
-    reader = ArchiveReader(input, text_column=text_column, split=split, chunk_size=chunk_size)
+    check_output_path(output, input)
+    with OutputLock(output):
+        return _score_archive_locked(input, output, out_fmt, model=model, backend=backend, text_column=text_column,
+                                     split=split, segment=segment, interval=interval, workers=workers,
+                                     threads=threads, chunk_size=chunk_size, batch_size=batch_size, guard=guard,
+                                     progress=progress, resume=resume, overwrite=overwrite, keep_parts=keep_parts,
+                                     encoding=encoding, log=log, t0=t0)
+
+
+def _score_archive_locked(input: Path, output: Path, out_fmt: str, *, model, backend, text_column, split, segment,
+                          interval, workers, threads, chunk_size, batch_size, guard, progress, resume, overwrite,
+                          keep_parts, encoding, log, t0) -> BulkSummary:
+    previous = None
+    if output.exists() or output.is_symlink():
+        previous = output_metadata(output)
+        if previous is None:
+            raise _foreign_output_error(output)
+    reader = ArchiveReader(input, text_column=text_column, split=split, chunk_size=chunk_size, encoding=encoding)
+    total = reader.total_rows()  # reads a compressed file through: a corrupt one fails here, before any scoring
     if threads is None and workers > 1:
         threads = max(1, _cpu_count() // workers)
     clf = load_model(model, backend, threads=threads if workers == 1 else None, guard=guard)
@@ -467,18 +661,21 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
     errors_path, sidecar = _errors_path(output), _sidecar(output)
     summary = BulkSummary(output=str(output), errors_file=str(errors_path), backend=info["backend"])
 
-    if output.exists() and not overwrite:
-        meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
-        if meta.get("fingerprint") == fingerprint:
+    if previous is not None:
+        if previous.get("fingerprint") == fingerprint and not overwrite:
             for k in ("rows_read", "rows_scored", "errors", "documents_without_statements", "chunks", "error_kinds"):
-                setattr(summary, k, meta.get("summary", {}).get(k, getattr(summary, k)))
+                setattr(summary, k, previous.get("summary", {}).get(k, getattr(summary, k)))
             summary.already_complete = True
             summary.seconds = time.monotonic() - t0
             return summary
-        raise DataError(f"{output} exists (from another input, model or options); pass --overwrite to replace it.")
+        if not overwrite:
+            why = _diff(previous.get("fingerprint_content", {}), content) if previous.get("fingerprint_content") else []
+            raise OutputError(f"{output} is an earlier tonecls output made from another input, model or options"
+                              + (f" ({'; '.join(why[:4])})" if why else "") + "; pass --overwrite to replace it.")
 
     output.parent.mkdir(parents=True, exist_ok=True)
     folder = output.with_name(output.name + ".parts")
+    created = not folder.exists()
     if folder.exists():
         old = {}
         try:
@@ -493,6 +690,23 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
                             f"({'; '.join(why[:4])}). Run the same command as before to resume it, or pass "
                             "--restart (resume=False) to discard it.")
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_chunks(reader, clf, info, content, fingerprint, options, added, folder, input, output, out_fmt,
+                           summary, total=total, text_column=text_column, segment=segment, interval=interval,
+                           workers=workers, threads=threads, batch_size=batch_size, progress=progress,
+                           keep_parts=keep_parts, log=log, t0=t0)
+    except DataError:
+        # the input cannot be read to its end (e.g. a gzip file corrupt half-way): resuming would fail at the
+        # same place, so this run's parts are removed rather than left behind
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _run_chunks(reader, clf, info, content, fingerprint, options, added, folder, input, output, out_fmt, summary, *,
+                total, text_column, segment, interval, workers, threads, batch_size, progress, keep_parts, log,
+                t0) -> BulkSummary:
+    sidecar = _sidecar(output)
     parts = _Parts(folder, fingerprint)
     done = parts.scan()
     parts.write_manifest(content, done)
@@ -504,7 +718,6 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
 
     from tqdm.auto import tqdm
 
-    total = reader.total_rows()
     bar = tqdm(total=total, initial=sum(m["n_rows"] for m in done.values()), unit="rows", disable=not progress,
                dynamic_ncols=True, smoothing=0.1, desc="scoring", file=sys.stderr)
     credited: dict[int, int] = {}
@@ -539,7 +752,6 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
         return table, errors, table.column(text_column).to_pylist()
 
     n_chunks = 0
-    pool = None
     try:
         if workers == 1:
             for chunk in reader.chunks(skip=set(done)):
@@ -555,6 +767,12 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
         else:
             n_chunks = _run_pool(clf, reader, done, parts, workers, threads, batch_size, prepare, finish, credit,
                                  folder)
+        if n_chunks == 0:  # no records at all: one empty part carries the columns
+            log(f"{input} holds no records: the output gets its columns and the result columns, and 0 rows")
+            if 0 not in done:
+                finish(Chunk(index=0, first_row=0, n_rows=0), _empty_input_table(reader, text_column, segment), [],
+                       None, None)
+            n_chunks = 1
         if bar.total is not None and bar.n != bar.total:
             bar.total = bar.n  # CSV/JSONL totals are line counts, an estimate
             bar.refresh()
@@ -584,7 +802,9 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
                 "columns": {"added": list(added), "probabilities": list(PROB_COLUMNS)}}
     _assemble(parts, n_chunks, output, out_fmt, metadata, text_column, added)
     summary.seconds = time.monotonic() - t0
-    side = {**metadata, "summary": {**asdict(summary), "seconds_this_run": summary.seconds}}
+    side = {**metadata, "fingerprint_content": content,
+            "output": {"format": out_fmt, "bytes": output.stat().st_size if output.is_file() else None},
+            "summary": {**asdict(summary), "seconds_this_run": summary.seconds}}
     _atomic_write(sidecar, (json.dumps(side, indent=2, default=str) + "\n").encode())
     if not keep_parts:
         shutil.rmtree(folder, ignore_errors=True)
@@ -687,9 +907,9 @@ def _assemble(parts: _Parts, n_chunks: int, output: Path, fmt: str, metadata: di
     if staging.exists():
         shutil.rmtree(staging)
     ds.save_to_disk(str(staging))
-    (staging / "tonecls_meta.json").write_text(json.dumps(metadata, indent=2, default=str) + "\n")
+    (staging / META_IN_FOLDER).write_text(json.dumps(metadata, indent=2, default=str) + "\n")
     if output.exists():
-        shutil.rmtree(output)
+        shutil.rmtree(output)  # checked before the run: an earlier tonecls output (tonecls_meta.json)
     os.replace(staging, output)
 
 
@@ -749,7 +969,7 @@ class RayScorer:
 
             torch.set_num_threads(threads)
         self.clf = ToneClassifier.from_pretrained(model_dir)
-        opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel")}
+        opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel", "independent")}
         apply_backend(self.clf, backend_options["backend"], threads=threads, **opts)
         self.text_column, self.batch_size, self.interval, self.segment = text_column, batch_size, interval, segment
 
@@ -767,13 +987,13 @@ class RayScorer:
             scored, seg_errors = _segment_chunk(chunk, self.text_column)
             scored = scored.drop_columns(["doc_row"])
             bad_idx = [i for i, p in enumerate(problems) if p is not None]
-            reasons = [problems[i][1] for i in bad_idx]
+            reasons = ["\t".join(problems[i]) for i in bad_idx]  # kind<TAB>reason
             bad_idx += [e["row"] for e in seg_errors]
-            reasons += [e["reason"] for e in seg_errors]
+            reasons += [f"{e['kind']}\t{e['reason']}" for e in seg_errors]
         else:
             scored = table.take(pa.array(good, pa.int64()))
             bad_idx = [i for i, p in enumerate(problems) if p is not None]
-            reasons = [problems[i][1] for i in bad_idx]
+            reasons = ["\t".join(problems[i]) for i in bad_idx]  # kind<TAB>reason
         s_texts = scored.column(self.text_column).to_pylist()
         if s_texts:
             logits, counts = score_texts(self.clf, s_texts, self.batch_size)
@@ -821,7 +1041,8 @@ def _ray_read(path: Path, fmt: str, split: str | None):
 def score_archive_ray(input, output, *, model=None, backend: str | None = None, text_column: str = "text",
                       split: str | None = None, segment: bool = False, interval: bool = False, workers: int = 1,
                       threads: int | None = None, chunk_size: int = 4096, batch_size: int = 64,
-                      guard: float | None = None, overwrite: bool = False, log=None, **_ignored) -> BulkSummary:
+                      guard: float | None = None, overwrite: bool = False, encoding: str = "utf-8", log=None,
+                      **_ignored) -> BulkSummary:
     """The same scoring on Ray Data: ``ray.data.read_*`` → ``map_batches(RayScorer, ...)`` with
     ``workers`` actors of ``threads`` CPUs → ordered blocks, assembled by the driver. Connects to a running Ray
     cluster if ``ray.init`` was called (or ``RAY_ADDRESS`` is set), else starts a local one.
@@ -831,7 +1052,8 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
     rows are listed in the errors file with their columns and reason but without a row number
     (Ray does not number rows); CSV columns are typed by Ray's reader. Output rows keep the
     input order. An output path without suffix gets Ray's folder of Parquet files; a
-    ``.parquet``/``.csv``/``.jsonl`` output is assembled from it by the driver.
+    ``.parquet``/``.csv``/``.jsonl`` output is assembled from it by the driver. Ray's readers
+    take UTF-8 only: another ``encoding`` is refused (use the local engine).
     """
     try:
         import ray
@@ -843,10 +1065,28 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
     log = log or (lambda msg: print(msg, file=sys.stderr))
     t0 = time.monotonic()
     input, output = Path(input), Path(output)
+    from .archive import resolve_encoding
+
+    if resolve_encoding(encoding) != "utf-8-sig":
+        raise DataError(f"--engine ray reads UTF-8 only, not {encoding!r}: convert the file (e.g. `iconv -f {encoding} "
+                        "-t utf-8`) or use the local engine.")
     reader = ArchiveReader(input, text_column=text_column, split=split, chunk_size=chunk_size)
     out_fmt = output_format(output)
-    if output.exists() and not overwrite:
-        raise DataError(f"{output} exists; pass --overwrite to replace it.")
+    check_output_path(output, input)
+    with OutputLock(output):
+        if output.exists() or output.is_symlink():
+            if output_metadata(output) is None:
+                raise _foreign_output_error(output)
+            if not overwrite:
+                raise OutputError(f"{output} is an earlier tonecls output; pass --overwrite to replace it.")
+        return _score_ray_locked(ray, pc, pq, reader, input, output, out_fmt, model=model, backend=backend,
+                                 text_column=text_column, split=split, segment=segment, interval=interval,
+                                 workers=workers, threads=threads, chunk_size=chunk_size, batch_size=batch_size,
+                                 guard=guard, t0=t0)
+
+
+def _score_ray_locked(ray, pc, pq, reader, input, output, out_fmt, *, model, backend, text_column, split, segment,
+                      interval, workers, threads, chunk_size, batch_size, guard, t0) -> BulkSummary:
     clf = load_model(model, backend, guard=guard)
     if interval:
         _check_interval(clf)
@@ -910,10 +1150,7 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
                 writer.write(good_t)
             summary.rows_scored += good_t.num_rows
             for rec in bad_t.select([c for c in bad_t.column_names if c not in added]).to_pylist():
-                reason = rec.pop("_error")
-                kind = ("no_statements" if reason.startswith("the segmenter") else
-                        "missing_text" if "null" in reason or "no " in reason[:3] else
-                        "empty_text" if "empty" in reason else "not_a_string")
+                kind, reason = rec.pop("_error").split("\t", 1)
                 kinds[kind] = kinds.get(kind, 0) + 1
                 ef.write(json.dumps({"row": None, "line": None, "kind": kind, "reason": reason, "record": rec},
                                     ensure_ascii=False, default=str) + "\n")
@@ -924,8 +1161,9 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
         os.replace(tmp, target)
         dset = datasets.Dataset.from_parquet(str(target), cache_dir=str(work / "hf-cache"))
         if output.exists():
-            shutil.rmtree(output)
+            shutil.rmtree(output)  # checked before the run: an earlier tonecls output
         dset.save_to_disk(str(output))
+        (output / META_IN_FOLDER).write_text(json.dumps(metadata, indent=2, default=str) + "\n")
     else:
         os.replace(tmp, output)
     os.replace(errors_tmp, _errors_path(output))
@@ -935,6 +1173,7 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
     summary.rows_read = reader.total_rows() if reader.format in ("parquet", "datasets") else (
         summary.errors + (summary.rows_scored if not segment else 0))
     summary.seconds = time.monotonic() - t0
+    metadata["output"] = {"format": out_fmt, "bytes": output.stat().st_size if output.is_file() else None}
     _atomic_write(_sidecar(output), (json.dumps({**metadata, "summary": asdict(summary)}, indent=2, default=str)
                                      + "\n").encode())
     shutil.rmtree(work, ignore_errors=True)
@@ -951,7 +1190,7 @@ def run_cli(args) -> int:
         chunk_size=getattr(args, "chunk_size", 4096), batch_size=args.batch_size, guard=getattr(args, "guard", None),
         progress=not getattr(args, "no_progress", False), resume=not getattr(args, "restart", False),
         overwrite=getattr(args, "overwrite", False), keep_parts=getattr(args, "keep_parts", False),
-        engine=getattr(args, "engine", "local"))
+        engine=getattr(args, "engine", "local"), encoding=getattr(args, "encoding", "utf-8"))
     if getattr(args, "json", False):
         print(json.dumps(asdict(summary), indent=2))
     else:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from .exceptions import CalibrationError, NotFittedError  # noqa: F401 (re-exported)
 
 FORMAT = "tonecls-calibration"
 FORMAT_VERSION = 1
@@ -40,10 +41,6 @@ BINNINGS = ("uniform", "quantile")
 KINDS = ("top_label", "classwise")
 DEFAULT_BINS = 15
 _EPS = float(np.finfo(np.float64).eps)
-
-
-class NotFittedError(ValueError, AttributeError):
-    """A calibrator or conformal predictor was used before ``fit``."""
 
 
 # ============================================================================ validation
@@ -221,6 +218,9 @@ class Calibrator:
     def _set_state(self, state: dict) -> None:
         pass
 
+    def _check_state(self) -> None:
+        """Raise ``ValueError`` if loaded parameters cannot be right (shapes, signs); on load."""
+
 
 class IdentityCalibrator(Calibrator):
     """No calibration: plain softmax. Useful as a baseline, or to carry a conformal predictor.
@@ -279,6 +279,10 @@ class TemperatureScaling(Calibrator):
     def _set_state(self, state):
         self.temperature_ = float(state["temperature"])
 
+    def _check_state(self):
+        if not self.temperature_ > 0:  # a negative temperature would invert every prediction
+            raise ValueError(f"temperature {self.temperature_!r} must be > 0 (a negative one inverts every prediction)")
+
 
 def temperature_nll(logits: np.ndarray, y: np.ndarray, temperature: float) -> float:
     """Mean NLL of ``softmax(logits / temperature)`` (the objective of :class:`TemperatureScaling`)."""
@@ -328,6 +332,10 @@ class VectorScaling(Calibrator):
     def _set_state(self, state):
         self.weights_ = np.asarray(state["weights"], dtype=np.float64)
         self.bias_ = np.asarray(state["bias"], dtype=np.float64)
+
+    def _check_state(self):
+        _check_shape("weights", self.weights_, (self.n_classes_,))
+        _check_shape("bias", self.bias_, (self.n_classes_,))
 
 
 class _OneVsRest(Calibrator):
@@ -387,6 +395,13 @@ class IsotonicCalibration(_OneVsRest):
         self.x_thresholds_ = [np.asarray(x, dtype=np.float64) for x in state["x_thresholds"]]
         self.y_thresholds_ = [np.asarray(y, dtype=np.float64) for y in state["y_thresholds"]]
 
+    def _check_state(self):
+        _check_per_level(self, "x_thresholds", self.x_thresholds_)
+        _check_per_level(self, "y_thresholds", self.y_thresholds_)
+        for k, (x, y) in enumerate(zip(self.x_thresholds_, self.y_thresholds_)):
+            if x.shape != y.shape or len(x) == 0 or np.any(np.diff(x) < 0) or np.any((y < 0) | (y > 1)):
+                raise ValueError(f"thresholds of level {k} are not an increasing map into [0, 1] of matching lengths")
+
 
 class HistogramBinning(_OneVsRest):
     """One-vs-rest histogram binning (Zadrozny & Elkan, 2001): each level's softmax probability
@@ -438,6 +453,13 @@ class HistogramBinning(_OneVsRest):
     def _set_state(self, state):
         self.bin_edges_ = [np.asarray(e, dtype=np.float64) for e in state["bin_edges"]]
         self.bin_values_ = [np.asarray(v, dtype=np.float64) for v in state["bin_values"]]
+
+    def _check_state(self):
+        _check_per_level(self, "bin_edges", self.bin_edges_)
+        _check_per_level(self, "bin_values", self.bin_values_)
+        for k, (e, v) in enumerate(zip(self.bin_edges_, self.bin_values_)):
+            if len(e) != len(v) + 1 or len(v) == 0 or np.any(np.diff(e) < 0) or np.any((v < 0) | (v > 1)):
+                raise ValueError(f"bins of level {k}: need n + 1 increasing edges and n values in [0, 1]")
 
 
 def _fit_logistic(features: np.ndarray, target: np.ndarray, theta0: np.ndarray, max_iter: int) -> np.ndarray:
@@ -493,6 +515,9 @@ class PlattScaling(_OneVsRest):
     def _set_state(self, state):
         self.coef_ = np.asarray(state["coef"], dtype=np.float64)
 
+    def _check_state(self):
+        _check_shape("coef", self.coef_, (self.n_classes_, len(self._identity())))
+
 
 class BetaCalibration(PlattScaling):
     """One-vs-rest beta calibration (Kull et al., 2017):
@@ -527,20 +552,75 @@ def make_calibrator(name: str = "temperature", **params) -> Calibrator:
     return CALIBRATORS[name](**params)
 
 
+def _check_shape(name: str, a: np.ndarray, shape: tuple) -> None:
+    if a.shape != shape:
+        raise ValueError(f"{name} has shape {a.shape}, expected {shape}")
+
+
+def _check_per_level(cal, name: str, arrays) -> None:
+    if len(arrays) != cal.n_classes_ or any(a.ndim != 1 for a in arrays):
+        raise ValueError(f"{name} needs one list of numbers per level ({cal.n_classes_})")
+
+
+def _non_finite(obj, where: str = "") -> str | None:
+    """Path of the first number in ``obj`` (nested lists/dicts) that is NaN or infinite, or None."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return None
+    if isinstance(obj, (int, float, np.floating, np.integer)):
+        return None if np.isfinite(obj) else f"{where or 'value'} = {obj!r}"
+    if isinstance(obj, dict):
+        return next((w for k, v in obj.items() if (w := _non_finite(v, f"{where}.{k}" if where else str(k)))), None)
+    if isinstance(obj, (list, tuple)):
+        return next((w for i, v in enumerate(obj) if (w := _non_finite(v, f"{where}[{i}]"))), None)
+    return f"{where or 'value'} is {type(obj).__name__}, not a number"
+
+
 def calibrator_from_dict(d: dict) -> Calibrator:
-    """Rebuild a fitted calibrator (and its conformal predictor, if any) from :meth:`Calibrator.to_dict`."""
+    """Rebuild a fitted calibrator (and its conformal predictor, if any) from :meth:`Calibrator.to_dict`.
+
+    Everything is checked on load (a calibrator that loads is usable): the format and version,
+    a known method, ``n_classes`` >= 2, every parameter a finite number, shapes that fit
+    ``n_classes``, a temperature > 0, and the conformal predictor's settings. Anything else raises
+    :class:`~tonecls.exceptions.CalibrationError` saying what is wrong.
+    """
     if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise ValueError(f"Not a tonecls calibration (expected a dict with format {FORMAT!r}).")
-    if d.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(f"Calibration format version {d['version']} is newer than this tonecls supports "
-                         f"({FORMAT_VERSION}); upgrade tonecls.")
-    cal = make_calibrator(d.get("method"), **d.get("params", {}))
-    cal.n_classes_ = int(d["n_classes"])
-    cal._set_state(d.get("state", {}))
+        raise CalibrationError(f"not a tonecls calibration (expected a JSON object with format {FORMAT!r}).")
+    if not isinstance(d.get("version", 0), int) or d.get("version", 0) > FORMAT_VERSION:
+        raise CalibrationError(f"calibration format version {d.get('version')!r} is newer than this tonecls supports "
+                               f"({FORMAT_VERSION}); upgrade tonecls.")
+    if d.get("method") not in CALIBRATORS:
+        raise CalibrationError(f"unknown calibration method {d.get('method')!r}; known: {list(CALIBRATORS)}.")
+    params, state = d.get("params") or {}, d.get("state") or {}
+    if not isinstance(params, dict) or not isinstance(state, dict):
+        raise CalibrationError("'params' and 'state' must be JSON objects.")
+    bad = _non_finite({"params": params, "state": state, "n_classes": d.get("n_classes")})
+    if bad:
+        raise CalibrationError(f"{bad}: every parameter must be a finite number.")
+    n = d.get("n_classes")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 2:
+        raise CalibrationError(f"n_classes must be an integer >= 2, got {n!r}.")
+    try:
+        cal = make_calibrator(d["method"], **params)
+        cal.n_classes_ = n
+        cal._set_state(state)
+        cal._check_state()
+    except (KeyError, TypeError, ValueError) as err:
+        what = f"missing {err}" if isinstance(err, KeyError) else str(err)
+        raise CalibrationError(f"{d['method']} calibration: {what}.") from None
     if d.get("conformal") is not None:
         from .conformal import ConformalPredictor
 
-        cal.conformal_ = ConformalPredictor.from_dict(d["conformal"])
+        conf = d["conformal"]
+        bad = _non_finite({k: v for k, v in conf.items() if k != "coverage_on_fit"}) if isinstance(conf, dict) else None
+        try:
+            if bad:
+                raise ValueError(f"{bad}: every number must be finite")
+            cal.conformal_ = ConformalPredictor.from_dict(conf)
+            if cal.conformal_.n_classes_ != n:
+                raise ValueError(f"it has {cal.conformal_.n_classes_} levels, the calibrator {n}")
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            what = f"missing {err}" if isinstance(err, KeyError) else str(err)
+            raise CalibrationError(f"conformal intervals: {what}.") from None
     if d.get("info"):
         cal.info_ = d["info"]
     return cal

@@ -10,9 +10,13 @@ sha256 of every weights file), ``model.safetensors``, a tokenizer (``tokenizer.j
 checksum-verified reference to the base package's), optionally ``calibration.json`` and
 ``metrics.json``, and a generated ``README.md``. Nothing is pickled.
 
-Input rules (the same everywhere): each statement must be a non-empty ``str``; anything else
-raises :class:`InvalidInputError` naming the position. Statements longer than the encoder's
-window are never truncated: they are cut into overlapping windows, each window is scored,
+Input rules (the same everywhere, :mod:`tonecls.validation`): each statement must be a ``str``
+with at least one readable character and no lone surrogate; anything else raises
+:class:`InvalidInputError` naming the position and what to do. An empty list gives an empty
+result (``[]``, or arrays of shape ``(0, 5)``); bytes, dicts and sets are refused by type.
+A statement's score does not depend on the other statements scored with it (see
+:mod:`tonecls.fast` for the int8 backends). Statements longer than the encoder's window are
+never truncated: they are cut into overlapping windows, each window is scored,
 and the statement takes the window with the highest expected level (the scale's "rate the
 strongest clause" rule; ``aggregate="mean"`` averages the windows' probabilities instead).
 Scoring keeps no per-call state on the model, so one model can serve several threads.
@@ -24,23 +28,21 @@ import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from . import __version__
 from .calibration import softmax
+from .exceptions import InvalidInputError  # noqa: F401 (re-exported)
 from .scale import LEVELS, id2label, score_from_probabilities
+from .validation import as_statement_list, validate_texts  # noqa: F401 (validate_texts re-exported)
 
 AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_NAME = "tokenizer.json"
 CALIBRATION_NAME = "calibration.json"
-
-
-class InvalidInputError(ValueError):
-    """A statement is not a non-empty string."""
 
 
 @dataclass(frozen=True)
@@ -65,23 +67,6 @@ class ToneScore:
         if self.interval is not None:
             out["interval"] = list(self.interval)
         return out
-
-
-def validate_texts(texts: Sequence) -> list[str]:
-    """Return ``texts`` as a list, or raise :class:`InvalidInputError` at the first bad item."""
-    if isinstance(texts, str):
-        raise InvalidInputError("Expected a list of statements, got one str; wrap it in a list.")
-    out = []
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise InvalidInputError(
-                f"Statement at index {i} is {type(t).__name__}, not str: pass text only "
-                "(drop or fill missing values first)."
-            )
-        if not t.strip():
-            raise InvalidInputError(f"Statement at index {i} is empty or whitespace only: there is no tone to rate.")
-        out.append(t)
-    return out
 
 
 @dataclass
@@ -142,33 +127,46 @@ class ToneClassifier:
         from safetensors.torch import load_file
 
         from .encoder import ToneNetwork, base_file, load_base_encoder_weights, verify_file
+        from .exceptions import ModelError, ModelNotFoundError, WeightsMismatchError
 
         path = Path(path)
         config_file = path / CONFIG_NAME
         if not config_file.is_file():
-            raise FileNotFoundError(f"{path} is not a tonecls model folder: {CONFIG_NAME} is missing.")
-        config = json.loads(config_file.read_text())
+            raise ModelNotFoundError(f"{path} is not a tonecls model folder: {CONFIG_NAME} is missing.")
+        config = _read_model_json(config_file, "the model's configuration")
+        _check_config(config, config_file)
         try:
             network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"])
         except ValueError:  # an encoder setting the compact code does not implement
-            network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"], "transformers")
+            try:
+                network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"], "transformers")
+            except Exception as err:
+                raise ModelError(f"{config_file}: the encoder settings cannot build a network ({err}).") from None
+        except (KeyError, TypeError) as err:
+            raise ModelError(f"{config_file}: the encoder settings are incomplete or malformed ({err!r}).") from None
         base = config.get("base")
         if base:
             load_base_encoder_weights(network)
         weights = config["weights"]
-        state = load_file(verify_file(path / weights["file"], weights["sha256"]))
+        weights_file = verify_file(path / weights["file"], weights["sha256"], recorded_in=config_file)
+        try:
+            state = load_file(weights_file)
+        except Exception as err:  # a file that matches its checksum but is no safetensors file
+            raise ModelError(f"{weights_file}: not a readable safetensors file ({err}).") from None
         state = {k: v.float() for k, v in state.items()}
-        missing, unexpected = network.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = network.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # shapes that do not fit
+            raise WeightsMismatchError(f"{weights_file} does not fit the network of {config_file}: {err}") from None
         # A delta folder may leave out encoder tensors (they come from the base), never the head.
         if unexpected or [k for k in missing if not (base and k.startswith("encoder."))]:
-            raise RuntimeError(f"{path / weights['file']} does not fit the network: missing {missing}, unexpected {unexpected}")
+            raise WeightsMismatchError(f"{weights_file} does not fit the network: missing {missing}, "
+                                       f"unexpected {unexpected}")
         tokenizer_file = base_file("tokenizer.json") if config["tokenizer"] == "base" else \
-            verify_file(path / TOKENIZER_NAME, config["tokenizer_sha256"])
+            verify_file(path / TOKENIZER_NAME, config.get("tokenizer_sha256", ""), recorded_in=config_file)
         calibrator = None
         if (path / CALIBRATION_NAME).is_file():
-            from .calibration import calibrator_from_dict
-
-            calibrator = calibrator_from_dict(json.loads((path / CALIBRATION_NAME).read_text()))
+            calibrator = load_calibration(path / CALIBRATION_NAME, len(config["labels"]))
         options = {k: config[k] for k in ("max_length", "stride", "aggregate")}
         options.update(overrides)
         clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
@@ -283,6 +281,8 @@ class ToneClassifier:
         """Uncalibrated logits, one row per statement (for a long statement: its chosen window
         under ``aggregate="max"``, the log of the mean window probabilities under ``"mean"``)."""
         texts = validate_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
         enc = self.encode(texts)
         return self._aggregate(enc, self.window_logits(enc, batch_size), len(texts))[0]
 
@@ -310,15 +310,18 @@ class ToneClassifier:
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Calibrated probabilities, shape ``(n, 5)``, columns in ``self.labels`` order."""
-        return self.calibrated_probabilities(self.predict_logits(texts, batch_size))
+        logits = self.predict_logits(texts, batch_size)
+        if not len(logits):
+            return np.zeros((0, len(self.labels)), dtype=np.float64)
+        return self.calibrated_probabilities(logits)
 
     def score(self, texts: str | Sequence[str], batch_size: int = 64) -> ToneScore | list[ToneScore]:
-        """Score one statement (returns a :class:`ToneScore`) or a list (returns a list, same order)."""
-        single = isinstance(texts, str)
-        batch = [texts] if single else texts
-        if not single and not isinstance(texts, Iterable):
-            raise InvalidInputError(f"Expected a str or a list of str, got {type(texts).__name__}.")
-        batch = validate_texts(list(batch))
+        """Score one statement (returns a :class:`ToneScore`) or a list (returns a list, same order;
+        ``[]`` for an empty list)."""
+        batch, single = as_statement_list(texts, allow_single=True)
+        batch = validate_texts(batch)
+        if not batch:
+            return []
         enc = self.encode(batch)
         window = self.window_logits(enc, batch_size)
         logits, counts = self._aggregate(enc, window, len(batch))
@@ -340,6 +343,62 @@ class ToneClassifier:
     def __repr__(self) -> str:
         return (f"ToneClassifier(name={self.name!r}, labels={list(self.labels)}, max_length={self.max_length}, "
                 f"calibrated={self.calibrator is not None})")
+
+
+def _read_model_json(path: Path, what: str) -> dict:
+    from .exceptions import ModelError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{path}: {what} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); "
+                         "the model folder is damaged: copy it again from its source.") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ModelError(f"{path}: {what} cannot be read ({err}).") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: {what} must be a JSON object, got {type(data).__name__}.")
+    return data
+
+
+_CONFIG_KEYS = {"labels": list, "pooling": str, "encoder": dict, "weights": dict, "tokenizer": str,
+                "max_length": int, "stride": int, "aggregate": str}
+
+
+def _check_config(config: dict, config_file: Path) -> None:
+    """Raise :class:`~tonecls.exceptions.ModelError` naming ``config_file`` if an entry the
+    loader needs is missing or of the wrong type."""
+    from .exceptions import ModelError
+
+    for key, typ in _CONFIG_KEYS.items():
+        if not isinstance(config.get(key), typ) or isinstance(config.get(key), bool):
+            got = "missing" if key not in config else f"a {type(config[key]).__name__}"
+            raise ModelError(f"{config_file}: {key!r} should be a {typ.__name__}, is {got}; the model folder is "
+                             "damaged or not a tonecls model (save it again with save_pretrained).")
+    weights = config["weights"]
+    if not isinstance(weights.get("file"), str) or not isinstance(weights.get("sha256"), str) \
+            or Path(weights["file"]).name != weights["file"]:
+        raise ModelError(f"{config_file}: 'weights' must name a file in the folder and its sha256.")
+
+
+def load_calibration(path: Path, n_labels: int):
+    """The calibrator stored in ``path`` (``calibration.json``), checked on load (finite numbers, a
+    positive temperature, shapes that fit ``n_labels`` levels): a bad one is a
+    :class:`~tonecls.exceptions.CalibrationError` naming the file."""
+    from .calibration import calibrator_from_dict
+    from .exceptions import CalibrationError
+
+    fix = (f"Fit it again (`tonecls calibrate {path.parent} --data DEV`) or delete {path.name} to use "
+           "uncalibrated probabilities.")
+    try:
+        data = _read_model_json(path, "the calibrator")
+        cal = calibrator_from_dict(data)
+    except CalibrationError as err:
+        raise CalibrationError(f"{path}: {err} {fix}") from None
+    except ValueError as err:  # ModelError from _read_model_json
+        raise CalibrationError(f"{err} {fix}") from None
+    if cal.n_classes_ != n_labels:
+        raise CalibrationError(f"{path}: the calibrator has {cal.n_classes_} levels, the model {n_labels}. {fix}")
+    return cal
 
 
 def _load_tokenizer(path: Path):

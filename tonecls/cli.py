@@ -20,6 +20,12 @@ import sys
 from pathlib import Path
 
 
+def _add_encoding(p) -> None:
+    p.add_argument("--encoding", default="utf-8",
+                   help="text encoding of CSV/JSON input (default utf-8, a byte-order mark is dropped; e.g. latin-1, "
+                        "cp1252). Bytes not valid in it are reported, never replaced")
+
+
 # ---------------------------------------------------------------------------- score
 def _add_score(sub) -> None:
     p = sub.add_parser("score", help="score a statement, or an archive file/folder with -o")
@@ -38,6 +44,7 @@ def _add_score(sub) -> None:
     g.add_argument("--workers", type=int, default=1, help="processes (spawn) or Ray actors (default 1)")
     g.add_argument("--threads", type=int, default=None, help="threads per process (default: cores / workers)")
     g.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    _add_encoding(g)
     g.add_argument("--split", default=None, help="split of a DatasetDict folder")
     g.add_argument("--segment", action="store_true", help="split documents into statements first")
     g.add_argument("--interval", action="store_true", help="add the conformal interval_low/interval_high")
@@ -74,6 +81,7 @@ def _add_train(sub) -> None:
     p.add_argument("--eval-data", help="labelled data for early stopping (default: the validation split / 10%% of the file)")
     p.add_argument("--text-column", default="text")
     p.add_argument("--level-column", default="level")
+    _add_encoding(p)
     p.add_argument("--config", help="TrainingArguments as JSON (a file); flags below override it")
     p.add_argument("--objective", choices=("ordinal", "cross_entropy"))
     p.add_argument("--epochs", type=float)
@@ -96,7 +104,7 @@ def _run_train(args) -> int:
         if value is not None:
             config[f.name] = value
     train(args.data, TrainingArguments(**config), eval_data=args.eval_data, out=args.out,
-          text_column=args.text_column, level_column=args.level_column)
+          text_column=args.text_column, level_column=args.level_column, encoding=args.encoding)
     print(f"model written to {args.out}")
     return 0
 
@@ -107,6 +115,7 @@ def _add_labelled_args(p) -> None:
     p.add_argument("--split", help="split to use when --data is a DatasetDict folder")
     p.add_argument("--text-column", default="text")
     p.add_argument("--level-column", default="level", help="level names or ids 0-4")
+    _add_encoding(p)
     p.add_argument("--batch-size", type=int, default=64)
 
 
@@ -132,7 +141,8 @@ def _run_calibrate(args) -> int:
     from .evaluation import load_labelled
 
     clf = ToneClassifier.from_pretrained(args.model)
-    texts, levels = load_labelled(args.data, args.text_column, args.level_column, split=args.split)
+    texts, levels = load_labelled(args.data, args.text_column, args.level_column, split=args.split,
+                                  encoding=args.encoding)
     logits = clf.predict_logits(texts, batch_size=args.batch_size)
     cal = fit_calibration(logits, levels, method=args.method, conformal_alpha=args.conformal_alpha,
                           conformal_method=args.conformal_method, conformal_fraction=args.conformal_fraction,
@@ -168,7 +178,8 @@ def _run_evaluate(args) -> int:
     from .evaluation import evaluate_predictions, load_labelled, write_report
 
     clf = ToneClassifier.from_pretrained(args.model)
-    texts, levels = load_labelled(args.data, args.text_column, args.level_column, split=args.split)
+    texts, levels = load_labelled(args.data, args.text_column, args.level_column, split=args.split,
+                                  encoding=args.encoding)
     logits = clf.predict_logits(texts, batch_size=args.batch_size)
     report = evaluate_predictions(levels, logits, clf.calibrator, n_bins=args.bins, labels=clf.labels)
     report["model"], report["data"] = str(args.model), str(args.data)
@@ -191,6 +202,7 @@ def _add_shifts(sub) -> None:
     p.add_argument("--score-column", default="score")
     p.add_argument("--text-column", default="text", help="optional; carried into the events")
     p.add_argument("--id-column", default=None, help="optional id carried into the events (e.g. doc_id)")
+    _add_encoding(p)
     p.add_argument("--period", default="Y", help="change-point periods: Y, Q or M (default Y)")
     p.add_argument("--method", default="cusum", help="change points: cusum or pelt (default cusum)")
     p.add_argument("--alpha", type=float, default=0.05, help="per-actor false-alarm rate (default 0.05)")
@@ -214,8 +226,18 @@ def _run_shifts(args) -> int:
                              test_from=args.test_from, cluster_dates=args.cluster_dates,
                              actor_column=args.actor_column, date_column=args.date_column,
                              score_column=args.score_column, text_column=args.text_column, id_column=args.id_column)
-    report = detector.detect(args.scored)
+    from .shift import read_scored
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # skipped rows are printed below, with their file
+        report = detector.detect(read_scored(args.scored, encoding=args.encoding))
     paths = report.save(args.output, table_format=args.format, plots=args.plots)
+    if len(report.skipped):
+        rows = ", ".join(str(r) for r in report.skipped["row"].head(10)) + (", ..." if len(report.skipped) > 10 else "")
+        print(f"skipped {len(report.skipped)} row(s) without a usable actor or date (rows {rows}): "
+              f"listed in {paths['skipped']}", file=sys.stderr)
     ev = report.events
     counts = ev.groupby(["kind", "direction"]).size().to_dict() if len(ev) else {}
     print(f"{len(report.statements)} statements, {report.statements['actor'].nunique()} actors: "
@@ -231,7 +253,7 @@ def _add_label(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output folder (DatasetDict + README.md card)")
     for name in ("text", "id", "actor", "date"):
         p.add_argument(f"--{name}-column", default=name, help=f"column holding the {name} (default: {name})")
-    p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL input (e.g. latin-1)")
+    _add_encoding(p)
     p.add_argument("--aggregator", default=None, choices=["label_model", "majority", "strongest"],
                    help="how votes become a level (default: the one that won on gold dev)")
     p.add_argument("--no-marker", default=None, choices=["abstain", "cue", "measured"],
@@ -282,11 +304,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .exceptions import ToneclsError
+
     try:
         return COMMANDS[args.command][1](args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"tonecls {args.command}: error: {err}", file=sys.stderr)
+    except (ToneclsError, ValueError, OSError, KeyError, ImportError) as err:
+        # Every error tonecls raises on purpose names what, where and what to do: one line, no traceback.
+        message = " ".join(str(err).split()) if not isinstance(err, KeyError) else f"missing key {err}"
+        print(f"tonecls {args.command}: error: {message or type(err).__name__}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = " (run the same command again to resume)" if getattr(args, "output", None) and args.command == "score" \
+            else ""
+        print(f"tonecls {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

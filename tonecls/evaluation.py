@@ -270,7 +270,8 @@ def _json_default(o):
 
 
 # ============================================================================ labelled data
-def load_labelled(path, text_column: str = "text", level_column: str = "level", split: str | None = None):
+def load_labelled(path, text_column: str = "text", level_column: str = "level", split: str | None = None,
+                  encoding: str = "utf-8"):
     """Read a labelled file (CSV / JSONL / Parquet / datasets folder) into ``(texts, levels)``.
 
     Levels may be names (``"firm"``) or ids 0–4. A row with an empty level is unlabelled: it is
@@ -278,17 +279,20 @@ def load_labelled(path, text_column: str = "text", level_column: str = "level", 
     :class:`tonecls.labeling.read.DataError` naming the row (1-based, in file order).
     """
     from .labeling.read import DataError, read_table
+    from .validation import text_problem
 
     ds = read_table(path, columns={"text": text_column, "level": level_column}, required=("text", "level"),
-                    split=split)
+                    split=split, encoding=encoding)
     texts, levels, unlabelled = [], [], 0
     for i, (text, level) in enumerate(zip(ds["text"], ds["level"]), 1):
         if level is None or (isinstance(level, float) and level != level) or \
                 (isinstance(level, (int, np.integer)) and not isinstance(level, bool) and level == -1):
             unlabelled += 1  # read_table marks empty levels as -1 (older versions: None)
             continue
-        if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{path}, row {i}: text is {text!r}; every labelled row needs a non-empty statement.")
+        problem = text_problem(text)
+        if problem:
+            raise DataError(f"{path}, row {i}: the text {problem[1]}; every labelled row needs a statement "
+                            "(fix or drop that row).")
         try:
             levels.append(level_from_label(level))
         except ValueError as err:

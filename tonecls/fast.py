@@ -13,9 +13,21 @@ tokenising, windows, length-sorted batching, aggregation and calibration stay th
 ``onnx-int8``  ONNX Runtime with ``onnxruntime.quantization.quantize_dynamic`` (per-channel
                int8 MatMuls); the head and ``exclude`` layers stay fp32
 ``auto``       the fastest backend recorded as agreeing with fp32 on ≥ 99 % of levels for
-               *these weights* (see :func:`agreement_record`); without such a record
-               ``onnx`` (exact) when onnxruntime is installed, else ``torch``
+               *these weights* and *this runtime* (see :func:`agreement_record`); without
+               such a record ``onnx`` (exact) when onnxruntime is installed, else ``torch``
 =============  ==========================================================================
+
+**Scores never depend on the batch.** Dynamic int8 quantises activations with one scale per
+tensor, computed from the whole batch (padding included), so a statement's int8 logits would
+move with its neighbours (by up to 1.2 in the logits on the default model). The int8 backends
+therefore run every window alone, trimmed to its own length (no padding): its numbers are then
+exactly the same in any batch, chunk or order. With ``threads > 1`` the windows run
+concurrently, each on one thread, which here is as fast as batching or faster (benchmarks/README.md).
+The fp32 backends mask padding and are independent of the batch up to float rounding (~1e-6).
+
+**Runtime versions.** The agreement record names the torch and onnxruntime versions it was
+measured with (:func:`runtime_versions`); ``auto`` trusts it only on the same versions and the
+same quantisation recipe, else it falls back to the exact backend with a one-line notice.
 
 **The guard.** Int8 moves the logits a little, so a statement whose two most probable
 levels are nearly tied can change level. With ``guard=g > 0`` an int8 backend recomputes in
@@ -41,12 +53,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import os
 import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+from .exceptions import BackendUnavailable  # noqa: F401 (re-exported)
 
 BACKENDS = ("torch", "onnx", "int8", "onnx-int8", "auto")
 AGREEMENT_TARGET = 0.99
@@ -54,10 +68,11 @@ RECORD_NAME = "fast.json"
 # Fastest first: the order in which ``auto`` considers recorded backends.
 _SPEED_ORDER = ("onnx-int8", "int8", "onnx", "torch")
 _EXPORT_VERSION = 3  # bump when the export or quantisation recipe changes (invalidates cached graphs)
-
-
-class BackendUnavailable(ImportError):
-    """The backend needs a package that is not installed."""
+# Libraries recorded in agreement records and output metadata; those in RUNTIME_COMPARED compute
+# the numbers, so a record measured on other versions of them is not trusted by ``auto``.
+RUNTIME_PACKAGES = ("tonecls", "torch", "onnxruntime", "onnx", "transformers", "tokenizers")
+RUNTIME_COMPARED = ("torch", "onnxruntime")
+log = logging.getLogger("tonecls")
 
 
 # --------------------------------------------------------------------------- keys and cache
@@ -82,6 +97,24 @@ def weights_key(clf) -> str:
     key = digest.hexdigest()
     clf._tonecls_weights_key = key
     return key
+
+
+def runtime_versions() -> dict[str, str | None]:
+    """Installed versions of :data:`RUNTIME_PACKAGES` (None when not installed); nothing is imported."""
+    from importlib import metadata
+
+    from . import __version__
+
+    out: dict[str, str | None] = {}
+    for name in RUNTIME_PACKAGES:
+        if name == "tonecls":
+            out[name] = __version__
+            continue
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -191,6 +224,49 @@ def ort_forward(onnx_path: str | Path, threads: int | None = None) -> Callable[[
     return forward
 
 
+def independent_rows(forward: Callable, threads: int = 1) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A ``_forward`` that runs ``forward`` on every row alone, trimmed to its length (rows are
+    right-padded, as :meth:`~tonecls.classifier.ToneClassifier.window_logits` builds them), so a
+    row's logits do not depend on the other rows. ``threads > 1`` runs rows concurrently (for
+    ONNX Runtime sessions, which release the GIL; give them one intra-op thread each)."""
+    pool, pool_pid = None, None
+    lock = threading.Lock()
+
+    def one(args):
+        ids, mask = args
+        return forward(ids, mask)
+
+    def run(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        nonlocal pool, pool_pid
+        lengths = attention_mask.sum(axis=1)
+        if len(lengths) == 0:
+            return forward(input_ids, attention_mask)
+        rows = [(np.ascontiguousarray(input_ids[i:i + 1, :n]), np.ascontiguousarray(attention_mask[i:i + 1, :n]))
+                for i, n in enumerate(lengths.tolist())]
+        if threads > 1 and len(rows) > 1:
+            with lock:
+                if pool is None or pool_pid != os.getpid():  # a forked child has none of the parent's threads
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    pool, pool_pid = ThreadPoolExecutor(threads, thread_name_prefix="tonecls-row"), os.getpid()
+            out = list(pool.map(one, rows))
+        else:
+            out = [one(r) for r in rows]
+        return np.concatenate(out, axis=0)
+
+    run.independent_rows = True  # type: ignore[attr-defined]
+    return run
+
+
+def ort_int8_forward(onnx_path: str | Path, threads: int | None = None, independent: bool = True) -> Callable:
+    """The int8 graph's ``_forward``: row by row on single-threaded sessions (``threads`` rows at
+    a time) unless ``independent=False`` (batched: scores depend on the batch; benchmarks only)."""
+    threads = threads or _default_threads()
+    if not independent:
+        return ort_forward(onnx_path, threads)
+    return independent_rows(ort_forward(onnx_path, 1), threads)
+
+
 def _default_threads() -> int:
     import torch
 
@@ -214,6 +290,35 @@ def torch_int8_network(network, *, exclude: Sequence[str] = ("head",), per_chann
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(copy.deepcopy(network).eval(), spec, dtype=torch.qint8)
+
+
+_single_thread = {"depth": 0, "before": 1}
+_single_thread_lock = threading.Lock()
+
+
+def torch_rows_forward(network, threads: int | None = None):
+    """``network`` (torch int8) window by window, ``threads`` windows at a time, each on one torch
+    thread (small per-window GEMMs run faster one per thread than split over threads); torch's thread
+    setting is restored after every batch."""
+    import torch
+
+    rows = independent_rows(torch_forward(network), threads or torch.get_num_threads())
+
+    def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        with _single_thread_lock:
+            if _single_thread["depth"] == 0:
+                _single_thread["before"] = torch.get_num_threads()
+                torch.set_num_threads(1)
+            _single_thread["depth"] += 1
+        try:
+            return rows(input_ids, attention_mask)
+        finally:
+            with _single_thread_lock:
+                _single_thread["depth"] -= 1
+                if _single_thread["depth"] == 0:
+                    torch.set_num_threads(_single_thread["before"])
+
+    return forward
 
 
 def torch_forward(network, threads: int | None = None):
@@ -275,7 +380,10 @@ def agreement_record(clf) -> dict | None:
 
 
 def save_agreement_record(clf, record: dict, *, to_model_folder: bool = False) -> Path:
-    record = {**record, "weights_key": weights_key(clf)}
+    """Write ``record`` for these weights, stamped with the runtime versions it was measured on,
+    the quantisation recipe (export version) and row-independent int8 execution."""
+    record = {**record, "weights_key": weights_key(clf), "runtime": runtime_versions(),
+              "export_version": _EXPORT_VERSION, "independent_rows": True}
     if to_model_folder:
         if getattr(clf, "path", None) is None:
             raise ValueError("The classifier was not loaded from a folder; cannot write fast.json beside it.")
@@ -287,12 +395,37 @@ def save_agreement_record(clf, record: dict, *, to_model_folder: bool = False) -
     return path
 
 
+def record_problem(record: dict) -> str | None:
+    """Why ``record`` does not describe this installation (None when it does): it names no
+    runtime, was measured on other torch / onnxruntime versions, another quantisation recipe,
+    or batched int8."""
+    runtime = record.get("runtime")
+    if not isinstance(runtime, dict) or not runtime:
+        return "names no runtime versions"
+    installed = runtime_versions()
+    diff = [f"{k} {runtime.get(k)} (installed: {installed[k]})" for k in RUNTIME_COMPARED if runtime.get(k) != installed[k]]
+    if diff:
+        return "was measured with " + ", ".join(diff)
+    if record.get("export_version") != _EXPORT_VERSION:
+        return f"was measured with export/quantisation recipe v{record.get('export_version')} (this tonecls: v{_EXPORT_VERSION})"
+    if not record.get("independent_rows"):
+        return "was measured on batched int8 (scores now never depend on the batch)"
+    return None
+
+
+_notified: set = set()
+
+
 def choose_auto(clf) -> tuple[str, dict]:
-    """(backend, options) chosen by ``auto`` and why (``options["reason"]``)."""
+    """(backend, options) chosen by ``auto`` and why (``options["reason"]``). A record made on
+    another runtime is not used: ``auto`` then takes the exact backend and says so once per
+    process (a one-line notice on the ``tonecls`` logger, shown on stderr)."""
     record = agreement_record(clf)
+    distrust = None
     if record and record.get("recommended"):
         rec = record["recommended"]
-        if rec.get("agreement", 0) >= AGREEMENT_TARGET and rec.get("backend") in BACKENDS:
+        distrust = record_problem(record)
+        if distrust is None and rec.get("agreement", 0) >= AGREEMENT_TARGET and rec.get("backend") in BACKENDS:
             opts = {"guard": rec.get("guard", 0.0), "exclude": tuple(rec.get("exclude", ("head",)))}
             if rec["backend"] in ("onnx", "onnx-int8"):
                 try:
@@ -305,10 +438,22 @@ def choose_auto(clf) -> tuple[str, dict]:
                 return rec["backend"], opts
     try:
         _require_ort()
+        exact, exact_name = "onnx", "ONNX fp32 (exact)"
+    except BackendUnavailable:
+        exact, exact_name = "torch", "torch fp32 (exact; onnxruntime not installed)"
+    if distrust:
+        reason = (f"agreement record {record['_path']} {distrust}: not used; {exact_name}. "
+                  "Re-measure with benchmarks/agreement.py on this runtime to enable int8")
+        key = (record["_path"], distrust)
+        if key not in _notified:
+            _notified.add(key)
+            log.warning("tonecls: backend 'auto' uses %s: the agreement record %s %s "
+                        "(re-measure with benchmarks/agreement.py).", exact, record["_path"], distrust)
+        return exact, {"reason": reason}
+    if exact == "onnx":
         return "onnx", {"reason": "no agreement record ≥ 99% for these weights; ONNX fp32 (exact) "
                                   "(run benchmarks/agreement.py to enable int8)"}
-    except BackendUnavailable:
-        return "torch", {"reason": "onnxruntime not installed and no int8 agreement record; torch fp32"}
+    return "torch", {"reason": "onnxruntime not installed and no int8 agreement record; torch fp32"}
 
 
 # --------------------------------------------------------------------------- applying
@@ -316,10 +461,12 @@ _apply_lock = threading.Lock()
 
 
 def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, exclude: Sequence[str] | None = None,
-                  threads: int | None = None, per_channel: bool = True):
+                  threads: int | None = None, per_channel: bool = True, independent: bool = True):
     """Make ``clf`` score with ``backend`` (in place; returns ``clf``). ``clf.backend`` names the
     result, e.g. ``"onnx-int8+guard0.05"``. ``guard`` and ``exclude`` apply to the int8 backends;
-    ``threads`` sets intra-op threads (default: torch's setting)."""
+    ``threads`` sets intra-op threads (default: torch's setting). ``independent=False`` runs the
+    int8 backends batched, so that scores depend on the batch (for benchmarks; the name says
+    ``-batched``)."""
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; choose one of {list(BACKENDS)}.")
     with _apply_lock:
@@ -338,10 +485,12 @@ def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, ex
         elif backend == "onnx":
             forward = ort_forward(export_onnx(clf), threads)
         elif backend == "int8":
-            forward = torch_forward(torch_int8_network(clf.network, exclude=exclude, per_channel=per_channel), threads)
+            qnet = torch_int8_network(clf.network, exclude=exclude, per_channel=per_channel)
+            forward = torch_rows_forward(qnet, threads) if independent else torch_forward(qnet, threads)
             reference = torch_forward(clf.network, threads)
         else:  # onnx-int8
-            forward = ort_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel), threads)
+            forward = ort_int8_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel), threads,
+                                       independent)
             reference = ort_forward(export_onnx(clf), threads) if guard > 0 else None
         name = backend
         if reference is not None and guard > 0:
@@ -350,11 +499,13 @@ def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, ex
             name = f"{backend}+guard{guard:g}"
         if backend in ("int8", "onnx-int8") and tuple(exclude) != ("head",):
             name += "-keep:" + ",".join(e for e in exclude if e != "head")
+        if backend in ("int8", "onnx-int8") and not independent:
+            name += "-batched"
         if forward is not None:
             clf._forward = forward
         clf.backend = name
         clf.backend_options = {"backend": backend, "guard": guard, "exclude": list(exclude), "per_channel": per_channel,
-                               "reason": reason}
+                               "independent": independent, "reason": reason}
     return clf
 
 
@@ -385,7 +536,8 @@ def ort_worker_spec(clf) -> dict | None:
             "aggregate": clf.aggregate, "pooling": clf.network.pooling, "tokenizer": clf.tokenizer.to_str(),
             "calibrator": clf.calibrator.to_dict() if clf.calibrator is not None else None,
             "fast": str(fast_path), "reference": str(export_onnx(clf)) if backend == "onnx-int8" and guard > 0 else None,
-            "guard": guard, "backend_name": clf.backend, "weights_key": weights_key(clf), "options": dict(options)}
+            "guard": guard, "backend_name": clf.backend, "weights_key": weights_key(clf), "options": dict(options),
+            "independent": options.get("independent", True)}
 
 
 def classifier_from_spec(spec: dict, threads: int | None = None):
@@ -406,7 +558,10 @@ def classifier_from_spec(spec: dict, threads: int | None = None):
     clf = ToneClassifier(_NoNetwork(spec["pooling"]), tok, labels=spec["labels"], max_length=spec["max_length"],
                          stride=spec["stride"], aggregate=spec["aggregate"], calibrator=calibrator, name=spec["name"])
     threads = threads or max(1, os.cpu_count() or 1)
-    forward = ort_forward(spec["fast"], threads)
+    if spec["backend_name"].startswith("onnx-int8"):
+        forward = ort_int8_forward(spec["fast"], threads, spec.get("independent", True))
+    else:
+        forward = ort_forward(spec["fast"], threads)
     if spec["reference"] and spec["guard"] > 0:
         clf.guard_stats = {}
         forward = guarded(forward, ort_forward(spec["reference"], threads), clf.calibrated_probabilities,

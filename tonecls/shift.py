@@ -31,6 +31,11 @@ Input: scored statements (a ``tonecls score`` output file, a pandas DataFrame or
     runs PELT (``ruptures``) with the same weighted least-squares cost and a penalty
     set to the (1 - alpha / 2) permutation quantile of the largest one-split gain.
 
+Rows without a usable actor or date (missing, or a date that is not ``YYYY[-MM[-DD]]`` or not a
+calendar date) are skipped, never fatal: ``report.skipped`` lists them (row, column, value,
+reason), :meth:`ShiftDetector.detect` warns with their count and first rows, and
+``ShiftReport.save`` writes them to ``skipped.csv``.
+
 Together, a stationary actor series raises any event with probability <= ``alpha``
 (alpha / 2 for each kind). Actors with fewer than ``min_history`` past statements get no
 statement events; their baseline is shrunk toward the pooled baseline of all actors and
@@ -55,6 +60,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .exceptions import ShiftError  # noqa: F401 (re-exported)
+
 METHODS = ("cusum", "pelt")
 PERIODS = ("Y", "Q", "M")
 CORRECTIONS = ("holm", "bonferroni")
@@ -64,79 +71,60 @@ _PRECISION_RANK = {"D": 0, "M": 1, "Y": 2}
 _PERIOD_RANK = {"M": 1, "Q": 1, "Y": 2}
 
 
-class ShiftError(ValueError):
-    """Input that the shift detector cannot use; the message names the column, row or fix."""
-
-
 def _check_choice(name: str, value, choices) -> None:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not valid; choose one of {list(choices)}.")
 
 
 # ------------------------------------------------------------------------- input
-def read_scored(path) -> pd.DataFrame:
-    """Read a scored table (CSV, JSONL(.gz), Parquet or a ``datasets`` folder) into pandas.
+def read_scored(path, encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a scored table (CSV, JSONL(.gz), a JSON array, Parquet or a ``datasets`` folder) into
+    pandas, through the same reader as every other command (:func:`tonecls.labeling.read.read_table`;
+    ``encoding`` for CSV/JSON, a UTF-8 byte-order mark dropped).
 
     Dates are kept as written (no automatic date parsing), so ``2019`` and ``2019-05``
     keep their precision.
     """
-    from .labeling.read import detect_format
+    from .labeling.read import read_table
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or folder.")
-    fmt = detect_format(path)
-    if fmt == "csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    if fmt == "json":
-        return pd.read_json(path, lines=True, dtype=False)  # dtype=False: no date guessing either
-    if fmt == "parquet":
-        return pd.read_parquet(path)
-    import datasets
-
-    ds = datasets.load_from_disk(str(path))
-    if isinstance(ds, datasets.DatasetDict):
-        raise ShiftError(f"{path} holds splits {list(ds)}; pass one split (e.g. load it and pass ds['test']).")
-    return ds.to_pandas()
+    return read_table(path, required=(), encoding=encoding, check_levels=False).to_pandas()
 
 
 _DATE_RE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
 
 
-def parse_dates(values) -> tuple[np.ndarray, np.ndarray]:
-    """Parse dates given as ``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY`` (strings or ints) or datetimes.
-
-    Returns ``(dates, precision)``: ``datetime64[D]`` (a year or month date falls on its
-    first day) and ``'D'``/``'M'``/``'Y'`` per row. Raises :class:`ShiftError` naming the first
-    unparsable row.
-
-    >>> d, p = parse_dates(["2019", "2019-05", "2019-05-17"])
-    >>> [str(x) for x in d], p.tolist()
-    (['2019-01-01', '2019-05-01', '2019-05-17'], ['Y', 'M', 'D'])
-    """
+def _parse_dates(values) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """``(dates, precision, problems)``: NaT and ``""`` where a value is missing or invalid, and
+    ``(row, reason)`` for each such row."""
     values = list(values) if not isinstance(values, (pd.Series, np.ndarray)) else values
     series = pd.Series(values)
-    out = np.empty(len(series), dtype="datetime64[D]")
-    precision = np.empty(len(series), dtype="<U1")
+    out = np.full(len(series), np.datetime64("NaT"), dtype="datetime64[D]")
+    precision = np.full(len(series), "", dtype="<U1")
+    problems: list[tuple[int, str]] = []
     if pd.api.types.is_datetime64_any_dtype(series):
-        if series.isna().any():
-            row = int(np.flatnonzero(series.isna().to_numpy())[0])
-            raise ShiftError(f"row {row}: missing date.")
-        return series.to_numpy().astype("datetime64[D]"), np.full(len(series), "D")
+        missing = series.isna().to_numpy()
+        out[~missing] = series[~missing].to_numpy().astype("datetime64[D]")
+        precision[~missing] = "D"
+        return out, precision, [(int(i), "missing date") for i in np.flatnonzero(missing)]
     for i, v in enumerate(series.tolist()):
         if isinstance(v, (pd.Timestamp, np.datetime64)) or (hasattr(v, "year") and hasattr(v, "month")):
             ts = pd.Timestamp(v)
             if pd.isna(ts):
-                raise ShiftError(f"row {i}: missing date.")
-            out[i], precision[i] = np.datetime64(ts.date(), "D"), "D"
+                problems.append((i, "missing date"))
+            else:
+                out[i], precision[i] = np.datetime64(ts.date(), "D"), "D"
+            continue
+        if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)) or (isinstance(v, str) and not v.strip()):
+            problems.append((i, "missing date"))
             continue
         if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
             v = str(int(v))
-        elif isinstance(v, (float, np.floating)) and not math.isnan(v) and float(v).is_integer():
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
             v = str(int(v))
         m = _DATE_RE.match(v) if isinstance(v, str) else None
         if m is None:
-            raise ShiftError(f"row {i}: date {v!r} is not YYYY-MM-DD, YYYY-MM or YYYY.")
+            problems.append((i, f"date {v!r} is not YYYY-MM-DD, YYYY-MM or YYYY"))
+            continue
         y, mo, d = m.group(1), m.group(2), m.group(3)
         try:
             if d is not None:
@@ -151,8 +139,29 @@ def parse_dates(values) -> tuple[np.ndarray, np.ndarray]:
                 out[i] = np.datetime64(f"{y}-01-01", "D")
                 precision[i] = "Y"
         except ValueError:
-            raise ShiftError(f"row {i}: date {v!r} is not a valid calendar date.") from None
+            problems.append((i, f"date {v!r} is not a valid calendar date"))
+    return out, precision, problems
+
+
+def parse_dates(values) -> tuple[np.ndarray, np.ndarray]:
+    """Parse dates given as ``YYYY-MM-DD``, ``YYYY-MM``, ``YYYY`` (strings or ints) or datetimes.
+
+    Returns ``(dates, precision)``: ``datetime64[D]`` (a year or month date falls on its
+    first day) and ``'D'``/``'M'``/``'Y'`` per row. Raises :class:`ShiftError` naming the first
+    unparsable row (:meth:`ShiftDetector.detect` skips such rows instead, and reports them).
+
+    >>> d, p = parse_dates(["2019", "2019-05", "2019-05-17"])
+    >>> [str(x) for x in d], p.tolist()
+    (['2019-01-01', '2019-05-01', '2019-05-17'], ['Y', 'M', 'D'])
+    """
+    out, precision, problems = _parse_dates(values)
+    if problems:
+        row, reason = problems[0]
+        raise ShiftError(f"row {row}: {reason}.")
     return out, precision
+
+
+SKIPPED_COLUMNS = ["row", "column", "value", "reason"]
 
 
 def prepare(data, actor_column="actor", date_column="date", score_column="score",
@@ -160,7 +169,9 @@ def prepare(data, actor_column="actor", date_column="date", score_column="score"
     """Check and normalise scored statements to columns ``row, actor, date, precision, score[, text, id]``.
 
     ``row`` is the 0-based position in the input. ``text_column`` is optional (used when
-    present); the other named columns must exist.
+    present); the other named columns must exist. Rows with a missing actor, or a missing or
+    invalid date, are left out and listed in ``result.attrs["skipped"]`` (columns
+    :data:`SKIPPED_COLUMNS`).
     """
     if isinstance(data, (str, Path)):
         data = read_scored(data)
@@ -176,12 +187,15 @@ def prepare(data, actor_column="actor", date_column="date", score_column="score"
     n = len(data)
     out = pd.DataFrame({"row": np.arange(n)})
     actor = data[actor_column]
-    if actor.isna().any():
-        raise ShiftError(f"row {int(np.flatnonzero(actor.isna().to_numpy())[0])}: missing actor.")
     out["actor"] = actor.astype(str).to_numpy()
-    out["date"], out["precision"] = parse_dates(data[date_column].to_numpy() if n else [])
+    raw_dates = data[date_column].to_numpy() if n else []
+    out["date"], out["precision"], date_problems = _parse_dates(data[date_column] if n else [])
+    skipped = [(int(i), actor_column, None, "missing actor") for i in np.flatnonzero(actor.isna().to_numpy())]
+    skipped += [(i, date_column, _plain(raw_dates[i]), reason) for i, reason in date_problems]
+    keep = np.ones(n, dtype=bool)
+    keep[[r for r, *_ in skipped]] = False
     score = pd.to_numeric(data[score_column], errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(score) | (score < 0) | (score > 1))
+    bad = np.flatnonzero(keep & (~np.isfinite(score) | (score < 0) | (score > 1)))
     if bad.size:
         raw = data[score_column].to_numpy(dtype=object)
         shown = ", ".join(f"row {i}: {getattr(raw[i], 'item', lambda: raw[i])()!r}" for i in bad[:5])
@@ -191,7 +205,17 @@ def prepare(data, actor_column="actor", date_column="date", score_column="score"
         out["text"] = data[text_column].astype(object).to_numpy()
     if id_column is not None:
         out["id"] = data[id_column].to_numpy()
+    out = out[keep].reset_index(drop=True) if not keep.all() else out
+    out.attrs["skipped"] = pd.DataFrame(sorted(skipped), columns=SKIPPED_COLUMNS)
     return out
+
+
+def _plain(value):
+    """A value for the skipped table: plain Python, NaN and NaT as None."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else str(value) if not isinstance(value, (str, int, float)) \
+        else value
 
 
 def angular(score):
@@ -473,13 +497,15 @@ class ShiftReport:
     ``events``: one row per event (columns :data:`EVENT_COLUMNS`); ``baselines``: one row per
     actor and period; ``statements``: every input statement with its baseline, band, z,
     single-test p-value ``p_raw`` and adjusted ``p_value`` (NaN where not tested); ``params``: the
-    detector's settings.
+    detector's settings; ``skipped``: input rows left out for a missing actor or a missing or
+    invalid date (row, column, value, reason).
     """
 
     events: pd.DataFrame
     baselines: pd.DataFrame
     statements: pd.DataFrame
     params: dict = field(default_factory=dict)
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
 
     def to_json(self, path=None, indent: int | None = 2) -> str:
         """Events (and settings) as JSON; written to ``path`` too when given."""
@@ -497,7 +523,8 @@ class ShiftReport:
                     rec[key] = None
             events.append(rec)
         doc = {"params": self.params, "n_statements": int(len(self.statements)),
-               "n_actors": int(self.statements["actor"].nunique()) if len(self.statements) else 0, "events": events}
+               "n_actors": int(self.statements["actor"].nunique()) if len(self.statements) else 0, "events": events,
+               "skipped": [{k: _plain(v) for k, v in r.items()} for r in self.skipped.to_dict("records")]}
         text = json.dumps(doc, indent=indent, ensure_ascii=False, default=str)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
@@ -570,6 +597,9 @@ class ShiftReport:
             events.to_parquet(paths["events"], index=False)
             self.baselines.to_parquet(paths["baselines"], index=False)
         self.to_json(paths["json"])
+        if len(self.skipped):
+            paths["skipped"] = out / "skipped.csv"
+            self.skipped.to_csv(paths["skipped"], index=False)
         if plots != "none":
             actors = sorted(self.statements["actor"].unique()) if plots == "all" else sorted(self.events["actor"].unique())
             (out / "timelines").mkdir(exist_ok=True)
@@ -650,6 +680,13 @@ class ShiftDetector:
 
     def _prepare(self, data) -> pd.DataFrame:
         df = prepare(data, self.actor_column, self.date_column, self.score_column, self.text_column, self.id_column)
+        self.skipped_ = df.attrs.get("skipped", pd.DataFrame(columns=SKIPPED_COLUMNS))
+        if len(self.skipped_):
+            import warnings
+
+            shown = "; ".join(f"row {r.row}: {r.reason}" for r in self.skipped_.head(3).itertuples())
+            warnings.warn(f"{len(self.skipped_)} row(s) skipped ({shown}{'; ...' if len(self.skipped_) > 3 else ''}); "
+                          "see report.skipped.", UserWarning, stacklevel=3)
         coarse = np.array([_PRECISION_RANK[p] for p in df["precision"]], dtype=int) > _PERIOD_RANK[self.period]
         if coarse.any():
             rows = np.flatnonzero(coarse)
@@ -663,7 +700,7 @@ class ShiftDetector:
         """Check ``data`` and learn the pooled baseline (all actors) used to shrink short histories."""
         df = self._prepare(data)
         if df.empty:
-            raise ShiftError("no statements to fit.")
+            raise ShiftError("no statements to fit" + self._all_skipped())
         y = angular(df["score"].to_numpy())
         med = float(np.median(y))
         lo, hi, _, _ = semi_deviations(y[None, :], np.array([med]))
@@ -683,7 +720,7 @@ class ShiftDetector:
         else:
             raise ShiftError("call fit(data) first, or pass data to detect().")
         if df.empty:
-            raise ShiftError("no statements to analyse.")
+            raise ShiftError("no statements to analyse" + self._all_skipped())
         rng = np.random.default_rng(self.random_state)
         df = df.sort_values(["actor", "date", "row"], kind="stable").reset_index(drop=True)
         cols = {c: df[c].to_numpy() for c in df.columns}
@@ -711,7 +748,16 @@ class ShiftDetector:
         if not ev_df.empty:
             ev_df = ev_df.sort_values(["actor", "date", "kind"], kind="stable").reset_index(drop=True)
         params = {**self.get_params(), "pooled_median_score": float(from_angular(self.pooled_median_))}
-        return ShiftReport(ev_df, pd.concat(baselines, ignore_index=True), statements, params)
+        skipped = getattr(self, "skipped_", None)
+        return ShiftReport(ev_df, pd.concat(baselines, ignore_index=True), statements, params,
+                           skipped if skipped is not None else pd.DataFrame(columns=SKIPPED_COLUMNS))
+
+    def _all_skipped(self) -> str:
+        skipped = getattr(self, "skipped_", None)
+        if skipped is None or not len(skipped):
+            return "."
+        return (f": all {len(skipped)} rows were skipped (e.g. row {skipped.row.iloc[0]}: {skipped.reason.iloc[0]}); "
+                "check the actor and date columns.")
 
     def _event(self, actor, kind, size, cols, i, **fields):
         return {"actor": actor, "kind": kind, "direction": "escalation" if size > 0 else "de-escalation",

@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .exceptions import DataError
 from .scale import LEVELS, NUM_LEVELS, level_from_label
 
 OBJECTIVES = ("ordinal", "cross_entropy")
@@ -140,9 +141,12 @@ def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = N
     keep = [i for i, v in enumerate(raw_low) if not _unlabelled(v)]
     texts = ds["text"]
     texts = [texts[i] for i in keep]
+    from .validation import text_problem
+
     for i, t in zip(keep, texts):
-        if not isinstance(t, str) or not t.strip():
-            raise ValueError(f"{where}, row {i + 1}: text is empty or not a string.")
+        problem = text_problem(t)
+        if problem:
+            raise DataError(f"{where}, row {i + 1}: the text {problem[1]}; fix or drop that row.")
     low = _levels([raw_low[i] for i in keep], keep, where)
     high = _levels([raw_high[i] for i in keep], keep, where)
     if np.any(low > high):
@@ -152,8 +156,9 @@ def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = N
 
 
 def load_training_data(data, eval_data=None, *, text_column="text", level_column="level",
-                       weight_column=None, seed=42) -> tuple[LevelledData, LevelledData]:
-    """(train, eval) from a DatasetDict folder, a labelled file, or in-memory datasets."""
+                       weight_column=None, seed=42, encoding: str = "utf-8") -> tuple[LevelledData, LevelledData]:
+    """(train, eval) from a DatasetDict folder, a labelled file (read with ``encoding``), or
+    in-memory datasets."""
     import datasets
 
     from .labeling.read import read_table
@@ -166,7 +171,8 @@ def load_training_data(data, eval_data=None, *, text_column="text", level_column
             if path.is_dir() and (path / "dataset_dict.json").exists():
                 ds = datasets.load_from_disk(str(path))[split]
             else:
-                ds = read_table(path, columns={"text": text_column, "level": level_column}, required=("text",))
+                ds = read_table(path, columns={"text": text_column, "level": level_column}, required=("text",),
+                                encoding=encoding)
         return ds
 
     is_dict = isinstance(data, datasets.DatasetDict) or (
@@ -240,12 +246,14 @@ def _truncated_ids(clf, texts: list[str]) -> tuple[list[list[int]], int]:
 
 
 def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: str | Path | None = None,
-          model=None, text_column: str = "text", level_column: str = "level", progress: bool = True):
+          model=None, text_column: str = "text", level_column: str = "level", progress: bool = True,
+          encoding: str = "utf-8"):
     """Fine-tune ``model`` (default: a fresh head on all-MiniLM-L6-v2) and return the best
     :class:`~tonecls.classifier.ToneClassifier` by validation QWK (early stopping).
 
     If ``out`` is given, the model folder is written there with ``training_args.json`` and
     ``metrics.json`` (training history and the final validation metrics) and a model card.
+    ``encoding``: of CSV/JSON data files (default UTF-8).
     """
     import torch
     from tqdm.auto import tqdm
@@ -262,7 +270,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         torch.set_num_threads(args.num_threads)
 
     train_data, eval_set = load_training_data(data, eval_data, text_column=text_column, level_column=level_column,
-                                              weight_column=args.weight_column, seed=args.seed)
+                                              weight_column=args.weight_column, seed=args.seed, encoding=encoding)
     if args.max_train_samples and len(train_data) > args.max_train_samples:
         train_data = train_data.subset(sorted(rng.sample(range(len(train_data)), args.max_train_samples)))
     eval_set = eval_set.subset(np.flatnonzero(eval_set.exact))

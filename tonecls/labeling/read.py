@@ -4,7 +4,11 @@ Formats: CSV (optionally ``.gz``), JSON Lines (``.jsonl``, ``.jsonl.gz``; ``.jso
 lines or one array), Parquet, and a folder written by ``Dataset.save_to_disk`` /
 ``DatasetDict.save_to_disk``. Every problem is a :class:`DataError` that names the file, the row
 where one applies, and what to do: a missing column, an unreadable or empty file, text that is not
-UTF-8 (e.g. a Latin-1 CSV), a line that is not JSON, a level that is not on the scale.
+UTF-8 (e.g. a Latin-1 CSV), a line that is not JSON, a level that is not on the scale. CSV and JSON
+files are decoded by the same reader as bulk scoring (:func:`tonecls.archive.iter_records`): a
+UTF-8 byte-order mark is dropped, ``encoding`` names another codec, empty CSV cells are missing
+values, and a text cell that is exactly a missing-value marker (``NA``, ``NaN``, ``null``, ``#N/A``,
+... :data:`tonecls.validation.NA_MARKERS`) is missing text.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
@@ -16,21 +20,15 @@ UTF-8 (e.g. a Latin-1 CSV), a line that is not JSON, a level that is not on the 
 
 from __future__ import annotations
 
-import codecs
-import gzip
-import io
-import json
 from pathlib import Path
+
+from ..exceptions import DataError  # noqa: F401 (re-exported)
 
 CANONICAL = ("text", "id", "actor", "date", "level")
 REQUIRED = ("text",)
 _CHUNK_ROWS = 20_000
 
 __all__ = ["DataError", "read_table", "detect_format", "CANONICAL"]
-
-
-class DataError(ValueError):
-    """An input file cannot be used as given; the message names the file, the row and the fix."""
 
 
 def detect_format(path: Path) -> str:
@@ -48,30 +46,34 @@ def detect_format(path: Path) -> str:
                     "(rename the file to the extension that matches its content).")
 
 
-def _open_bytes(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+def _strict_records(path: Path, fmt: str, encoding: str, sep: str = ","):
+    """Records of a CSV/JSON file through the shared reader (:func:`tonecls.archive.iter_records`:
+    same decoding, BOM handling, JSON arrays, gzip checks), the first bad record a DataError."""
+    from ..archive import iter_records
 
-
-def _read_text(path: Path, encoding: str) -> str:
-    """Whole file decoded; a decoding error names the line and suggests the fix."""
-    try:
-        with _open_bytes(path) as f:
-            data = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise DataError(f"{path}: cannot be read ({err}). Check the file is complete and, for .gz, really gzip.") from err
-    try:
-        return codecs.decode(data, encoding)
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise DataError(
-            f"{path}, line {line}: not valid {encoding} (byte {data[err.start:err.start + 1]!r} at offset {err.start}). "
-            f"Re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`) or pass its encoding "
-            f"(encoding='latin-1', CLI --encoding latin-1)."
-        ) from None
-    except LookupError as err:
-        raise DataError(f"{path}: unknown encoding {encoding!r}; use e.g. 'utf-8' or 'latin-1'.") from err
+    label = encoding or "utf-8"
+    for _row, line, rec, err in iter_records(path, "csv" if fmt in ("csv", "tsv") else "jsonl", encoding,
+                                             "excel-tab" if sep == "\t" else "excel"):
+        if err is None:
+            yield rec
+            continue
+        kind, reason, raw = err
+        where = f"{path}, line {line}"
+        if kind == "bad_encoding":
+            raise DataError(
+                f"{where}: not valid {label} ({reason.split(' are not')[0]}). Re-save the file as UTF-8 (e.g. "
+                f"`iconv -f latin1 -t utf-8 in.csv > out.csv`) or pass its encoding (encoding='latin-1', "
+                f"CLI --encoding latin-1).")
+        if kind == "bad_json" and reason.startswith("not valid JSON"):
+            raise DataError(f"{where}: {reason}: {raw.strip()[:60]!r}. Fix or delete that line; each line must hold "
+                            "one JSON object.")
+        if kind == "bad_json":
+            raise DataError(f"{where}: expected a JSON object ({{\"text\": ...}}), got {reason.split(',')[0][2:]}. "
+                            "Write one object per line.")
+        if kind == "bad_csv":
+            raise DataError(f"{where}: {reason}. Not a well-formed CSV: quote fields that hold the separator or line "
+                            "breaks, or fix that row.")
+        raise DataError(f"{where}: {reason}. Fix the record at the source.")
 
 
 def _from_rows(rows_iter):
@@ -92,63 +94,24 @@ def _from_rows(rows_iter):
 
 
 def _read_json(path: Path, encoding: str):
-    text = _read_text(path, encoding)
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty; give a file with one JSON object per line.")
-    if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}, line {err.lineno}: not valid JSON ({err.msg}). Fix that line, or write one "
-                            "object per line (JSON Lines).") from None
-        numbered = ((i + 1, r) for i, r in enumerate(rows))
-        what = "item"
-    else:
-        def parse():
-            for lineno, line in enumerate(io.StringIO(text), 1):
-                if not line.strip():
-                    continue
-                try:
-                    yield lineno, json.loads(line)
-                except json.JSONDecodeError as err:
-                    snippet = line.strip()[:60]
-                    raise DataError(f"{path}, line {lineno}: not valid JSON ({err.msg} at column {err.colno}: "
-                                    f"{snippet!r}). Fix or delete that line; each line must hold one JSON object.") from None
-        numbered = parse()
-        what = "line"
-
-    def rows_iter():
-        for n, row in numbered:
-            if not isinstance(row, dict):
-                raise DataError(f"{path}, {what} {n}: expected a JSON object ({{\"text\": ...}}), got "
-                                f"{type(row).__name__}. Write one object per {what}.")
-            yield row
-
     try:
-        return _from_rows(rows_iter())
+        return _from_rows(_strict_records(path, "json", encoding))
     except DataError:
         raise
     except Exception as err:  # pyarrow type clashes, e.g. a field that is a string in one row and a list in another
         raise DataError(f"{path}: the rows do not share one schema ({err}). Make each field the same type on every "
-                        f"{what}.") from err
+                        "record.") from err
 
 
-def _read_csv(path: Path, encoding: str, sep: str):
-    import datasets
-    import pandas as pd
+def _read_csv(path: Path, encoding: str, sep: str, text_column: str):
+    from ..validation import NA_MARKERS
 
-    text = _read_text(path, encoding)
-    if not text.strip():
-        raise DataError(f"{path}: the file is empty; give a CSV with a header row and one row per statement.")
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
-    except pd.errors.ParserError as err:
-        raise DataError(f"{path}: not a well-formed CSV ({err}). Quote fields that hold the separator or "
-                        "line breaks, or fix that row.") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: no columns found; give a CSV with a header row.") from None
-    df = df.astype(object).where(df.notna(), None)
-    return datasets.Dataset.from_pandas(df, preserve_index=False)
+    def rows():
+        for rec in _strict_records(path, "csv", encoding, sep):
+            # empty cells are missing values; so are missing-value markers in the text column
+            yield {k: (None if v == "" or (k == text_column and v in NA_MARKERS) else v) for k, v in rec.items()}
+
+    return _from_rows(rows())
 
 
 def _read_parquet(path: Path):
@@ -204,7 +167,7 @@ def read_table(path, columns: dict[str, str] | None = None, required=REQUIRED, s
     elif fmt == "json":
         ds = _read_json(path, encoding)
     elif fmt in ("csv", "tsv"):
-        ds = _read_csv(path, encoding, "\t" if fmt == "tsv" else ",")
+        ds = _read_csv(path, encoding, "\t" if fmt == "tsv" else ",", (columns or {}).get("text", "text"))
     else:
         ds = _read_parquet(path)
     if len(ds) == 0:
