@@ -47,7 +47,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from . import validation
-from .exceptions import DataError  # noqa: F401 (re-exported)
+from .exceptions import DataError, ToneclsError  # noqa: F401 (DataError re-exported)
 
 FORMATS = ("csv", "jsonl", "parquet", "datasets")
 
@@ -104,7 +104,7 @@ def resolve_encoding(encoding: str | None) -> str:
     return "utf-8-sig" if info.name in ("utf-8", "utf-8-sig") or name.lower() in _UTF8 else info.name
 
 
-class _ReadFailed(Exception):
+class _ReadFailed(ToneclsError):
     """The byte stream ended or broke after ``line`` lines (a corrupt or truncated gzip file)."""
 
     def __init__(self, line: int, err: BaseException):
