@@ -351,7 +351,7 @@ def test_segment_keeps_document_and_position(tmp_path, tiny_model_dir):
 
 
 def test_interval_columns(tmp_path, tiny_model_dir, tiny_classifier):
-    from tonecls.calibration import fit_calibration
+    from tonecls.bundle import fit_calibration
     from tonecls.classifier import ToneClassifier
 
     rng = np.random.default_rng(0)

@@ -12,12 +12,13 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
+from tonecls.bundle import fit_calibration
 from tonecls.calibration import (CALIBRATORS, BetaCalibration, Calibrator, HistogramBinning, IsotonicCalibration,
-                                 NotFittedError, PlattScaling, TemperatureScaling, adaptive_calibration_error,
-                                 brier_score, calibration_curve, ece_consistency, calibration_metrics, calibrator_from_dict,
-                                 expected_calibration_error, expected_level_calibration_error, fit_calibration,
-                                 make_calibrator, maximum_calibration_error, negative_log_likelihood,
-                                 ranked_probability_score, softmax, temperature_nll)
+                                 NotFittedError, PlattScaling, TemperatureScaling, calibrator_from_dict,
+                                 make_calibrator, softmax, temperature_nll)
+from tonecls.metrics import (adaptive_calibration_error, brier_score, calibration_curve, calibration_metrics,
+                             ece_consistency, expected_calibration_error, expected_level_calibration_error,
+                             maximum_calibration_error, negative_log_likelihood, ranked_probability_score)
 
 K = 5
 

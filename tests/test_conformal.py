@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from tonecls.calibration import NotFittedError, TemperatureScaling, fit_calibration, softmax
+from tonecls.bundle import CalibrationBundle, fit_calibration
+from tonecls.calibration import NotFittedError, TemperatureScaling, softmax
 from tonecls.conformal import ConformalPredictor, interval_coverage, interval_width
 
 K = 5
@@ -168,7 +169,7 @@ def test_saved_classifier_with_calibrator_reloads_identically_and_carries_interv
     logits = tiny_classifier.predict_logits(texts)
     cal = TemperatureScaling().fit(logits, levels)
     cp = ConformalPredictor(alpha=0.2).fit(cal.transform(logits), levels)
-    tiny_classifier.calibrator = cal.set_conformal(cp)
+    tiny_classifier.calibrator = CalibrationBundle(cal).set_conformal(cp)
     before = tiny_classifier.score(texts)
     folder = tiny_classifier.save_pretrained(tmp_path / "calibrated")
     stored = json.loads((folder / "calibration.json").read_text())

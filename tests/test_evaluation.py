@@ -11,10 +11,11 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn import metrics as skm
 
-from tonecls.calibration import TemperatureScaling, fit_calibration, softmax
-from tonecls.evaluation import (accuracy, confusion_matrix, evaluate_predictions, load_labelled, macro_f1,
-                                mean_absolute_error, ordinal_metrics, per_level_report, quadratic_weighted_kappa,
-                                report_markdown, spearman, write_report)
+from tonecls.bundle import fit_calibration
+from tonecls.calibration import TemperatureScaling, softmax
+from tonecls.evaluation import evaluate_predictions, load_labelled, report_markdown, write_report
+from tonecls.metrics import (accuracy, confusion_matrix, macro_f1, mean_absolute_error, ordinal_metrics,
+                             per_level_report, quadratic_weighted_kappa, spearman)
 from tonecls.labeling.read import DataError
 
 matplotlib.use("Agg")

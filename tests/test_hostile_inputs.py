@@ -502,7 +502,7 @@ def test_calibration_json_is_validated_on_load(tmp_path, tiny_classifier, change
 
 
 def test_vector_and_conformal_shapes_are_checked(tiny_classifier, tmp_path):
-    from tonecls.calibration import calibrator_from_dict, fit_calibration
+    from tonecls.bundle import CalibrationBundle, fit_calibration
     from tonecls.exceptions import CalibrationError
 
     rng = np.random.default_rng(0)
@@ -510,11 +510,11 @@ def test_vector_and_conformal_shapes_are_checked(tiny_classifier, tmp_path):
     d = fit_calibration(logits, y, method="vector").to_dict()
     d["state"]["weights"] = d["state"]["weights"][:3]
     with pytest.raises(CalibrationError, match=r"weights has shape \(3,\), expected \(5,\)"):
-        calibrator_from_dict(d)
+        CalibrationBundle.from_dict(d)
     d = fit_calibration(logits, y, conformal_alpha=0.2).to_dict()
     d["conformal"]["alpha"] = 1.5
     with pytest.raises(CalibrationError, match="conformal intervals: alpha must be in"):
-        calibrator_from_dict(d)
+        CalibrationBundle.from_dict(d)
 
 
 # ---------------------------------------------------------------------------- shifts, empty inputs, JSON arrays

@@ -8,7 +8,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from tonecls.calibration import calibration_curve, expected_calibration_error, softmax
+from tonecls.calibration import softmax
+from tonecls.metrics import calibration_curve, expected_calibration_error
 from tonecls.plotting import ReliabilityDisplay
 
 matplotlib.use("Agg")

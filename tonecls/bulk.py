@@ -73,6 +73,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .archive import ArchiveReader, Chunk, TableWriter, output_format, unify_schemas
+from .bundle import CALIBRATION_NAME, conformal_of
 from .exceptions import DataError, OutputError, OutputLockedError
 from .fast import RUNTIME_COMPARED
 from .scale import LEVELS, score_from_probabilities
@@ -162,8 +163,8 @@ def model_info(clf) -> dict:
         info.update(path=str(clf.path), weights_sha256=config["weights"]["sha256"],
                     model_tonecls_version=config.get("tonecls_version"),
                     model_version=config.get("model_version", config.get("version")))
-        if (Path(clf.path) / "calibration.json").is_file():
-            info["calibration_sha256"] = sha256_file(Path(clf.path) / "calibration.json")
+        if (Path(clf.path) / CALIBRATION_NAME).is_file():
+            info["calibration_sha256"] = sha256_file(Path(clf.path) / CALIBRATION_NAME)
     if clf.base:
         info["base_sha256"] = clf.base.get("sha256", {}).get("model.safetensors")
     if clf.calibrator is not None and info["calibration_sha256"] is None:
@@ -191,7 +192,7 @@ def _model_folder(clf, where: Path) -> Path:
 
 
 def _check_interval(clf) -> None:
-    if getattr(clf.calibrator, "conformal_", None) is None:
+    if conformal_of(clf.calibrator) is None:
         raise ValueError(f"Model {clf.name!r} has no conformal intervals: calibrate it with "
                          "`tonecls calibrate MODEL --data DEV --conformal-alpha 0.1`, or drop --interval.")
 
@@ -227,7 +228,7 @@ def result_columns(clf, logits: np.ndarray, counts: np.ndarray, interval: bool =
     out["windows"] = np.asarray(counts, dtype=np.int64)
     if interval:
         if len(probs):
-            low, high = clf.calibrator.conformal_.predict(probs)
+            low, high = conformal_of(clf.calibrator).predict(probs)
         else:
             low = high = np.zeros(0)
         out["interval_low"], out["interval_high"] = np.asarray(low, np.int64), np.asarray(high, np.int64)

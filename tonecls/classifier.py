@@ -33,6 +33,8 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
+from ._files import read_model_json
+from .bundle import conformal_of, load_calibration, save_calibration
 from .calibration import softmax
 from .exceptions import InvalidInputError  # noqa: F401 (re-exported)
 from .scale import LEVELS, id2label, score_from_probabilities
@@ -42,7 +44,6 @@ AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_NAME = "tokenizer.json"
-CALIBRATION_NAME = "calibration.json"
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class ToneClassifier:
         config_file = path / CONFIG_NAME
         if not config_file.is_file():
             raise ModelNotFoundError(f"{path} is not a tonecls model folder: {CONFIG_NAME} is missing.")
-        config = _read_model_json(config_file, "the model's configuration")
+        config = read_model_json(config_file, "the model's configuration")
         _check_config(config, config_file)
         try:
             network = ToneNetwork(config["encoder"], len(config["labels"]), config["pooling"])
@@ -164,9 +165,7 @@ class ToneClassifier:
                                        f"unexpected {unexpected}")
         tokenizer_file = base_file("tokenizer.json") if config["tokenizer"] == "base" else \
             verify_file(path / TOKENIZER_NAME, config.get("tokenizer_sha256", ""), recorded_in=config_file)
-        calibrator = None
-        if (path / CALIBRATION_NAME).is_file():
-            calibrator = load_calibration(path / CALIBRATION_NAME, len(config["labels"]))
+        calibrator = load_calibration(path, len(config["labels"]))
         options = {k: config[k] for k in ("max_length", "stride", "aggregate")}
         options.update(overrides)
         clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
@@ -225,10 +224,7 @@ class ToneClassifier:
             config["tokenizer"] = "folder"
             config["tokenizer_sha256"] = sha256_file(path / TOKENIZER_NAME)
         (path / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        if self.calibrator is not None:
-            (path / CALIBRATION_NAME).write_text(json.dumps(self.calibrator.to_dict(), indent=2) + "\n")
-        elif (path / CALIBRATION_NAME).exists():
-            (path / CALIBRATION_NAME).unlink()
+        save_calibration(self.calibrator, path)
         self.path = path
         return path
 
@@ -334,7 +330,7 @@ class ToneClassifier:
         levels = probs.argmax(axis=1)
         windows = np.ones(len(probs), dtype=int) if windows is None else windows
         # A conformal predictor stored with the calibrator (calibration.json) gives each score an interval.
-        conformal = getattr(self.calibrator, "conformal_", None)
+        conformal = conformal_of(self.calibrator)
         intervals = [None] * len(probs) if conformal is None else \
             [(int(lo), int(hi)) for lo, hi in zip(*conformal.predict(probs))]
         return [ToneScore(score=float(s), level=int(k), label=self.labels[k], probabilities=tuple(map(float, p)),
@@ -343,21 +339,6 @@ class ToneClassifier:
     def __repr__(self) -> str:
         return (f"ToneClassifier(name={self.name!r}, labels={list(self.labels)}, max_length={self.max_length}, "
                 f"calibrated={self.calibrator is not None})")
-
-
-def _read_model_json(path: Path, what: str) -> dict:
-    from .exceptions import ModelError
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ModelError(f"{path}: {what} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); "
-                         "the model folder is damaged: copy it again from its source.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ModelError(f"{path}: {what} cannot be read ({err}).") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{path}: {what} must be a JSON object, got {type(data).__name__}.")
-    return data
 
 
 _CONFIG_KEYS = {"labels": list, "pooling": str, "encoder": dict, "weights": dict, "tokenizer": str,
@@ -378,27 +359,6 @@ def _check_config(config: dict, config_file: Path) -> None:
     if not isinstance(weights.get("file"), str) or not isinstance(weights.get("sha256"), str) \
             or Path(weights["file"]).name != weights["file"]:
         raise ModelError(f"{config_file}: 'weights' must name a file in the folder and its sha256.")
-
-
-def load_calibration(path: Path, n_labels: int):
-    """The calibrator stored in ``path`` (``calibration.json``), checked on load (finite numbers, a
-    positive temperature, shapes that fit ``n_labels`` levels): a bad one is a
-    :class:`~tonecls.exceptions.CalibrationError` naming the file."""
-    from .calibration import calibrator_from_dict
-    from .exceptions import CalibrationError
-
-    fix = (f"Fit it again (`tonecls calibrate {path.parent} --data DEV`) or delete {path.name} to use "
-           "uncalibrated probabilities.")
-    try:
-        data = _read_model_json(path, "the calibrator")
-        cal = calibrator_from_dict(data)
-    except CalibrationError as err:
-        raise CalibrationError(f"{path}: {err} {fix}") from None
-    except ValueError as err:  # ModelError from _read_model_json
-        raise CalibrationError(f"{err} {fix}") from None
-    if cal.n_classes_ != n_labels:
-        raise CalibrationError(f"{path}: the calibrator has {cal.n_classes_} levels, the model {n_labels}. {fix}")
-    return cal
 
 
 def _load_tokenizer(path: Path):

@@ -136,8 +136,8 @@ def _add_calibrate(sub) -> None:
 
 
 def _run_calibrate(args) -> int:
-    from .calibration import fit_calibration
-    from .classifier import CALIBRATION_NAME, ToneClassifier
+    from .bundle import CALIBRATION_NAME, fit_calibration, save_calibration
+    from .classifier import ToneClassifier
     from .evaluation import load_labelled
 
     clf = ToneClassifier.from_pretrained(args.model)
@@ -148,14 +148,14 @@ def _run_calibrate(args) -> int:
                           conformal_method=args.conformal_method, conformal_fraction=args.conformal_fraction,
                           seed=args.seed)
     cal.info_["data"] = str(args.data)
+    save_calibration(cal, Path(args.model))
     path = Path(args.model) / CALIBRATION_NAME
-    path.write_text(json.dumps(cal.to_dict(), indent=2) + "\n")
     for part, title in (("fit", "fitting rows"), ("held_out", "held-out rows")):
         if part in cal.info_:
             s = cal.info_[part]
             print(f"{title} ({s['n']}): " + ", ".join(f"{k.upper()} {s['before'][k]:.4f} -> {s['after'][k]:.4f}"
                                                       for k in ("nll", "ece", "brier")))
-    if getattr(cal, "conformal_", None) is not None:
+    if cal.conformal_ is not None:
         cp = cal.conformal_
         print(f"conformal {cp.method} intervals at {1 - cp.alpha:.0%}: mean width "
               f"{cal.info_['held_out']['conformal_mean_width']:.2f} levels on {cp.n_calibration_} held-out rows")

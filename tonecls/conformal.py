@@ -33,7 +33,8 @@ import math
 
 import numpy as np
 
-from .calibration import NotFittedError, check_labels, check_probabilities
+from ._checks import check_labels, check_probabilities
+from .exceptions import NotFittedError
 
 METHODS = ("ordinal", "lac")
 

@@ -1,14 +1,11 @@
-"""Evaluation of tone predictions: ordinal metrics, calibration metrics, and reports.
+"""Evaluation reports of tone predictions: ordinal and calibration metrics, before and after calibration.
 
-Metric functions are pure: they take true levels and predicted levels (or scores) and return
-numbers. :func:`evaluate_predictions` gathers every metric, before and after calibration, into
-one JSON-ready dict; :func:`write_report` writes it as ``report.json``, ``report.md`` and
+The metrics are pure functions in :mod:`tonecls.metrics`; :func:`evaluate_predictions` gathers
+them into one JSON-ready dict; :func:`write_report` writes it as ``report.json``, ``report.md`` and
 ``reliability.png``.
 
 >>> import numpy as np
->>> from tonecls.evaluation import quadratic_weighted_kappa, evaluate_predictions
->>> quadratic_weighted_kappa([0, 1, 2, 3, 4], [0, 1, 2, 4, 4])
-0.9565217391304348
+>>> from tonecls.evaluation import evaluate_predictions
 >>> rng = np.random.default_rng(0); y = rng.integers(0, 5, 200)
 >>> report = evaluate_predictions(y, 3 * np.eye(5)[y] + rng.normal(0, 1, (200, 5)))
 >>> sorted(report["uncalibrated"])[:4]
@@ -23,119 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import (DEFAULT_BINS, Calibrator, calibration_curve, calibration_metrics, check_labels,
-                          check_logits, check_probabilities, ece_consistency, softmax)
-from .scale import LEVELS, NUM_LEVELS, level_from_label
+from ._checks import DEFAULT_BINS, check_labels, check_logits
+from .bundle import conformal_of
+from .calibration import softmax
+from .conformal import interval_coverage, interval_width
+from .metrics import (calibration_curve, calibration_metrics, confusion_matrix, ece_consistency, ordinal_metrics,
+                      per_level_report)
+from .scale import LEVELS, level_from_label
 
 REPORT_JSON, REPORT_MD, RELIABILITY_PNG = "report.json", "report.md", "reliability.png"
 
 
-def _levels(y, n_levels: int = NUM_LEVELS) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"Expected a 1-D array of levels, got shape {arr.shape}.")
-    return check_labels(arr, len(arr), n_levels)
-
-
-def _pair(y_true, y_pred, n_levels):
-    t = _levels(y_true, n_levels)
-    p = _levels(y_pred, n_levels)
-    if len(t) != len(p):
-        raise ValueError(f"y_true has {len(t)} rows but y_pred has {len(p)}.")
-    if len(t) == 0:
-        raise ValueError("No rows to evaluate.")
-    return t, p
-
-
-# ============================================================================ ordinal metrics
-def confusion_matrix(y_true, y_pred, n_levels: int = NUM_LEVELS) -> np.ndarray:
-    """``(n_levels, n_levels)`` counts; row = true level, column = predicted level."""
-    t, p = _pair(y_true, y_pred, n_levels)
-    return np.bincount(t * n_levels + p, minlength=n_levels * n_levels).reshape(n_levels, n_levels)
-
-
-def accuracy(y_true, y_pred, n_levels: int = NUM_LEVELS) -> float:
-    """Fraction of exactly right levels."""
-    t, p = _pair(y_true, y_pred, n_levels)
-    return float((t == p).mean())
-
-
-def mean_absolute_error(y_true, y_pred, n_levels: int = NUM_LEVELS) -> float:
-    """Mean distance in levels between true and predicted level."""
-    t, p = _pair(y_true, y_pred, n_levels)
-    return float(np.abs(t - p).mean())
-
-
-def quadratic_weighted_kappa(y_true, y_pred, n_levels: int = NUM_LEVELS) -> float:
-    """Cohen's kappa with quadratic weights ``(i - j)^2 / (K - 1)^2``: 1 = perfect agreement,
-    0 = chance; disagreements cost the square of their distance in levels."""
-    cm = confusion_matrix(y_true, y_pred, n_levels).astype(np.float64)
-    idx = np.arange(n_levels)
-    w = (idx[:, None] - idx[None, :]) ** 2 / (n_levels - 1) ** 2
-    expected = np.outer(cm.sum(axis=1), cm.sum(axis=0)) / cm.sum()
-    denom = (w * expected).sum()
-    return 1.0 if denom == 0 else float(1.0 - (w * cm).sum() / denom)
-
-
-def spearman(y_true, scores) -> float:
-    """Spearman rank correlation of a continuous score with the true level (average ranks for
-    ties); NaN when either side is constant."""
-    from scipy.stats import rankdata
-
-    t = np.asarray(y_true, dtype=np.float64)
-    s = np.asarray(scores, dtype=np.float64)
-    if t.shape != s.shape or t.ndim != 1:
-        raise ValueError(f"Expected two 1-D arrays of the same length, got {t.shape} and {s.shape}.")
-    rt, rs = rankdata(t), rankdata(s)
-    rt, rs = rt - rt.mean(), rs - rs.mean()
-    denom = np.sqrt((rt ** 2).sum() * (rs ** 2).sum())
-    return float("nan") if denom == 0 else float((rt * rs).sum() / denom)
-
-
-def _precision_recall_f1(cm: np.ndarray):
-    cm = cm.astype(np.float64)
-    tp = np.diag(cm)
-    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, 0.0)
-        recall = np.where(support > 0, tp / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    return precision, recall, f1, support
-
-
-def per_level_report(y_true, y_pred, labels=LEVELS) -> list[dict]:
-    """Precision, recall, F1 and support of every level (0 where undefined)."""
-    precision, recall, f1, support = _precision_recall_f1(confusion_matrix(y_true, y_pred, len(labels)))
-    return [{"level": k, "label": labels[k], "precision": float(precision[k]), "recall": float(recall[k]),
-             "f1": float(f1[k]), "support": int(support[k])} for k in range(len(labels))]
-
-
-def macro_f1(y_true, y_pred, n_levels: int = NUM_LEVELS) -> float:
-    """Unweighted mean of the per-level F1 over all levels (a level never seen nor predicted counts 0)."""
-    return float(_precision_recall_f1(confusion_matrix(y_true, y_pred, n_levels))[2].mean())
-
-
-def ordinal_metrics(y_true, probs) -> dict:
-    """Ordinal metrics of probabilities: the predicted level is the most probable one, the
-    continuous score the expected level (used for Spearman ρ and ``mae_expected``). Logits are
-    refused: pass ``softmax(logits)`` or ``calibrator.transform(logits)``."""
-    p = check_probabilities(probs)
-    k = p.shape[1]
-    t = _levels(y_true, k)
-    pred = p.argmax(axis=1)
-    expected = p @ np.arange(k, dtype=np.float64)
-    return {
-        "accuracy": accuracy(t, pred, k),
-        "macro_f1": macro_f1(t, pred, k),
-        "qwk": quadratic_weighted_kappa(t, pred, k),
-        "spearman": spearman(t, expected),
-        "mae": mean_absolute_error(t, pred, k),
-        "mae_expected": float(np.abs(expected - t).mean()),
-    }
-
-
 # ============================================================================ evaluation
-def evaluate_predictions(y, logits, calibrator: Calibrator | None = None, *, n_bins: int = DEFAULT_BINS,
+def evaluate_predictions(y, logits, calibrator=None, *, n_bins: int = DEFAULT_BINS,
                          labels=LEVELS) -> dict:
     """All ordinal and calibration metrics of ``logits`` against true levels ``y``.
 
@@ -166,10 +63,8 @@ def evaluate_predictions(y, logits, calibrator: Calibrator | None = None, *, n_b
     pred = final.argmax(axis=1)
     report["per_level"] = per_level_report(y, pred, labels)
     report["confusion_matrix"] = confusion_matrix(y, pred, len(labels)).tolist()
-    conformal = getattr(calibrator, "conformal_", None)
+    conformal = conformal_of(calibrator)
     if conformal is not None:
-        from .conformal import interval_coverage, interval_width
-
         low, high = conformal.predict(final)
         report["conformal"] = {"method": conformal.method, "alpha": conformal.alpha,
                                "target_coverage": 1 - conformal.alpha,

@@ -552,9 +552,9 @@ def classifier_from_spec(spec: dict, threads: int | None = None):
     tok.no_truncation()
     calibrator = None
     if spec["calibrator"] is not None:
-        from .calibration import calibrator_from_dict
+        from .bundle import CalibrationBundle
 
-        calibrator = calibrator_from_dict(spec["calibrator"])
+        calibrator = CalibrationBundle.from_dict(spec["calibrator"])
     clf = ToneClassifier(_NoNetwork(spec["pooling"]), tok, labels=spec["labels"], max_length=spec["max_length"],
                          stride=spec["stride"], aggregate=spec["aggregate"], calibrator=calibrator, name=spec["name"])
     threads = threads or max(1, os.cpu_count() or 1)

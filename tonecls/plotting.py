@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import DEFAULT_BINS, CalibrationCurve, _binned_gap, calibration_curve
+from .metrics import DEFAULT_BINS, CalibrationCurve, binned_gap, calibration_curve
 
 
 def _require_matplotlib():
@@ -30,7 +30,7 @@ def _require_matplotlib():
 class ReliabilityDisplay:
     """Reliability diagram: per-bin accuracy against mean confidence, with a histogram of bin
     counts underneath. Build it with :meth:`from_predictions` or :meth:`from_classifier`, or from
-    a :class:`~tonecls.calibration.CalibrationCurve`; :meth:`plot` sets ``figure_``, ``ax_``
+    a :class:`~tonecls.metrics.CalibrationCurve`; :meth:`plot` sets ``figure_``, ``ax_``
     (the diagram), ``hist_ax_`` (the counts) and ``line_``.
     """
 
@@ -48,7 +48,7 @@ class ReliabilityDisplay:
         """Plot the top-label reliability (or level ``level``'s one-vs-rest) of ``probs``."""
         _require_matplotlib()
         curve = calibration_curve(y, probs, n_bins=n_bins, binning=binning, level=level)
-        ece = _binned_gap(curve, int(curve.count.sum()))[0]
+        ece = binned_gap(curve, int(curve.count.sum()))[0]
         return cls(curve, ece=ece, name=name, level=level).plot(ax=ax, hist_ax=hist_ax, **kwargs)
 
     @classmethod

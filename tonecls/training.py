@@ -260,7 +260,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
 
     from .classifier import ToneClassifier, _Encoded
     from .encoder import bert_settings
-    from .evaluation import quadratic_weighted_kappa
+    from .metrics import quadratic_weighted_kappa
 
     args = args or TrainingArguments()
     rng = random.Random(args.seed)

@@ -49,9 +49,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from tonecls.calibration import fit_calibration  # noqa: E402
+from tonecls.bundle import fit_calibration, save_calibration  # noqa: E402
 from tonecls.classifier import ToneClassifier  # noqa: E402
-from tonecls.evaluation import evaluate_predictions, ordinal_metrics, write_report  # noqa: E402
+from tonecls.evaluation import evaluate_predictions, write_report  # noqa: E402
+from tonecls.metrics import ordinal_metrics  # noqa: E402
 from tonecls.scale import score_from_probabilities  # noqa: E402
 from tonecls.training import TrainingArguments, save_trained, train  # noqa: E402
 
@@ -324,7 +325,7 @@ def describe(out: Path, chosen: Path, ablation, seed_folders, soup_dir, soup_dev
                                  conformal_alpha=0.1, seed=0)
     calibrator.info_["data"] = "training/future/future.jsonl split future-dev"
     clf.calibrator = calibrator
-    (out / "calibration.json").write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n")
+    save_calibration(calibrator, out)
     _, _, gold_test = load_gold()
     _, kil_eval = load_kil()
 
