@@ -98,7 +98,8 @@ def main(argv=None) -> int:
     from tonecls.labeling.aggregate import LabelModel, MajorityVote, StrongestVote
     from tonecls.labeling.analysis import lf_summary, weak_label_metrics
     from tonecls.labeling.columns import column_list
-    from tonecls.labeling.lexicon import apply_lfs, default_lfs
+    from tonecls.labeling.cameo import default_lfs
+    from tonecls.labeling.lexicon import apply_lfs
     from tonecls.labeling.pipeline import NO_MARKER_MODES, compute_votes, no_marker_column
     from tonecls.scale import LEVELS
 

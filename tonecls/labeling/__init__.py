@@ -7,7 +7,8 @@ levels), :mod:`.analysis` (coverage, accuracy), :mod:`.splits` (by document and 
 """
 
 from .aggregate import LabelModel, MajorityVote, StrongestVote
-from .lexicon import ABSTAIN, LabelingFunction, apply_lfs, default_lfs
+from .cameo import default_lfs
+from .lexicon import ABSTAIN, LabelingFunction, apply_lfs
 from .pipeline import WeakLabeler, label_file
 from .read import DataError, read_table
 from .segment import segment, split_statements

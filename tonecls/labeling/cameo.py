@@ -47,7 +47,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .lexicon import ABSTAIN, LabelingFunction, is_negated, is_reported
+from .lexicon import ABSTAIN, LEXICON_LFS, LabelingFunction, is_negated, is_reported
 
 __all__ = ["level_of_code", "load_goldstein", "parse_verb_dictionary", "cameo_lfs", "CameoFunction", "default_dir"]
 
@@ -390,3 +390,8 @@ def cameo_lfs(directory: str | Path | None = None, *, required: bool = False) ->
             raise FileNotFoundError(f"{d}: CAMEO.verbpatterns.150430.txt not found; set $TONECLS_EVENT_CODING.")
         return []
     return list(_cameo_lfs(str(d.resolve())))
+
+
+def default_lfs(cameo: bool = True) -> list[LabelingFunction]:
+    """The lexicon functions, plus the CAMEO verb-pattern functions when the dictionaries are found."""
+    return list(LEXICON_LFS) + (cameo_lfs() if cameo else [])

@@ -27,6 +27,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..exceptions import InvalidInputError
+
 __all__ = ["ABSTAIN", "LabelingFunction", "LEXICON_LFS", "apply_lfs", "default_lfs", "is_negated", "is_reported", "lf_names"]
 
 ABSTAIN = -1
@@ -251,7 +253,18 @@ def lf_names(lfs: Sequence[LabelingFunction] = LEXICON_LFS) -> list[str]:
 
 
 def apply_lfs(texts: Iterable[str], lfs: Sequence[LabelingFunction] = LEXICON_LFS) -> np.ndarray:
-    """Vote matrix of shape ``(len(texts), len(lfs))``, int8, ``ABSTAIN`` where a function abstains."""
+    """Vote matrix of shape ``(len(texts), len(lfs))``, int8, ``ABSTAIN`` where a function abstains.
+
+    ``texts`` is a list (or other iterable) of str; one str is refused, since its characters
+    would be labelled one by one.
+
+    >>> apply_lfs("We welcome the deal.")
+    Traceback (most recent call last):
+    ...
+    tonecls.exceptions.InvalidInputError: apply_lfs takes a list of str, got one str: pass [text].
+    """
+    if isinstance(texts, str):
+        raise InvalidInputError("apply_lfs takes a list of str, got one str: pass [text].")
     texts = [t.lower() for t in texts]
     votes = np.full((len(texts), len(lfs)), ABSTAIN, dtype=np.int8)
     for j, lf in enumerate(lfs):
@@ -262,11 +275,3 @@ def apply_lfs(texts: Iterable[str], lfs: Sequence[LabelingFunction] = LEXICON_LF
     return votes
 
 
-def default_lfs(cameo: bool = True) -> list[LabelingFunction]:
-    """The lexicon functions, plus the CAMEO verb-pattern functions when the dictionaries are found."""
-    lfs = list(LEXICON_LFS)
-    if cameo:
-        from .cameo import cameo_lfs
-
-        lfs += cameo_lfs()
-    return lfs

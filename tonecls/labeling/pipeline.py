@@ -27,7 +27,8 @@ import numpy as np
 from ..scale import LEVELS, NUM_LEVELS
 from .aggregate import AGGREGATORS, LabelModel
 from .columns import column_array, column_list, column_matrix
-from .lexicon import ABSTAIN, LabelingFunction, apply_lfs, default_lfs
+from .cameo import default_lfs
+from .lexicon import ABSTAIN, LabelingFunction, apply_lfs
 
 __all__ = ["WeakLabeler", "label_file", "compute_votes", "DEFAULTS", "read_id_list"]
 
