@@ -59,7 +59,7 @@ def read_labelled(path: Path, split: str | None, text_field: str, level_field: s
 def statement_levels(clf, enc, window_logits, n):
     from tonecls.scale import score_from_probabilities
 
-    logits, _ = clf._aggregate(enc, window_logits, n)
+    logits, _ = clf.aggregate_windows(enc, window_logits, n)
     probs = clf.calibrated_probabilities(logits)
     return probs.argmax(axis=1), score_from_probabilities(probs)
 
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     from tonecls.classifier import ToneClassifier
-    from tonecls.fast import apply_backend, save_agreement_record
+    from tonecls.backends import apply_backend, save_agreement_record
 
     texts, gold = read_labelled(Path(args.data), args.split or None, args.text_field, args.level_field)
     if args.limit:

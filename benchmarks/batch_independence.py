@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     from _common import sentences
 
     from tonecls.classifier import ToneClassifier
-    from tonecls.fast import apply_backend, runtime_versions
+    from tonecls.backends import apply_backend, runtime_versions
     from tonecls.scale import score_from_probabilities
 
     texts = sentences(args.n)

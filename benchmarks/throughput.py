@@ -108,7 +108,7 @@ def main(argv=None) -> int:
 
     from tonecls.bulk import score_archive
     from tonecls.classifier import ToneClassifier
-    from tonecls.fast import apply_backend
+    from tonecls.backends import apply_backend
 
     texts = sentences(args.n, seed=args.seed)
     words = [len(t.split()) for t in texts]

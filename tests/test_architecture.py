@@ -96,7 +96,6 @@ def test_find_cycle_reports_the_path():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="classifier <-> fast: the runner redesign of issue 13 is pending")
 def test_no_import_cycle():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tonecls import fast
+from tonecls import backends as fast
 from tonecls.classifier import ToneClassifier
 
 from tiny_models import EXAMPLES
@@ -158,7 +158,7 @@ def test_worker_spec_scores_the_same_without_torch(tmp_path, tiny_model_dir, tex
     assert fast.ort_worker_spec(ToneClassifier.from_pretrained(tiny_model_dir)) is None  # torch: none
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     (tmp_path / "texts.json").write_text(json.dumps(texts))
-    code = ("import json, sys; from tonecls.fast import classifier_from_spec; "
+    code = ("import json, sys; from tonecls.classifier import classifier_from_spec; "
             f"clf = classifier_from_spec(json.load(open({str(tmp_path / 'spec.json')!r})), threads=1); "
             f"z = clf.predict_logits(json.load(open({str(tmp_path / 'texts.json')!r}))); "
             "assert 'torch' not in sys.modules, 'torch was imported'; print(json.dumps(z.tolist()))")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tonecls import fast
+from tonecls import backends as fast
 from tonecls.classifier import ToneClassifier
 
 from tiny_models import EXAMPLES

@@ -75,7 +75,7 @@ import numpy as np
 from .archive import ArchiveReader, Chunk, TableWriter, output_format, unify_schemas
 from .bundle import CALIBRATION_NAME, conformal_of
 from .exceptions import DataError, OutputError, OutputLockedError
-from .fast import RUNTIME_COMPARED
+from .backends import RUNTIME_COMPARED
 from .scale import LEVELS, score_from_probabilities
 
 PROB_COLUMNS = tuple(f"p_{name}" for name in LEVELS)
@@ -131,8 +131,6 @@ def load_model(model=None, backend: str | None = "auto", threads: int | None = N
     if isinstance(model, ToneClassifier):
         clf = model
         if backend is None:
-            if not hasattr(clf, "backend_options"):
-                clf.backend_options = {"backend": getattr(clf, "backend", "torch"), "reason": None}
             return clf
     else:
         clf = ToneClassifier.from_pretrained(default_model_path() if model is None else model)
@@ -141,7 +139,7 @@ def load_model(model=None, backend: str | None = "auto", threads: int | None = N
         import torch
 
         torch.set_num_threads(threads)
-    from .fast import apply_backend
+    from .backends import apply_backend
 
     kw = {"guard": guard} if guard is not None else {}
     return apply_backend(clf, backend, threads=threads, **kw)
@@ -151,11 +149,11 @@ def model_info(clf) -> dict:
     """Name, versions, weights sha256 and backend of ``clf``, for output metadata."""
     from . import __version__
     from .encoder import sha256_file
-    from .fast import runtime_versions, weights_key
+    from .backends import runtime_versions, weights_key
 
     info = {"name": clf.name, "tonecls_version": __version__, "runtime": runtime_versions(), "model_tonecls_version": None, "model_version": None,
             "path": None, "weights_sha256": None, "base_sha256": None, "calibration_sha256": None,
-            "weights_key": weights_key(clf), "backend": getattr(clf, "backend", "torch"),
+            "weights_key": weights_key(clf), "backend": clf.backend,
             "calibrator": type(clf.calibrator).__name__ if clf.calibrator is not None else None,
             "max_length": clf.max_length, "stride": clf.stride, "aggregate": clf.aggregate, "labels": list(clf.labels)}
     if clf.path is not None:
@@ -212,7 +210,7 @@ def score_texts(clf, texts: Sequence[str], batch_size: int = 64, progress: Calla
             progress(done, total)
 
     window = clf.window_logits(enc, batch_size, progress=tick)
-    logits, counts = clf._aggregate(enc, window, len(texts))
+    logits, counts = clf.aggregate_windows(enc, window, len(texts))
     return np.asarray(logits, dtype=np.float32), np.asarray(counts, dtype=np.int64)
 
 
@@ -278,7 +276,7 @@ def _worker_init(model_dir: str, backend_options: dict, threads: int, queue, spe
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("MKL_NUM_THREADS", str(threads))
     if spec is not None:  # ONNX Runtime backends: no torch in this process
-        from .fast import classifier_from_spec
+        from .classifier import classifier_from_spec
 
         _WORKER.update(clf=classifier_from_spec(spec, threads), queue=queue)
         return
@@ -286,7 +284,7 @@ def _worker_init(model_dir: str, backend_options: dict, threads: int, queue, spe
 
     torch.set_num_threads(threads)
     from .classifier import ToneClassifier
-    from .fast import apply_backend
+    from .backends import apply_backend
 
     clf = ToneClassifier.from_pretrained(model_dir)
     opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel", "independent")}
@@ -594,7 +592,7 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
     """Score every row of ``input`` into ``output`` (see the module docs).
 
     ``model``: a model folder, a :class:`~tonecls.classifier.ToneClassifier`, or None for the
-    default model. ``backend``: ``"auto"`` (default for folders; see :mod:`tonecls.fast`),
+    default model. ``backend``: ``"auto"`` (default for folders; see :mod:`tonecls.backends`),
     ``"torch"``, ``"onnx"``, ``"int8"``, ``"onnx-int8"``; None keeps an instance's backend.
     ``workers``: processes (spawn). ``threads``: per process (default: cores / workers).
     ``chunk_size``: records per part file (and per length-sorting window). ``resume=False``
@@ -715,7 +713,7 @@ def _run_chunks(reader, clf, info, content, fingerprint, options, added, folder,
     if done:
         log(f"resuming: {len(done)} chunk(s), {sum(m['n_rows'] for m in done.values()):,} rows already done in {folder}")
     log(f"backend: {info['backend']}" + (f" ({clf.backend_options['reason']})"
-                                          if getattr(clf, "backend_options", {}).get("reason") else ""))
+                                          if clf.backend_options.get("reason") else ""))
 
     from tqdm.auto import tqdm
 
@@ -817,7 +815,7 @@ def _run_pool(clf, reader, done, parts, workers, threads, batch_size, prepare, f
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from .fast import ort_worker_spec
+    from .backends import ort_worker_spec
 
     spec = ort_worker_spec(clf)
     model_dir = _model_folder(clf, folder / "model") if spec is None else None
@@ -963,7 +961,7 @@ class RayScorer:
     def __init__(self, model_dir: str, backend_options: dict, text_column: str = "text", batch_size: int = 64,
                  interval: bool = False, segment: bool = False, threads: int | None = None):
         from .classifier import ToneClassifier
-        from .fast import apply_backend
+        from .backends import apply_backend
 
         if threads:
             import torch

@@ -15,7 +15,7 @@ with at least one readable character and no lone surrogate; anything else raises
 :class:`InvalidInputError` naming the position and what to do. An empty list gives an empty
 result (``[]``, or arrays of shape ``(0, 5)``); bytes, dicts and sets are refused by type.
 A statement's score does not depend on the other statements scored with it (see
-:mod:`tonecls.fast` for the int8 backends). Statements longer than the encoder's window are
+:mod:`tonecls.backends` for the int8 backends). Statements longer than the encoder's window are
 never truncated: they are cut into overlapping windows, each window is scored,
 and the statement takes the window with the highest expected level (the scale's "rate the
 strongest clause" rule; ``aggregate="mean"`` averages the windows' probabilities instead).
@@ -34,7 +34,7 @@ import numpy as np
 
 from . import __version__
 from ._files import read_model_json
-from .bundle import conformal_of, load_calibration, save_calibration
+from .bundle import CalibrationBundle, conformal_of, load_calibration, save_calibration
 from .calibration import softmax
 from .exceptions import InvalidInputError  # noqa: F401 (re-exported)
 from .scale import LEVELS, id2label, score_from_probabilities
@@ -71,17 +71,23 @@ class ToneScore:
 
 
 @dataclass
-class _Encoded:
+class Encoded:
+    """Token windows of a list of statements (:meth:`ToneClassifier.encode`)."""
+
     windows: list[list[int]] = field(default_factory=list)  # token ids incl. [CLS]/[SEP]
     owner: list[int] = field(default_factory=list)  # statement index of each window
 
 
 class ToneClassifier:
-    """A tone model: tokenizer + network + optional calibrator, with the ordered labels."""
+    """A tone model: tokenizer + network + optional calibrator, with the ordered labels.
+
+    ``runner`` (a :class:`tonecls.backends.Runner`) runs the network; None is the network itself
+    in fp32 torch, the reference.
+    """
 
     def __init__(self, network, tokenizer, *, labels: Sequence[str] = LEVELS, max_length: int = 128,
                  stride: int = 32, aggregate: str = "max", calibrator=None, base: dict | None = None,
-                 name: str = "tonecls-model"):
+                 name: str = "tonecls-model", runner=None):
         if aggregate not in AGGREGATES:
             raise ValueError(f"Unknown aggregate {aggregate!r}; choose one of {list(AGGREGATES)}.")
         if tuple(labels) != LEVELS:
@@ -97,9 +103,25 @@ class ToneClassifier:
         self.calibrator = calibrator
         self.base = base
         self.name = name
+        self.runner = runner
         self.path: Path | None = None
-        self.backend = "torch"  # see tonecls.fast; a faster backend replaces _forward
-        self._special = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), tokenizer.token_to_id("[PAD]"))
+        self.special_ids = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"),
+                            tokenizer.token_to_id("[PAD]"))
+
+    @property
+    def backend(self) -> str:
+        """How the network runs: the runner's name, or ``"torch"``."""
+        return "torch" if self.runner is None else self.runner.name
+
+    @property
+    def backend_options(self) -> dict:
+        """The settings the runner was built with (``reason``: why ``auto`` chose it)."""
+        return {"backend": "torch", "reason": None} if self.runner is None else self.runner.options
+
+    @property
+    def guard_stats(self) -> dict | None:
+        """Windows scored and re-run in fp32 by the runner's guard (None without a guard)."""
+        return None if self.runner is None else self.runner.guard_stats
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -122,8 +144,8 @@ class ToneClassifier:
 
         ``overrides`` replace scoring options stored in the folder (``max_length``,
         ``stride``, ``aggregate``). ``backend`` picks how the network runs: ``"torch"`` (fp32,
-        the reference), or one of :data:`tonecls.fast.BACKENDS` (``"onnx"``, ``"int8"``,
-        ``"onnx-int8"``, ``"auto"``); see :mod:`tonecls.fast`.
+        the reference), or one of :data:`tonecls.backends.BACKENDS` (``"onnx"``, ``"int8"``,
+        ``"onnx-int8"``, ``"auto"``); see :mod:`tonecls.backends`.
         """
         from safetensors.torch import load_file
 
@@ -172,9 +194,9 @@ class ToneClassifier:
                   base=base, name=config.get("name", path.name), **options)
         clf.path = path
         if backend != "torch":
-            from .fast import apply_backend
+            from .backends import build_runner
 
-            apply_backend(clf, backend)
+            clf.runner = build_runner(clf, backend)
         return clf
 
     def save_pretrained(self, path: str | Path, *, dtype: str = "float32", delta_from_base: bool = False) -> Path:
@@ -233,12 +255,12 @@ class ToneClassifier:
     def id2label(self) -> dict[int, str]:
         return id2label(self.labels)
 
-    def encode(self, texts: Sequence[str]) -> _Encoded:
+    def encode(self, texts: Sequence[str]) -> Encoded:
         """Token windows of each statement (long statements give several overlapping windows)."""
-        cls_id, sep_id, _ = self._special
+        cls_id, sep_id, _ = self.special_ids
         body = self.max_length - 2
         step = body - self.stride
-        enc = _Encoded()
+        enc = Encoded()
         for i, e in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
             ids = e.ids or [self.tokenizer.token_to_id("[UNK]")]
             starts = range(0, max(len(ids) - self.stride, 1), step) if len(ids) > body else [0]
@@ -248,15 +270,17 @@ class ToneClassifier:
         return enc
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Logits for one padded batch; replaced by faster backends."""
+        """Logits for one padded batch, by the runner (fp32 torch without one)."""
+        if self.runner is not None:
+            return self.runner.forward(input_ids, attention_mask)
         import torch
 
         with torch.inference_mode():
             return self.network(torch.from_numpy(input_ids), torch.from_numpy(attention_mask)).float().numpy()
 
-    def window_logits(self, enc: _Encoded, batch_size: int = 64, progress=None) -> np.ndarray:
+    def window_logits(self, enc: Encoded, batch_size: int = 64, progress=None) -> np.ndarray:
         """Logits of every window, computed in length-sorted batches, returned in window order."""
-        _, _, pad_id = self._special
+        _, _, pad_id = self.special_ids
         order = np.argsort([len(w) for w in enc.windows], kind="stable")
         out = np.empty((len(enc.windows), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
@@ -280,9 +304,11 @@ class ToneClassifier:
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         enc = self.encode(texts)
-        return self._aggregate(enc, self.window_logits(enc, batch_size), len(texts))[0]
+        return self.aggregate_windows(enc, self.window_logits(enc, batch_size), len(texts))[0]
 
-    def _aggregate(self, enc: _Encoded, logits: np.ndarray, n: int):
+    def aggregate_windows(self, enc: Encoded, logits: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(logits, windows)``: one logit row per statement from its windows' rows (``aggregate``),
+        and how many windows each statement had."""
         owner = np.asarray(enc.owner)
         counts = np.bincount(owner, minlength=n)
         if np.all(counts == 1):
@@ -320,7 +346,7 @@ class ToneClassifier:
             return []
         enc = self.encode(batch)
         window = self.window_logits(enc, batch_size)
-        logits, counts = self._aggregate(enc, window, len(batch))
+        logits, counts = self.aggregate_windows(enc, window, len(batch))
         results = self.results_from_logits(logits, counts)
         return results[0] if single else results
 
@@ -359,6 +385,23 @@ def _check_config(config: dict, config_file: Path) -> None:
     if not isinstance(weights.get("file"), str) or not isinstance(weights.get("sha256"), str) \
             or Path(weights["file"]).name != weights["file"]:
         raise ModelError(f"{config_file}: 'weights' must name a file in the folder and its sha256.")
+
+
+def classifier_from_spec(spec: dict, threads: int | None = None) -> ToneClassifier:
+    """A classifier that runs an :func:`~tonecls.backends.ort_worker_spec`'s ONNX graphs; torch is
+    never imported."""
+    from tokenizers import Tokenizer
+
+    from .backends import NoNetwork, spec_runner
+
+    tok = Tokenizer.from_str(spec["tokenizer"])
+    tok.no_padding()
+    tok.no_truncation()
+    calibrator = None if spec["calibrator"] is None else CalibrationBundle.from_dict(spec["calibrator"])
+    clf = ToneClassifier(NoNetwork(spec["pooling"]), tok, labels=spec["labels"], max_length=spec["max_length"],
+                         stride=spec["stride"], aggregate=spec["aggregate"], calibrator=calibrator, name=spec["name"])
+    clf.runner = spec_runner(spec, clf.calibrated_probabilities, threads)
+    return clf
 
 
 def _load_tokenizer(path: Path):

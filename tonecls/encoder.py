@@ -107,7 +107,7 @@ def bert_settings(config: dict) -> dict:
 
 # Every container below has a forward that calls its children, so exported ONNX node names follow
 # the module paths of BertModel ("/encoder/encoder/layer.1/attention/self/query/MatMul"), which
-# tonecls.fast uses to keep named layers out of int8.
+# tonecls.backends uses to keep named layers out of int8.
 class _DenseNorm(nn.Module):
     def __init__(self, c: dict, n_in: int):
         super().__init__()

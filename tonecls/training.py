@@ -238,7 +238,7 @@ def _pad(windows: list[list[int]], pad_id: int):
 
 def _truncated_ids(clf, texts: list[str]) -> tuple[list[list[int]], int]:
     """Token ids cut to one window, and how many statements were cut."""
-    cls_id, sep_id, _ = clf._special
+    cls_id, sep_id, _ = clf.special_ids
     body = clf.max_length - 2
     encoded = clf.tokenizer.encode_batch(texts, add_special_tokens=False)
     ids = [[cls_id, *(e.ids[:body] or [clf.tokenizer.token_to_id("[UNK]")]), sep_id] for e in encoded]
@@ -258,7 +258,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     import torch
     from tqdm.auto import tqdm
 
-    from .classifier import ToneClassifier, _Encoded
+    from .classifier import ToneClassifier, Encoded
     from .encoder import bert_settings
     from .metrics import quadratic_weighted_kappa
 
@@ -330,7 +330,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
 
     def evaluate() -> dict:
         net.eval()
-        logits = clf.window_logits(_Encoded(eval_ids, list(range(len(eval_ids)))), batch_size=64)
+        logits = clf.window_logits(Encoded(eval_ids, list(range(len(eval_ids)))), batch_size=64)
         net.train()
         pred = logits.argmax(1)
         return {"qwk": quadratic_weighted_kappa(eval_set.low, pred), "accuracy": float((pred == eval_set.low).mean())}
@@ -343,7 +343,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     stop = False
     while step < total and not stop:
         for batch in _batches(lengths, args.batch_size, rng):
-            input_ids, mask = _pad([ids[i] for i in batch], clf._special[2])
+            input_ids, mask = _pad([ids[i] for i in batch], clf.special_ids[2])
             logits = net(input_ids, mask)
             loss = ordinal_loss(logits, torch.from_numpy(train_data.low[batch]), torch.from_numpy(train_data.high[batch]),
                                 torch.from_numpy(train_data.exact[batch]),

@@ -90,7 +90,7 @@ def parse_args(argv=None):
     p.add_argument("--per-speech", type=int, default=40, help="statements sampled per speech, seeded (0 = all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="scoring threads (default 1: the machine is shared)")
-    p.add_argument("--backend", default="auto", help="scoring backend (default auto; see tonecls/fast.py)")
+    p.add_argument("--backend", default="auto", help="scoring backend (default auto; see tonecls/backends.py)")
     p.add_argument("--window", type=int, default=400,
                    help="statements in a statement's baseline (default 400: about ten speeches of 40; 0 = all)")
     p.add_argument("--shuffles", type=int, default=100, help="year-shuffled copies per country for the null check")

@@ -1,7 +1,9 @@
-"""Faster CPU backends for :class:`~tonecls.classifier.ToneClassifier`, checked against fp32.
+"""Runners: how a :class:`~tonecls.classifier.ToneClassifier`'s network is run, checked against fp32.
 
-A backend replaces the classifier's ``_forward(input_ids, attention_mask) -> logits`` hook;
-tokenising, windows, length-sorted batching, aggregation and calibration stay the same.
+A :class:`Runner` has ``forward(input_ids, attention_mask) -> logits`` and a ``name``; the
+classifier takes one (``ToneClassifier(..., runner=...)``, or :func:`apply_backend`), and
+tokenising, windows, length-sorted batching, aggregation and calibration stay the same. This
+module builds runners and never imports the classifier.
 
 =============  ==========================================================================
 ``torch``      the reference: the PyTorch network in fp32 (the default of ``from_pretrained``)
@@ -56,6 +58,8 @@ import json
 import logging
 import os
 import threading
+import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -80,10 +84,31 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TONECLS_CACHE", Path.home() / ".cache" / "tonecls"))
 
 
+@dataclass
+class Runner:
+    """Runs a network: ``forward(input_ids, attention_mask) -> logits`` for one padded batch.
+
+    ``name`` says how (``"torch"``, ``"onnx-int8+guard0.05"``, ...); ``options`` are the settings
+    it was built with (and ``reason``, why ``auto`` chose it); ``guard_stats`` counts the windows
+    the guard re-ran; ``weights_key`` is set when the runner was built without the torch network.
+    """
+
+    forward: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    name: str
+    options: dict = field(default_factory=dict)
+    guard_stats: dict | None = None
+    weights_key: str | None = None
+
+
+_weights_keys: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def weights_key(clf) -> str:
     """sha256 of the network's tensors (names, dtypes, shapes, bytes) and pooling: identifies
     *these weights* whatever folder or base package they came from."""
-    cached = getattr(clf, "_tonecls_weights_key", None)
+    if clf.runner is not None and clf.runner.weights_key:
+        return clf.runner.weights_key
+    cached = _weights_keys.get(clf.network)
     if cached:
         return cached
     digest = hashlib.sha256()
@@ -95,7 +120,7 @@ def weights_key(clf) -> str:
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
         digest.update(t.view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
     key = digest.hexdigest()
-    clf._tonecls_weights_key = key
+    _weights_keys[clf.network] = key
     return key
 
 
@@ -460,13 +485,20 @@ def choose_auto(clf) -> tuple[str, dict]:
 _apply_lock = threading.Lock()
 
 
-def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, exclude: Sequence[str] | None = None,
-                  threads: int | None = None, per_channel: bool = True, independent: bool = True):
-    """Make ``clf`` score with ``backend`` (in place; returns ``clf``). ``clf.backend`` names the
-    result, e.g. ``"onnx-int8+guard0.05"``. ``guard`` and ``exclude`` apply to the int8 backends;
-    ``threads`` sets intra-op threads (default: torch's setting). ``independent=False`` runs the
-    int8 backends batched, so that scores depend on the batch (for benchmarks; the name says
-    ``-batched``)."""
+def apply_backend(clf, backend: str = "torch", **options):
+    """Make ``clf`` score with ``backend``: sets ``clf.runner`` to :func:`build_runner`'s (None for
+    ``"torch"``, the classifier's own fp32 path); returns ``clf``."""
+    clf.runner = build_runner(clf, backend, **options)
+    return clf
+
+
+def build_runner(clf, backend: str = "torch", *, guard: float | None = None, exclude: Sequence[str] | None = None,
+                 threads: int | None = None, per_channel: bool = True, independent: bool = True) -> Runner | None:
+    """A :class:`Runner` of ``clf``'s network for ``backend`` (None for plain ``"torch"``). Its
+    ``name`` says what was built, e.g. ``"onnx-int8+guard0.05"``. ``guard`` and ``exclude`` apply to
+    the int8 backends; ``threads`` sets intra-op threads (default: torch's setting).
+    ``independent=False`` runs the int8 backends batched, so that scores depend on the batch (for
+    benchmarks; the name says ``-batched``)."""
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; choose one of {list(BACKENDS)}.")
     with _apply_lock:
@@ -478,11 +510,12 @@ def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, ex
             exclude = opts.get("exclude", ("head",)) if exclude is None else exclude
         guard = 0.0 if guard is None else float(guard)
         exclude = tuple(("head",) if exclude is None else exclude)
+        options = {"backend": backend, "guard": guard, "exclude": list(exclude), "per_channel": per_channel,
+                   "independent": independent, "reason": reason}
         reference = None
         if backend == "torch":
-            clf.__dict__.pop("_forward", None)
-            forward = None
-        elif backend == "onnx":
+            return None if reason is None else Runner(torch_forward(clf.network, threads), "torch", options)
+        if backend == "onnx":
             forward = ort_forward(export_onnx(clf), threads)
         elif backend == "int8":
             qnet = torch_int8_network(clf.network, exclude=exclude, per_channel=per_channel)
@@ -492,25 +525,20 @@ def apply_backend(clf, backend: str = "torch", *, guard: float | None = None, ex
             forward = ort_int8_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel), threads,
                                        independent)
             reference = ort_forward(export_onnx(clf), threads) if guard > 0 else None
-        name = backend
+        name, stats = backend, None
         if reference is not None and guard > 0:
-            clf.guard_stats = {}
-            forward = guarded(forward, reference, clf.calibrated_probabilities, guard, clf.guard_stats)
+            stats = {}
+            forward = guarded(forward, reference, clf.calibrated_probabilities, guard, stats)
             name = f"{backend}+guard{guard:g}"
         if backend in ("int8", "onnx-int8") and tuple(exclude) != ("head",):
             name += "-keep:" + ",".join(e for e in exclude if e != "head")
         if backend in ("int8", "onnx-int8") and not independent:
             name += "-batched"
-        if forward is not None:
-            clf._forward = forward
-        clf.backend = name
-        clf.backend_options = {"backend": backend, "guard": guard, "exclude": list(exclude), "per_channel": per_channel,
-                               "independent": independent, "reason": reason}
-    return clf
+        return Runner(forward, name, options, stats)
 
 
 # --------------------------------------------------------------------------- torch-free processes
-class _NoNetwork:
+class NoNetwork:
     """Stands in for the torch network in a process that only runs ONNX Runtime."""
 
     def __init__(self, pooling: str):
@@ -524,7 +552,7 @@ def ort_worker_spec(clf) -> dict | None:
     """What a worker process needs to score like ``clf`` without importing torch (about 0.6 GB
     less per process): the cached ONNX graphs, tokenizer, calibrator and options. None when
     ``clf``'s backend is not an ONNX Runtime one."""
-    options = getattr(clf, "backend_options", None) or {"backend": getattr(clf, "backend", "torch")}
+    options = clf.backend_options
     backend = options["backend"]
     if backend not in ("onnx", "onnx-int8"):
         return None
@@ -540,34 +568,16 @@ def ort_worker_spec(clf) -> dict | None:
             "independent": options.get("independent", True)}
 
 
-def classifier_from_spec(spec: dict, threads: int | None = None):
-    """A :class:`~tonecls.classifier.ToneClassifier` that runs ``spec``'s ONNX graphs; torch is
-    never imported."""
-    from tokenizers import Tokenizer
-
-    from .classifier import ToneClassifier
-
-    tok = Tokenizer.from_str(spec["tokenizer"])
-    tok.no_padding()
-    tok.no_truncation()
-    calibrator = None
-    if spec["calibrator"] is not None:
-        from .bundle import CalibrationBundle
-
-        calibrator = CalibrationBundle.from_dict(spec["calibrator"])
-    clf = ToneClassifier(_NoNetwork(spec["pooling"]), tok, labels=spec["labels"], max_length=spec["max_length"],
-                         stride=spec["stride"], aggregate=spec["aggregate"], calibrator=calibrator, name=spec["name"])
+def spec_runner(spec: dict, probabilities: Callable[[np.ndarray], np.ndarray], threads: int | None = None) -> Runner:
+    """The runner of an :func:`ort_worker_spec` (ONNX Runtime only; torch is never imported);
+    ``probabilities`` maps logits to calibrated probabilities, for the guard."""
     threads = threads or max(1, os.cpu_count() or 1)
     if spec["backend_name"].startswith("onnx-int8"):
         forward = ort_int8_forward(spec["fast"], threads, spec.get("independent", True))
     else:
         forward = ort_forward(spec["fast"], threads)
+    stats = None
     if spec["reference"] and spec["guard"] > 0:
-        clf.guard_stats = {}
-        forward = guarded(forward, ort_forward(spec["reference"], threads), clf.calibrated_probabilities,
-                          spec["guard"], clf.guard_stats)
-    clf._forward = forward
-    clf.backend = spec["backend_name"]
-    clf.backend_options = spec["options"]
-    clf._tonecls_weights_key = spec["weights_key"]
-    return clf
+        stats = {}
+        forward = guarded(forward, ort_forward(spec["reference"], threads), probabilities, spec["guard"], stats)
+    return Runner(forward, spec["backend_name"], spec["options"], stats, spec["weights_key"])
