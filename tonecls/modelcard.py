@@ -56,7 +56,7 @@ def write_model_card(folder: str | Path) -> Path:
         "",
         "```python",
         "from tonecls import ToneClassifier",
-        f'clf = ToneClassifier.from_pretrained("{folder.as_posix()}")',
+        f'clf = ToneClassifier.from_pretrained("{_shown_path(folder)}")',
         'clf.score("We will take all necessary measures to defend our interests.")',
         "```",
         "",
@@ -93,6 +93,8 @@ def write_model_card(folder: str | Path) -> Path:
     experiments = metrics.get("experiments", [])
     if experiments:
         lines += ["## Experiments", "", metrics.get("experiments_description", ""), ""] + _table(experiments) + [""]
+    if metrics.get("seeds"):
+        lines += ["### Seeds", "", metrics.get("seeds_description", ""), ""] + _table(metrics["seeds"]) + [""]
     if metrics.get("settings_tried"):
         lines += ["### Other settings tried", "", metrics.get("settings_description", ""), ""] \
             + _table(metrics["settings_tried"]) + [""]
@@ -108,3 +110,11 @@ def write_model_card(folder: str | Path) -> Path:
     path = folder / "README.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
+
+
+def _shown_path(folder: Path) -> str:
+    """The folder relative to the working directory when it lies below it (a card must not name one machine)."""
+    try:
+        return Path(folder).resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return Path(folder).as_posix()

@@ -236,12 +236,17 @@ def behaviour(clf) -> dict:
     return run_suite(clf)
 
 
+def _comparable(training_args: dict) -> dict:
+    """Training arguments without the thread count, which changes speed, not what is learned."""
+    return {k: v for k, v in training_args.items() if k != "num_threads"}
+
+
 def run(name: str, seed: int, future_dev, args) -> dict:
     """Train one run (or reuse it) and return its row: future-dev numbers only (the choosing split)."""
     folder = run_folder(name, seed, args)
     targs = training_arguments(name, seed, args)
     try:
-        same = json.loads((folder / "training_args.json").read_text()) == json.loads(targs.to_json())
+        same = _comparable(json.loads((folder / "training_args.json").read_text())) == _comparable(json.loads(targs.to_json()))
         row = json.loads((folder / "metrics.json").read_text()).get("run") if same else None
     except FileNotFoundError:
         row = None
@@ -412,11 +417,15 @@ def describe(out: Path, chosen: Path, ablation, seed_folders, soup_dir, soup_dev
                 "rows": [{"case": k, "text": t, **{f: v for f, v in clf.score(t).to_dict().items()
                                                    if f in ("label", "score")}} for k, t in MOTIVATING.items()]},
         },
-        "experiments": ablation,
+        "experiments": [{k: v for k, v in r.items() if k not in ("note", "finished_at")} for r in ablation],
         "experiments_description": "What each data addition changed on future-dev (seed 42, same training settings; the "
                                    "choosing split, so these numbers are slightly optimistic). Rows add one source each; "
-                                   "from training/ablation.jsonl, where a row without a data_sha256 was measured on "
-                                   "the data of its day (see its note).",
+                                   "from training/ablation.jsonl. "
+                                   + " ".join(sorted({f"Rows without a data_sha256: {r['note']}." for r in ablation
+                                                      if r.get("note")}))
+                                   + " Data configurations not yet measured: "
+                                   + (", ".join(n for n in ABLATION if n not in {r["data"] for r in ablation}) or "none")
+                                   + ".",
         "seeds": per_seed, "seed_spread": spread,
         "seeds_description": f"The full recipe with seeds {list(SEEDS)} (same initial head) and their weight average "
                              f"(soup); shipped: `{chosen.name}` (rule: the soup if its future-dev QWK "
