@@ -45,7 +45,7 @@ def read_scored(path, encoding: str = "utf-8") -> pd.DataFrame:
     Dates are kept as written (no automatic date parsing), so ``2019`` and ``2019-05``
     keep their precision.
     """
-    from .labeling.read import read_table
+    from ..labeling.read import read_table
 
     return read_table(path, required=(), encoding=encoding, check_levels=False).to_pandas()
 

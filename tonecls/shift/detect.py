@@ -240,10 +240,14 @@ class ShiftDetector:
         return path
 
     @classmethod
-    def load_baseline(cls, path) -> "ShiftDetector":
-        """A fitted detector from :meth:`save_baseline`'s JSON (its settings come from the file)."""
+    def load_baseline(cls, path, **columns) -> "ShiftDetector":
+        """A fitted detector from :meth:`save_baseline`'s JSON. Its settings come from the file; the
+        column names (``actor_column`` ... ``id_column``) may be given anew for the new data."""
         doc = bl.read(path)
-        params = {k: v for k, v in doc["params"].items() if k in _PARAMS}
+        bad = sorted(set(columns) - {"actor_column", "date_column", "score_column", "text_column", "id_column"})
+        if bad:
+            raise ValueError(f"load_baseline takes only column names, not {bad}: the other settings are the baseline's.")
+        params = {**{k: v for k, v in doc["params"].items() if k in _PARAMS}, **columns}
         det = cls(**params)
         det.pooled_, det.baselines_ = doc["pooled"], doc["actors"]
         det.n_history_ = int(sum(b["n"] for b in doc["actors"].values()))

@@ -75,7 +75,7 @@ class ShiftReport:
             from matplotlib.figure import Figure
         except ImportError as err:  # pragma: no cover
             raise ImportError("plot_timeline needs matplotlib: pip install 'tonecls[plot]'") from err
-        from .scale import LEVELS, MAX_LEVEL
+        from ..scale import LEVELS, MAX_LEVEL
 
         st = self.statements[self.statements["actor"] == actor]
         if st.empty:
