@@ -7,9 +7,8 @@ job; ``scan(scored)`` is the offline analysis of a whole series.
 
 >>> from tonecls.shift import ShiftDetector, japan_scenario
 >>> report = ShiftDetector().monitor(japan_scenario())
->>> ev = report.events.iloc[0]
->>> ev.kind, ev.direction, round(float(ev.size_levels), 1)
-('statement', 'escalation', 2.9)
+>>> report.events[["kind", "direction"]].values.tolist()
+[['period', 'escalation'], ['statement', 'escalation']]
 """
 
 from ..exceptions import NotFittedError, ShiftError

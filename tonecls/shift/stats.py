@@ -250,7 +250,8 @@ def period_test(n_eff, mean, var, count, new_n_eff, new_mean) -> tuple[float, fl
     variation: speeches, news cycles) and ``e_p ~ N(0, sigma^2 / n_eff_p)``; ``sigma^2`` is the pooled
     within-period variance and ``tau^2`` the DerSimonian-Laird estimate. The new mean is compared with
     ``z = (new_mean - mu_hat) / sqrt(tau^2 + sigma^2 / new_n_eff + 1 / sum(w))``, referred to a Student t
-    with ``P - 1`` df (``P`` reference periods). Without any period of two statements ``sigma^2`` and
+    whose df combine the two parts of that variance (Satterthwaite): ``tau^2`` with ``P - 1`` df (``P``
+    reference periods) and the rest with the within-period df ``sum(n_p - 1)``; never fewer than ``P - 1``. Without any period of two statements ``sigma^2`` and
     ``tau^2`` cannot be told apart and the reference means' own variance is used (a prediction interval).
     Returns ``(z, p_two_sided, mu_hat, predictive_sd, tau2, sigma2)`` (``tau2``, ``sigma2`` NaN in the
     second case).
@@ -274,14 +275,17 @@ def period_test(n_eff, mean, var, count, new_n_eff, new_mean) -> tuple[float, fl
         tau2 = max(0.0, (q - (P - 1)) / denom) if denom > 0 else 0.0
         w = 1.0 / (tau2 + sigma2 / n_eff)
         mu = float(np.sum(w * mean) / w.sum())
-        pred_var = tau2 + sigma2 / max(float(new_n_eff), 1e-9) + 1.0 / w.sum()
+        within = sigma2 / max(float(new_n_eff), 1e-9) + 1.0 / w.sum()
+        pred_var = tau2 + within
+        dof = max(P - 1.0, pred_var ** 2 / (tau2 ** 2 / (P - 1) + within ** 2 / float(dof_w.sum())))
     else:
         mu = float(mean.mean())
         pred_var = float(mean.var(ddof=1)) * (1 + 1 / P)
         tau2 = sigma2 = np.nan
+        dof = P - 1.0
     sd = float(np.sqrt(max(pred_var, 1e-12)))
     z = (float(new_mean) - mu) / sd
-    return z, float(min(1.0, 2 * stats.t.sf(abs(z), P - 1))), mu, sd, tau2, sigma2
+    return z, float(min(1.0, 2 * stats.t.sf(abs(z), dof))), mu, sd, tau2, sigma2
 
 
 def location_interval(x, w, level: float = 0.95) -> tuple[int, int, int]:
