@@ -548,3 +548,15 @@ def test_cli_shifts(tmp_path, capsys):
     assert set(pd.read_csv(tmp_path / "monitor" / "events.csv").actor) == {"JPN"}
     assert main(["shifts", str(tmp_path / "scored.parquet"), "--actor-column", "country", "-o", str(out)]) == 2
     assert "available columns are" in capsys.readouterr().err
+
+
+def test_bocpd_posterior_of_a_change_in_the_newest_period():
+    """BOCPD (the Bayesian option): high posterior for a clear jump of the last period, low without one,
+    and rarely above 0.5 on stationary simulated actors (the comparison with the period test is in docs/shift.md)."""
+    from tonecls.shift.bocpd import bocpd_study, change_probability
+
+    quiet = [0.1, 0.12, 0.09, 0.11, 0.1, 0.1]
+    assert change_probability(quiet, [1e-3] * 6)[-1] < 0.05
+    assert change_probability(quiet[:-1] + [0.6], [1e-3] * 6)[-1] > 0.99
+    r = bocpd_study(100, rng=5)
+    assert r["bocpd_false_alarm"] <= 0.05 and r["period_test_power"] > r["bocpd_power"] > r["bocpd_false_alarm"]
