@@ -72,34 +72,89 @@ def test_reload_gives_identical_scores(tmp_path):
 
 @pytest.fixture(scope="module")
 def japan_with_model_scores():
-    """The README's scenario: Japan's statements scored by the model, then the card remark."""
+    """The hand-written Japan scenario's texts scored by the model (README's first example)."""
     from tonecls.shift import ShiftDetector, japan_scenario
 
     df = japan_scenario()
     df["score"] = [r.score for r in tonecls.score(df["text"].tolist())]
-    return ShiftDetector(test_from="2025").detect(df)
+    return ShiftDetector(since="2025").monitor(df)
 
 
 @pytest.mark.xfail(strict=True, reason=(
     "The model of 2026-12-04 reads the card remark as measured (score 0.25), so it stands under a level above "
     "Japan's baseline (see test_card_motivating_case_is_at_least_assertive)."))
 def test_card_remark_is_the_largest_escalation_against_japans_baseline(japan_with_model_scores):
-    # Largest in levels above the baseline. Not necessarily the largest z: the model rates the 2023
-    # "we will respond appropriately" warning assertive (the scale's rule for a named response),
-    # which widens the band the card remark is measured against (docs/shift.md).
-    st = japan_with_model_scores.statements
+    st = japan_with_model_scores.statements.query("new")
     card = st["text"].str.contains("as a card")
     assert card.sum() == 1 and st.loc[card, "size_levels"].iloc[0] >= 2
-    assert st.loc[card, "size_levels"].iloc[0] == st["size_levels"].max()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The model scores Japan's 2022-2023 currency warnings 0.49 and 0.74 (firm and assertive by the scale), so "
-    "13 statements of history leave a wide baseline band: the card remark is +3.0 levels but p = 0.21 "
-    "at alpha 0.05 (docs/shift.md). The hand-scored scenario (tests/test_shift.py) assumes a calmer history."))
-def test_card_remark_is_a_significant_escalation_with_model_scores(japan_with_model_scores):
-    events = japan_with_model_scores.events
-    assert len(events) == 1 and events.iloc[0]["direction"] == "escalation"
+@pytest.fixture(scope="module")
+def japan_un_history():
+    """Japan's UN General Debate speeches 1990-2022 (shared corpus), split by the library's segmenter
+    and scored by the default model: the real history of the seed case (issue 14)."""
+    from tonecls.classifier import load_default
+    from tonecls.shift.cases import UN_DEBATE, score_frame, un_debate_history
+
+    if not UN_DEBATE.is_file():
+        pytest.skip(f"{UN_DEBATE} not available")
+    clf = load_default()
+    return clf, score_frame(un_debate_history("JPN"), clf)
+
+
+def _monitor_japan(japan_un_history, remarks):
+    import pandas as pd
+
+    from tonecls.shift import ShiftDetector
+    from tonecls.shift.cases import new_remarks, score_frame
+
+    clf, hist = japan_un_history
+    return ShiftDetector().monitor(pd.concat([hist, score_frame(new_remarks(remarks), clf)], ignore_index=True))
+
+
+def test_seed_remarks_after_japans_un_history_are_an_escalation(japan_un_history):
+    from tonecls.shift.cases import JAPAN_MAY_2025
+
+    report = _monitor_japan(japan_un_history, JAPAN_MAY_2025)
+    s = report.summary.iloc[0]
+    assert (s.actor, s.status, s.period, s.n_new) == ("JPN", "escalation", "2025", 3)
+    assert s.n_periods >= 30 and s.size_levels > 0.5
+    assert s.p_assertive_new > s.p_assertive_history
+    ev = report.events
+    assert len(ev) >= 1 and set(ev.direction) == {"escalation"} and (ev.p_value <= 0.025).all()
+
+
+def test_calm_remarks_after_japans_un_history_are_no_change(japan_un_history):
+    from tonecls.shift.cases import JAPAN_CALM_2025
+
+    report = _monitor_japan(japan_un_history, JAPAN_CALM_2025)
+    assert report.events.empty and report.summary.status.tolist() == ["no change"]
+
+
+def test_monthly_gold_statements_calm_then_hostile_is_an_escalation_and_the_calm_control_is_quiet():
+    """Set-up 1 of issue 14: human-rated gold statements (test split), scored by the model. One actor
+    says 36 calm things (both raters: level <= 1), one a month, then four hostile ones (both raters
+    >= 3); a control actor says 40 calm things. Drawn with a fixed seed, never by model score."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from tonecls.classifier import load_default
+    from tonecls.shift import ShiftDetector
+    from tonecls.shift.cases import score_frame
+
+    gold = pd.read_json(Path(__file__).resolve().parent.parent / "training" / "gold" / "gold.jsonl", lines=True,
+                        dtype={"date": str})
+    gold = gold[gold.split == "test"]
+    calm = gold[(gold.annotator_1 <= 1) & (gold.annotator_2 <= 1)].sample(76, random_state=14)
+    hostile = gold[(gold.annotator_1 >= 3) & (gold.annotator_2 >= 3)].sample(4, random_state=14)
+    months = [f"{2021 + m // 12}-{m % 12 + 1:02d}-15" for m in range(40)]
+    df = pd.concat([pd.DataFrame({"actor": "HOT", "date": months, "text": list(calm.text[:36]) + list(hostile.text)}),
+                    pd.DataFrame({"actor": "CALM", "date": months, "text": list(calm.text[36:])})], ignore_index=True)
+    report = ShiftDetector().monitor(score_frame(df, load_default()))
+    status = report.summary.set_index("actor")["status"]
+    assert status["HOT"] == "escalation" and status["CALM"] == "no change"
+    assert set(report.events.actor) == {"HOT"} and set(report.events.direction) == {"escalation"}
 
 
 def test_compact_encoder_scores_the_default_model_like_transformers():

@@ -209,8 +209,16 @@ def _add_shifts(sub) -> None:
     p.add_argument("--window", type=int, default=100, help="past statements in the baseline; 0 = all (default 100)")
     p.add_argument("--min-history", type=int, default=8, help="past statements before a statement can be an event")
     p.add_argument("--min-levels", type=float, default=1.0, help="smallest statement shift, in levels (default 1)")
-    p.add_argument("--test-from", default=None,
-                   help="monitoring mode: only statements on or after this date are tested, earlier ones are baseline")
+    p.add_argument("--since", default=None,
+                   help="test the statements from this date (YYYY[-MM[-DD]]) against those before it; default: each "
+                        "actor's newest period; 'all' = offline scan of every statement plus change points")
+    p.add_argument("--test-from", default=None, help="deprecated: use --since (same meaning)")
+    p.add_argument("--baseline", default=None,
+                   help="a saved baseline (JSON): test every input row against it instead of splitting the input")
+    p.add_argument("--save-baseline", default=None,
+                   help="write the baseline (fitted history; with --baseline, updated with the input) as JSON")
+    p.add_argument("--no-probabilities", dest="use_probabilities", action="store_false",
+                   help="ignore the p_<level> columns (every statement weighs the same)")
     p.add_argument("--no-cluster-dates", dest="cluster_dates", action="store_false",
                    help="test every statement of a same-day cluster on its own instead of as one")
     p.add_argument("--format", default="csv", choices=["csv", "parquet"], help="table format (default csv)")
@@ -219,21 +227,31 @@ def _add_shifts(sub) -> None:
 
 
 def _run_shifts(args) -> int:
-    from .shift import ShiftDetector
-
-    detector = ShiftDetector(window=args.window or None, min_history=args.min_history, alpha=args.alpha,
-                             period=args.period, method=args.method, min_levels=args.min_levels,
-                             test_from=args.test_from, cluster_dates=args.cluster_dates,
-                             actor_column=args.actor_column, date_column=args.date_column,
-                             score_column=args.score_column, text_column=args.text_column, id_column=args.id_column)
-    from .shift import read_scored
-
     import warnings
 
+    from .shift import ShiftDetector, read_scored
+
+    since = args.since
+    if args.test_from is not None:
+        print("tonecls shifts: --test-from is deprecated; use --since (same meaning)", file=sys.stderr)
+        since = since or args.test_from
+    kw = dict(window=args.window or None, min_history=args.min_history, alpha=args.alpha, period=args.period,
+              method=args.method, min_levels=args.min_levels, since=since, cluster_dates=args.cluster_dates,
+              use_probabilities=args.use_probabilities, actor_column=args.actor_column, date_column=args.date_column,
+              score_column=args.score_column, text_column=args.text_column, id_column=args.id_column)
+    data = read_scored(args.scored, encoding=args.encoding)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # skipped rows are printed below, with their file
-        report = detector.detect(read_scored(args.scored, encoding=args.encoding))
+        warnings.simplefilter("ignore", UserWarning)  # skipped rows and unknown actors are printed below
+        if args.baseline:
+            detector = ShiftDetector.load_baseline(args.baseline, **{k: kw[k] for k in (
+                "actor_column", "date_column", "score_column", "text_column", "id_column")})
+            report = detector.update(data) if args.save_baseline else detector.detect(data)
+        else:
+            detector = ShiftDetector(**kw)
+            report = detector.scan(data) if since == "all" else detector.monitor(data)
     paths = report.save(args.output, table_format=args.format, plots=args.plots)
+    if args.save_baseline and since != "all":
+        paths["baseline"] = detector.save_baseline(args.save_baseline)
     if len(report.skipped):
         rows = ", ".join(str(r) for r in report.skipped["row"].head(10)) + (", ..." if len(report.skipped) > 10 else "")
         print(f"skipped {len(report.skipped)} row(s) without a usable actor or date (rows {rows}): "
@@ -242,6 +260,11 @@ def _run_shifts(args) -> int:
     counts = ev.groupby(["kind", "direction"]).size().to_dict() if len(ev) else {}
     print(f"{len(report.statements)} statements, {report.statements['actor'].nunique()} actors: "
           f"{len(ev)} events " + (str({f'{k} {d}': int(c) for (k, d), c in counts.items()}) if counts else ""))
+    for r in report.summary.itertuples():
+        detail = "" if r.status in ("no history", "too little history") else (
+            f" (period {r.period}: {r.new_mean * 4:.2f} vs {r.baseline_mean * 4:.2f} levels, p {r.p_period:.3g}; "
+            f"best statement p {r.p_statement:.3g})" if r.status != "no change" or r.p_period == r.p_period else "")
+        print(f"  {r.actor}: {r.status}, {r.n_new} new statement(s) from {r.tested_from}{detail}")
     print("written to " + ", ".join(str(p) for p in paths.values()))
     return 0
 

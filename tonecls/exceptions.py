@@ -60,7 +60,7 @@ class BackendUnavailable(ToneclsError, ImportError):
 
 
 class NotFittedError(ToneclsError, ValueError, AttributeError):
-    """A calibrator or conformal predictor was used before ``fit``."""
+    """A calibrator, conformal predictor or ``ShiftDetector`` was used before ``fit``."""
 
 
 class WeightsMismatchError(ModelError, RuntimeError):

@@ -196,7 +196,7 @@ def shuffle_null(scored, detector_kw: dict, shuffles: int, seed: int, previous=N
             parts.append(pd.DataFrame({"actor": f"{actor}#{b:03d}", "date": g["year"].map(perm).astype(str),
                                        "score": g["score"].to_numpy()}))
     null = pd.concat(parts, ignore_index=True)
-    report = ShiftDetector(**detector_kw, text_column=None).detect(null)
+    report = ShiftDetector(**detector_kw, text_column=None).scan(null)
     ev = report.events
     ev["country"] = ev["actor"].str[:3]
     checks = speech_checks(report.statements)
@@ -204,7 +204,7 @@ def shuffle_null(scored, detector_kw: dict, shuffles: int, seed: int, previous=N
     per_speech["country"] = per_speech["actor"].str[:3]
     old = None
     if previous is not None:
-        old = previous.ShiftDetector(**detector_kw, text_column=None).detect(null).events
+        old = previous.ShiftDetector(**detector_kw, text_column=None).scan(null).events
         old["country"] = old["actor"].str[:3]
     out = []
     for actor in sorted(scored["actor"].unique()):
@@ -241,7 +241,7 @@ def probe_remarks(docs, scored, clf, detector_kw: dict):
         new = pd.DataFrame({"actor": actor, "date": f"{year}-09", "text": texts,
                             "score": [r.score for r in clf.score(texts)]})
         past = scored.loc[(scored.actor == actor) & (scored.year < year), ["actor", "date", "text", "score"]]
-        st = ShiftDetector(**detector_kw, text_column="text", test_from=str(year)).detect(
+        st = ShiftDetector(**detector_kw, text_column="text", since=str(year)).scan(
             pd.concat([past, new], ignore_index=True)).statements
         st = st[st.date.dt.year == year]
         for r in st.itertuples():
@@ -430,7 +430,7 @@ def main(argv=None) -> int:
     detector_kw = dict(period="Y", window=args.window or None, actor_column="actor", date_column="date",
                        score_column="score")
     det = ShiftDetector(**detector_kw, text_column="text", id_column="stmt_id")
-    report = det.detect(scored)
+    report = det.scan(scored)
     ev = report.events.copy()
     ev["year"] = ev["date"].dt.year
     checks = speech_checks(report.statements)
@@ -438,7 +438,7 @@ def main(argv=None) -> int:
     # the per-speech check is ShiftDetector(test_from=year) on the data up to that year: verify once
     a, y = ("VEN", 2006) if not len(flagged) else (flagged.actor.iloc[0], int(flagged.year.iloc[0]))
     upto = scored[(scored.actor == a) & (scored.year <= y)]
-    direct = ShiftDetector(**detector_kw, text_column="text", id_column="stmt_id", test_from=str(y)).detect(upto)
+    direct = ShiftDetector(**detector_kw, text_column="text", id_column="stmt_id", since=str(y)).scan(upto)
     mine = checks[(checks.actor == a) & (checks.year == y)]
     assert np.allclose(np.sort(direct.statements["p_value"].dropna()), np.sort(mine["p_speech"])), "speech check"
     times["detect"] = time.monotonic() - t
@@ -449,7 +449,7 @@ def main(argv=None) -> int:
     clf = load_model(model, args.backend, threads=args.threads)
     probes = probe_remarks(docs, scored, clf, detector_kw)
     # sensitivity: statements of a speech treated as independent (cluster_dates=False)
-    loose = ShiftDetector(**detector_kw, text_column="text", id_column="stmt_id", cluster_dates=False).detect(scored)
+    loose = ShiftDetector(**detector_kw, text_column="text", id_column="stmt_id", cluster_dates=False).scan(scored)
     loose_checks = speech_checks(loose.statements)
     loose_null = shuffle_null(scored, {**detector_kw, "cluster_dates": False}, args.shuffles, args.seed) \
         if args.shuffles else None
