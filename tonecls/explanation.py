@@ -180,17 +180,21 @@ def _check_k(k) -> int:
     return int(k)
 
 
-def expected_levels(clf, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Calibrated expected level (0-4) of each text, by the classifier's scoring path.
-
-    Unlike ``clf.score`` it accepts texts left without a readable character (a statement whose
-    every phrase was removed): the encoder reads them as one unknown token.
+def score_any(clf, texts: Sequence[str], batch_size: int = 64) -> list:
+    """``clf.score(texts)`` for texts derived from a statement (phrases removed or kept): the same
+    path from logits to :class:`~tonecls.classifier.ToneScore`, but a text left without a readable
+    character is read as the encoder reads an empty input (one unknown token) instead of refused.
     """
     if not len(texts):
-        return np.zeros(0)
+        return []
     enc = clf.encode(list(texts))
     logits, counts = clf.aggregate_windows(enc, clf.window_logits(enc, batch_size), len(texts))
-    return np.array([r.score for r in clf.results_from_logits(logits, counts)]) * MAX_LEVEL
+    return clf.results_from_logits(logits, counts)
+
+
+def expected_levels(clf, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Calibrated expected level (0-4, ``4 * score``) of each text (see :func:`score_any`)."""
+    return np.array([r.score for r in score_any(clf, texts, batch_size)], dtype=np.float64) * MAX_LEVEL
 
 
 def _decisive_window(clf, enc, window_logits: np.ndarray, statement_logits: np.ndarray, i: int) -> tuple[int, int]:
