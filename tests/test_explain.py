@@ -224,3 +224,58 @@ def test_named_consequence_raises_the_level(default_model, text, consequence):
     (phrase,) = [p for p in e.phrases if consequence in p.text]
     assert phrase.contribution > 0, e.phrases
     assert e.phrases.index(phrase) < 2, e.phrases  # among the top phrases the analyst sees
+
+
+# ------------------------------------------------------------------ command line and bulk
+def test_cli_explain_marks_the_top_phrases(tiny_model_dir, capsys):
+    from tonecls.classifier import ToneClassifier
+    from tonecls.cli import main
+
+    assert main(["explain", STATEMENT, "--model", str(tiny_model_dir), "--top", "2", "--color", "never"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    e = ToneClassifier.from_pretrained(tiny_model_dir).explain(STATEMENT)
+    assert out[0].startswith(f"{e.score.label} (level {e.score.level}")
+    assert out[1].strip() == e.marked(2)
+    assert main(["explain", STATEMENT, "--model", str(tiny_model_dir), "--color", "always"]) == 0
+    assert "\x1b[1;3" in capsys.readouterr().out
+    assert main(["explain", STATEMENT, "--model", str(tiny_model_dir), "--json"]) == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert [(p["text"], p["start"]) for p in doc["phrases"]] == [(p.text, p.start) for p in e.phrases]
+    assert main(["explain", STATEMENT, "--model", str(tiny_model_dir), "--top", "-1"]) == 2
+    assert "k=-1" in capsys.readouterr().err
+    assert main(["explain", "   ", "--model", str(tiny_model_dir)]) == 2
+    assert "no tone to rate" in capsys.readouterr().err
+
+
+def test_cli_score_explain_adds_phrases(tiny_model_dir, capsys):
+    import json
+
+    from tonecls.cli import main
+
+    assert main(["score", STATEMENT, "--model", str(tiny_model_dir), "--explain", "2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["phrases"]) == 2 and all(STATEMENT[p["start"]:p["end"]] == p["text"] for p in doc["phrases"])
+
+
+def test_bulk_explain_adds_top_phrases_to_every_row(tmp_path, tiny_model_dir):
+    import json
+
+    import pandas as pd
+
+    from tonecls.bulk import score_archive
+    from tonecls.classifier import ToneClassifier
+
+    texts = [STATEMENT, "We hope for peace.", "", "They bear full responsibility for what happens next."]
+    pd.DataFrame({"text": texts, "id": range(4)}).to_csv(tmp_path / "in.csv", index=False)
+    summary = score_archive(tmp_path / "in.csv", tmp_path / "out.csv", model=tiny_model_dir, backend="torch",
+                            progress=False, explain=2, chunk_size=2)
+    assert summary.rows_scored == 3 and summary.errors == 1
+    out = pd.read_csv(tmp_path / "out.csv")
+    clf = ToneClassifier.from_pretrained(tiny_model_dir)
+    for text, cell in zip(out["text"], out["top_phrases"]):
+        phrases = json.loads(cell)
+        assert [(p["text"], p["start"]) for p in phrases] == [(p.text, p.start) for p in clf.explain(text).top(2)]
+    with pytest.raises(OptionError, match="one local process"):
+        score_archive(tmp_path / "in.csv", tmp_path / "out2.csv", model=tiny_model_dir, explain=2, workers=2)

@@ -149,7 +149,7 @@ class Explanation:
 
     def top(self, k: int = 3) -> list[Phrase]:
         """The ``k`` phrases with the largest ``|contribution|``."""
-        return list(self.phrases[:_check_k(k)])
+        return list(self.phrases[:check_top_k(k)])
 
     def marked(self, k: int = 3, color: bool = False) -> str:
         """The statement with its top ``k`` phrases marked: ``[phrase](+1.20)``, or with ``color``
@@ -174,7 +174,7 @@ class Explanation:
                             for p in phrases]}
 
 
-def _check_k(k) -> int:
+def check_top_k(k) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
         raise OptionError(f"k={k!r}: give the number of phrases to show, a whole number >= 0.")
     return int(k)
@@ -252,3 +252,13 @@ def explain_statements(clf, texts: list[str], *, batch_size: int = 64, method: s
         phrases.sort(key=lambda p: (-abs(p.contribution), p.start))
         out.append(Explanation(text, score, phrases, window, float(base), method))
     return out
+
+
+def top_phrases_json(clf, texts: Sequence[str], k: int = 3, batch_size: int = 64) -> list[str]:
+    """One JSON list per text of its top ``k`` phrases, ``[{"text", "start", "end", "contribution"}]``
+    (the ``top_phrases`` column of ``tonecls score ARCHIVE -o OUT --explain``)."""
+    import json
+
+    k = check_top_k(k)
+    return [json.dumps(e.to_dict(k)["phrases"], ensure_ascii=False)
+            for e in explain_statements(clf, list(texts), batch_size=batch_size)]
