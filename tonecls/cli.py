@@ -298,6 +298,40 @@ def _run_shifts(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- report
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML report of a scored archive: timelines, events with "
+                                      "their phrases, levels per period, the model card (docs/explain.md)")
+    p.add_argument("scored", help="scored statements: CSV / JSONL(.gz) / Parquet file or datasets folder")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write (report.html)")
+    p.add_argument("--model", help="model that explains the events' statements (default: the default model)")
+    p.add_argument("--top", type=int, default=3, help="phrases marked per statement (default 3)")
+    p.add_argument("--title", default=None)
+    for role in ("actor", "date", "score", "text", "level"):
+        p.add_argument(f"--{role}-column", default=role)
+    _add_encoding(p)
+    p.add_argument("--period", default="Y", help="Y, Q or M: change-point periods and the level table (default Y)")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--window", type=int, default=100)
+    p.add_argument("--min-history", type=int, default=8)
+    p.add_argument("--test-from", default=None, help="only statements from this date on are tested (monitoring)")
+
+
+def _run_report(args) -> int:
+    from .report import write_report
+    from .shift import ShiftDetector, read_scored
+
+    detector = ShiftDetector(window=args.window or None, min_history=args.min_history, alpha=args.alpha,
+                             period=args.period, test_from=args.test_from, actor_column=args.actor_column,
+                             date_column=args.date_column, score_column=args.score_column,
+                             text_column=args.text_column)
+    path = write_report(read_scored(args.scored, encoding=args.encoding), args.output, model=args.model,
+                        detector=detector, top=args.top, title=args.title, source=args.scored,
+                        level_column=args.level_column)
+    print(f"report written to {path} ({path.stat().st_size / 1024:.0f} KB)")
+    return 0
+
+
 # ---------------------------------------------------------------------------- label
 def _add_label(sub) -> None:
     p = sub.add_parser("label", help="weak-label documents: statements, levels, splits → a DatasetDict folder")
@@ -341,6 +375,7 @@ COMMANDS = {
     "evaluate": (_add_evaluate, _run_evaluate),
     "shifts": (_add_shifts, _run_shifts),
     "label": (_add_label, _run_label),
+    "report": (_add_report, _run_report),
 }
 
 
