@@ -225,7 +225,7 @@ def render_report(data, *, model=None, detector=None, detector_options: dict | N
                 e = explained.get(t)
                 if e is None:
                     continue
-                body.append(f'<div class=stmt>“{marked_html(e, top)}” <span class=label>({e.score.label}, '
+                body.append(f'<div class=stmt>“{marked_html(e, top)}” <span class=label>(model: {e.score.label}, '
                             f"score {e.score.score:.2f})</span></div>")
             if not len(ev["texts"]):
                 body.append("<div class=stmt class=note>(no text column: statements not shown)</div>")
