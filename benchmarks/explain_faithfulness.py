@@ -194,6 +194,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--timing", type=int, default=100, help="statements timed one by one per method (0: none)")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--backend", default="torch", help="how the network runs (tonecls.backends); default torch fp32")
+    parser.add_argument("--timing-only", action="store_true", help="skip the faithfulness measurement")
     args = parser.parse_args()
 
     import torch
@@ -201,10 +203,15 @@ def main() -> None:
     from tonecls.classifier import ToneClassifier
 
     torch.set_num_threads(args.threads)
-    clf = ToneClassifier.from_pretrained(args.model)
+    clf = ToneClassifier.from_pretrained(args.model, backend=args.backend)
     rows = gold_test()[:args.limit]
     texts = [r["text"] for r in rows]
     methods = args.methods.split(",")
+    if args.timing_only:
+        report = {"model": args.model, "backend": clf.backend, "threads": args.threads,
+                  "timing_one_thread": timing(clf, texts, methods, args.timing), "load_average": os.getloadavg()}
+        print(json.dumps(report, indent=2))
+        return
     start = time.perf_counter()
     ranked = rankings(clf, texts, methods, args.seed, args.ig_steps)
     results = measure(clf, texts, ranked)
@@ -220,7 +227,7 @@ def main() -> None:
         "all": summarise(results), "with_lexicon_marker": summarise(results, has_marker),
         "measure_s": round(time.perf_counter() - start, 1),
         "timing_one_thread": timing(clf, texts, methods, args.timing) if args.timing else {},
-        "threads": args.threads, "load_average": os.getloadavg(),
+        "backend": clf.backend, "threads": args.threads, "load_average": os.getloadavg(),
     }
     text = json.dumps(report, indent=2)
     print(text)
