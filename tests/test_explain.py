@@ -63,8 +63,9 @@ def test_phrases_are_sorted_by_absolute_contribution(tiny_classifier):
 
 def test_occlusion_pair_averages_removal_and_phrase_alone(tiny_classifier):
     e = tiny_classifier.explain(STATEMENT, method="occlusion-pair")
-    base, empty = _level(tiny_classifier, STATEMENT), tiny_classifier.predict_proba  # noqa: F841
     from tonecls.explanation import expected_levels
+
+    base = _level(tiny_classifier, STATEMENT)
 
     nothing = expected_levels(tiny_classifier, [""])[0]
     for p in e.phrases:
@@ -109,7 +110,7 @@ def test_phrase_offsets_slice_the_text_exactly(text):
     for (a, b), nxt in zip(spans, spans[1:] + [(len(text), len(text))]):
         assert 0 <= a < b <= nxt[0] <= len(text)  # in order, not overlapping, inside the text
         piece = text[a:b]
-        assert piece == piece.strip() and piece[0].isalnum() or piece[0] in "$€£¥"
+        assert piece == piece.strip() and (piece[0].isalnum() or piece[0] in "$€£¥")
         assert len(piece.split()) <= 4
     # Every letter or digit of the text is in some phrase (nothing silently left unexplained).
     covered = np.zeros(len(text), dtype=bool)
