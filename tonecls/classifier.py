@@ -361,7 +361,7 @@ class ToneClassifier:
 
         >>> e = clf.explain("If they proceed we will impose countermeasures.")   # doctest: +SKIP
         >>> [(p.text, round(p.contribution, 2)) for p in e.top(2)]                # doctest: +SKIP
-        [('we will impose countermeasures', 1.9), ('If they proceed', 0.4)]
+        [('will impose countermeasures', 2.4), ('If they proceed we', 1.18)]
         """
         from .explanation import explain_statements
 
@@ -470,8 +470,8 @@ def explain(texts: str | Sequence[str], batch_size: int = 64, method: str = "occ
     a list gives a list (see :meth:`ToneClassifier.explain`).
 
     >>> import tonecls
-    >>> e = tonecls.explain("Those who play with fire will get burned.")   # doctest: +SKIP
-    >>> e.score.label, e.top(1)[0].text                                     # doctest: +SKIP
-    ('confrontational', 'will get burned')
+    >>> e = tonecls.explain("If they proceed, we will impose sanctions on their banks.")   # doctest: +SKIP
+    >>> e.score.label, e.top(1)[0].text                                                     # doctest: +SKIP
+    ('confrontational', 'we will impose sanctions')
     """
     return load_default().explain(texts, batch_size=batch_size, method=method)
