@@ -15,11 +15,12 @@ of all statements in one batched pass: ``n`` phrases cost ``n`` extra short forw
 ``method="occlusion-pair"`` averages this with the phrase's effect when added alone to an
 empty statement (the two extreme orders of a Shapley value; twice the cost).
 
-**Phrases** (:func:`phrase_spans`): word runs cut at punctuation and before a clause or
-prepositional opener (``and``, ``but``, ``if``, ``which``, ``to``, ``of``, ``against`` ...);
+**Phrases** (:func:`phrase_spans`): word runs cut at punctuation, before a clause or
+prepositional opener (``and``, ``but``, ``if``, ``which``, ``to``, ``of``, ``against`` ...) and
+before a subject pronoun that follows two or more words ("if they proceed | we will ...");
 negators (``not``, ``never``, ``no``, ``won't`` ...) are phrases of their own, so that what a
-negation does is measured by itself; runs longer than ``max_words`` (4) are cut into near-equal
-pieces. Punctuation is never part of a phrase.
+negation does is measured by itself; runs longer than ``max_words`` (4) are cut before a modal
+("with fire | will get burned") or else into near-equal pieces. Punctuation is never part of a phrase.
 
 **Long statements** (more tokens than one encoder window) are scored on overlapping windows and
 take the window with the highest expected level (``aggregate="max"``): the explanation covers the
@@ -58,6 +59,8 @@ to of in on at for with against about by from into over under through toward tow
 across
 """.split())
 _NEGATORS = frozenset("not never no nor cannot neither without none nothing".split())
+_SUBJECTS = frozenset("we i you he she they".split())  # open a phrase after 2+ words: "if they proceed | we will"
+_MODALS = frozenset("will would shall should must can could may might".split())  # preferred cuts of long runs
 
 
 class Phrase(NamedTuple):
@@ -91,6 +94,7 @@ def phrase_spans(text: str, max_words: int = MAX_WORDS) -> list[tuple[int, int]]
         gap = "" if prev_end is None else text[prev_end:start]
         negator = _is_negator(word)
         new = (prev_end is None or bool(gap.strip()) or word.lower() in _OPENERS or negator
+               or (word.lower() in _SUBJECTS and len(chunks[-1]) >= 2)
                or (chunks and len(chunks[-1]) == 1 and _is_negator(text[slice(*chunks[-1][0])])))
         if new:
             chunks.append([])
@@ -98,10 +102,22 @@ def phrase_spans(text: str, max_words: int = MAX_WORDS) -> list[tuple[int, int]]
         prev_end = end
     spans = []
     for chunk in chunks:
-        pieces = math.ceil(len(chunk) / max_words)
-        for part in np.array_split(np.arange(len(chunk)), pieces):
-            spans.append((chunk[part[0]][0], chunk[part[-1]][1]))
+        for piece in _cut(text, chunk, max_words):
+            spans.append((piece[0][0], piece[-1][1]))
     return spans
+
+
+def _cut(text: str, words: list[tuple[int, int]], max_words: int) -> list[list[tuple[int, int]]]:
+    """A run of more than ``max_words`` words: cut before the modal nearest its middle that leaves 2+
+    words on each side ("with fire | will get burned"), else into near-equal pieces."""
+    n = len(words)
+    if n <= max_words:
+        return [words]
+    cuts = [i for i in range(2, n - 1) if text[slice(*words[i])].lower() in _MODALS]
+    if cuts:
+        i = min(cuts, key=lambda c: abs(2 * c - n))
+        return _cut(text, words[:i], max_words) + _cut(text, words[i:], max_words)
+    return [[words[j] for j in part] for part in np.array_split(np.arange(n), math.ceil(n / max_words))]
 
 
 def without(text: str, spans: Sequence[tuple[int, int]]) -> str:
