@@ -361,7 +361,7 @@ class ToneClassifier:
 
         >>> e = clf.explain("If they proceed we will impose countermeasures.")   # doctest: +SKIP
         >>> [(p.text, round(p.contribution, 2)) for p in e.top(2)]                # doctest: +SKIP
-        [('will impose countermeasures', 2.4), ('If they proceed we', 1.18)]
+        [('we will impose countermeasures', 2.37), ('If they proceed', 0.64)]
         """
         from .explanation import explain_statements
 
