@@ -12,6 +12,8 @@ _LAZY = {
     "score": "tonecls.classifier",
     "ToneClassifier": "tonecls.classifier",
     "ToneScore": "tonecls.classifier",
+    "explain": "tonecls.classifier",
+    "Explanation": "tonecls.explanation",
     "InvalidInputError": "tonecls.exceptions",
     "ToneclsError": "tonecls.exceptions",
     "train": "tonecls.training",

@@ -11,7 +11,8 @@
 **Output.** Every input column, then ``score`` (expected level / 4), ``level``, ``label``,
 ``p_cautious`` … ``p_confrontational`` (calibrated), ``windows`` (encoder windows read), and with
 ``interval=True`` the conformal ``interval_low``/``interval_high`` (models calibrated with
-``--conformal-alpha``). With ``segment=True`` each document is first split into statements
+``--conformal-alpha``). With ``explain=k`` (``--explain``), ``top_phrases``: the row's ``k``
+phrases that move its level most, as JSON (:mod:`tonecls.explanation`). With ``segment=True`` each document is first split into statements
 (:func:`tonecls.labeling.segment.split_statements`): one output row per statement, ``text``
 holds the statement, the document's other columns are repeated, and ``doc_row`` (the
 document's input row) and ``position`` (the statement's index in the document) are added.
@@ -237,8 +238,8 @@ def _append_results(table, cols: dict):
     import pyarrow as pa
 
     for name, values in cols.items():
-        typ = pa.string() if name == "label" else None
-        table = table.append_column(name, pa.array(values.tolist() if name == "label" else values, type=typ))
+        text = name in ("label", "top_phrases")
+        table = table.append_column(name, pa.array(values.tolist() if text else values, type=pa.string() if text else None))
     return table
 
 
@@ -588,7 +589,7 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
                   split: str | None = None, segment: bool = False, interval: bool = False, workers: int = 1,
                   threads: int | None = None, chunk_size: int = 4096, batch_size: int = 64, guard: float | None = None,
                   progress: bool = True, resume: bool = True, overwrite: bool = False, keep_parts: bool = False,
-                  engine: str = "local", encoding: str = "utf-8", log=None) -> BulkSummary:
+                  engine: str = "local", encoding: str = "utf-8", explain: int = 0, log=None) -> BulkSummary:
     """Score every row of ``input`` into ``output`` (see the module docs).
 
     ``model``: a model folder, a :class:`~tonecls.classifier.ToneClassifier`, or None for the
@@ -599,11 +600,18 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
     discards an earlier unfinished run of the same output. ``overwrite`` replaces an earlier
     tonecls output (never a file or folder tonecls did not write). ``encoding``: of CSV/JSON
     input (default UTF-8, byte-order mark dropped). ``engine="ray"`` runs on Ray Data
-    (:func:`score_archive_ray`).
+    (:func:`score_archive_ray`). ``explain=k`` adds ``top_phrases``: each row's ``k`` phrases with the
+    largest contributions, as JSON (:mod:`tonecls.explanation`; one process only; costs one extra
+    forward pass per phrase, about 10x the scoring time, docs/explain.md).
 
     The output path is checked and locked before any scoring; an input without records gives
     an output with its columns and the result columns and 0 rows.
     """
+    if explain and (engine != "local" or workers != 1):
+        from .exceptions import OptionError
+
+        raise OptionError(f"explain={explain!r} runs in one local process; drop workers={workers} / engine={engine!r} "
+                          "(or score first, then explain the rows you need).")
     if engine == "ray":
         return score_archive_ray(input, output, model=model, backend=backend, text_column=text_column, split=split,
                                  segment=segment, interval=interval, workers=workers, threads=threads,
@@ -625,12 +633,12 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
                                      split=split, segment=segment, interval=interval, workers=workers,
                                      threads=threads, chunk_size=chunk_size, batch_size=batch_size, guard=guard,
                                      progress=progress, resume=resume, overwrite=overwrite, keep_parts=keep_parts,
-                                     encoding=encoding, log=log, t0=t0)
+                                     encoding=encoding, explain=explain, log=log, t0=t0)
 
 
 def _score_archive_locked(input: Path, output: Path, out_fmt: str, *, model, backend, text_column, split, segment,
                           interval, workers, threads, chunk_size, batch_size, guard, progress, resume, overwrite,
-                          keep_parts, encoding, log, t0) -> BulkSummary:
+                          keep_parts, encoding, log, t0, explain=0) -> BulkSummary:
     previous = None
     if output.exists() or output.is_symlink():
         previous = output_metadata(output)
@@ -644,13 +652,16 @@ def _score_archive_locked(input: Path, output: Path, out_fmt: str, *, model, bac
     if interval:
         _check_interval(clf)
     columns = reader.columns()
-    added = RESULT_COLUMNS + (INTERVAL_COLUMNS if interval else ()) + (SEGMENT_COLUMNS if segment else ())
+    added = RESULT_COLUMNS + (INTERVAL_COLUMNS if interval else ()) + (SEGMENT_COLUMNS if segment else ()) \
+        + (("top_phrases",) if explain else ())
     clash = [c for c in added if columns and c in columns]
     if clash:
         raise DataError(f"{input}: already has column(s) {clash}, which the output adds; rename them first.")
     info = model_info(clf)
     options = {"text_column": text_column, "split": split, "segment": segment, "interval": interval,
                "chunk_size": chunk_size, "batch_size": batch_size}
+    if explain:
+        options["explain"] = explain
     fingerprint, content = _fingerprint(reader, info, options)
     if workers > 1 and not _is_instance(model):
         clf.__dict__.pop("_forward", None)  # the workers score; free this process's ONNX sessions
@@ -693,7 +704,7 @@ def _score_archive_locked(input: Path, output: Path, out_fmt: str, *, model, bac
         return _run_chunks(reader, clf, info, content, fingerprint, options, added, folder, input, output, out_fmt,
                            summary, total=total, text_column=text_column, segment=segment, interval=interval,
                            workers=workers, threads=threads, batch_size=batch_size, progress=progress,
-                           keep_parts=keep_parts, log=log, t0=t0)
+                           keep_parts=keep_parts, log=log, t0=t0, explain=explain)
     except DataError:
         # the input cannot be read to its end (e.g. a gzip file corrupt half-way): resuming would fail at the
         # same place, so this run's parts are removed rather than left behind
@@ -704,7 +715,7 @@ def _score_archive_locked(input: Path, output: Path, out_fmt: str, *, model, bac
 
 def _run_chunks(reader, clf, info, content, fingerprint, options, added, folder, input, output, out_fmt, summary, *,
                 total, text_column, segment, interval, workers, threads, batch_size, progress, keep_parts, log,
-                t0) -> BulkSummary:
+                t0, explain=0) -> BulkSummary:
     sidecar = _sidecar(output)
     parts = _Parts(folder, fingerprint)
     done = parts.scan()
@@ -728,12 +739,16 @@ def _run_chunks(reader, clf, info, content, fingerprint, options, added, folder,
             credited[k] = target
             bar.update(delta)
 
-    def finish(chunk: Chunk, table, errors, logits, counts):
+    def finish(chunk: Chunk, table, errors, logits, counts, texts=()):
         if logits is not None:
-            table = _append_results(table, result_columns(clf, logits, counts, interval))
+            cols = result_columns(clf, logits, counts, interval)
         else:
-            table = _append_results(table, result_columns(clf, np.zeros((0, len(clf.labels)), np.float32),
-                                                          np.zeros(0, np.int64), interval))
+            cols = result_columns(clf, np.zeros((0, len(clf.labels)), np.float32), np.zeros(0, np.int64), interval)
+        if explain:
+            from .explanation import top_phrases_json
+
+            cols["top_phrases"] = np.asarray(top_phrases_json(clf, texts, explain, batch_size), dtype=object)
+        table = _append_results(table, cols)
         done[chunk.index] = parts.write_chunk(chunk, table, errors, {"n_docs_empty": sum(
             e["kind"] == "no_statements" for e in errors)})
         _update_manifest(parts, content, done)
@@ -762,7 +777,7 @@ def _run_chunks(reader, clf, info, content, fingerprint, options, added, folder,
                 if texts:
                     logits, counts = score_texts(clf, texts, batch_size,
                                                  lambda d, t, c=chunk: credit(c.index, c.n_rows, d, t))
-                finish(chunk, table, errors, logits, counts)
+                finish(chunk, table, errors, logits, counts, texts)
         else:
             n_chunks = _run_pool(clf, reader, done, parts, workers, threads, batch_size, prepare, finish, credit,
                                  folder)
@@ -1189,7 +1204,8 @@ def run_cli(args) -> int:
         chunk_size=getattr(args, "chunk_size", 4096), batch_size=args.batch_size, guard=getattr(args, "guard", None),
         progress=not getattr(args, "no_progress", False), resume=not getattr(args, "restart", False),
         overwrite=getattr(args, "overwrite", False), keep_parts=getattr(args, "keep_parts", False),
-        engine=getattr(args, "engine", "local"), encoding=getattr(args, "encoding", "utf-8"))
+        engine=getattr(args, "engine", "local"), encoding=getattr(args, "encoding", "utf-8"),
+        explain=getattr(args, "explain", 0) or 0)
     if getattr(args, "json", False):
         print(json.dumps(asdict(summary), indent=2))
     else:

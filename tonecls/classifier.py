@@ -76,6 +76,7 @@ class Encoded:
 
     windows: list[list[int]] = field(default_factory=list)  # token ids incl. [CLS]/[SEP]
     owner: list[int] = field(default_factory=list)  # statement index of each window
+    spans: list[tuple[int, int]] = field(default_factory=list)  # characters of its statement each window reads
 
 
 class ToneClassifier:
@@ -263,10 +264,12 @@ class ToneClassifier:
         enc = Encoded()
         for i, e in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
             ids = e.ids or [self.tokenizer.token_to_id("[UNK]")]
+            offsets = e.offsets or [(0, 0)]
             starts = range(0, max(len(ids) - self.stride, 1), step) if len(ids) > body else [0]
             for s in starts:
                 enc.windows.append([cls_id, *ids[s:s + body], sep_id])
                 enc.owner.append(i)
+                enc.spans.append((offsets[s][0], offsets[min(s + body, len(ids)) - 1][1]))
         return enc
 
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -349,6 +352,22 @@ class ToneClassifier:
         logits, counts = self.aggregate_windows(enc, window, len(batch))
         results = self.results_from_logits(logits, counts)
         return results[0] if single else results
+
+    def explain(self, texts: str | Sequence[str], batch_size: int = 64, method: str = "occlusion"):
+        """Why each score: a str gives one :class:`~tonecls.explanation.Explanation`, a list a list.
+
+        Phrase occlusion (:mod:`tonecls.explanation`): a statement of ``n`` phrases costs ``n``
+        extra forward passes of its (decisive) window.
+
+        >>> e = clf.explain("If they proceed we will impose countermeasures.")   # doctest: +SKIP
+        >>> [(p.text, round(p.contribution, 2)) for p in e.top(2)]                # doctest: +SKIP
+        [('we will impose countermeasures', 2.37), ('If they proceed', 0.64)]
+        """
+        from .explanation import explain_statements
+
+        batch, single = as_statement_list(texts, allow_single=True)
+        out = explain_statements(self, validate_texts(batch), batch_size=batch_size, method=method)
+        return out[0] if single else out
 
     def results_from_logits(self, logits: np.ndarray, windows: Sequence[int] | None = None) -> list[ToneScore]:
         probs = self.calibrated_probabilities(logits)
@@ -444,3 +463,15 @@ def score(texts: str | Sequence[str], batch_size: int = 64) -> ToneScore | list[
     'confrontational'
     """
     return load_default().score(texts, batch_size=batch_size)
+
+
+def explain(texts: str | Sequence[str], batch_size: int = 64, method: str = "occlusion"):
+    """Explain with the default model: a str gives one :class:`~tonecls.explanation.Explanation`,
+    a list gives a list (see :meth:`ToneClassifier.explain`).
+
+    >>> import tonecls
+    >>> e = tonecls.explain("If they proceed, we will impose sanctions on their banks.")   # doctest: +SKIP
+    >>> e.score.label, e.top(1)[0].text                                                     # doctest: +SKIP
+    ('confrontational', 'we will impose sanctions')
+    """
+    return load_default().explain(texts, batch_size=batch_size, method=method)

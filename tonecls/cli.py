@@ -7,6 +7,8 @@
     tonecls calibrate my-model/ --data dev.jsonl
     tonecls evaluate my-model/ --data test.jsonl
     tonecls shifts scored.parquet --actor-column actor --date-column date -o shifts/
+    tonecls explain "If they proceed, we will impose countermeasures."   # which phrases carried it
+    tonecls report scored.parquet -o report.html                          # one HTML file for analysts
 
 Each subcommand has an ``_add_<name>`` function that declares its arguments and a
 ``_run_<name>`` function that does the work through the library.
@@ -34,6 +36,9 @@ def _add_score(sub) -> None:
     p.add_argument("--model", help="model folder (default: models/tonecls-base or $TONECLS_MODEL)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--explain", type=int, nargs="?", const=3, default=0, metavar="K",
+                   help="also give the K phrases (default 3) that move each score most (docs/explain.md); with -o a "
+                        "top_phrases column, one process only, about 10x the scoring time")
     g = p.add_argument_group("archive scoring (with -o; see docs/bulk.md)")
     g.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "int8", "onnx-int8"],
                    help="how the network runs (default auto: the fastest backend recorded as agreeing with fp32 "
@@ -60,17 +65,64 @@ def _run_score(args) -> int:
 
     if args.output is None:
         clf = ToneClassifier.from_pretrained(args.model) if args.model else load_default()
-        result = clf.score(args.input, batch_size=args.batch_size)
+        if args.explain:
+            e = clf.explain(args.input, batch_size=args.batch_size)
+            result, extra = e.score, {"phrases": e.to_dict(args.explain)["phrases"]}
+        else:
+            result, extra = clf.score(args.input, batch_size=args.batch_size), {}
         if args.json:
-            print(json.dumps(result.to_dict(), indent=2))
+            print(json.dumps(result.to_dict() | extra, indent=2, ensure_ascii=False))
         else:
             print(f"{result.label} (level {result.level}, score {result.score:.3f})")
             for label, p in zip(clf.labels, result.probabilities):
                 print(f"  {label:<16} {p:6.3f}  {'#' * round(p * 40)}")
+            if args.explain:
+                _print_phrases(e, args.explain)
         return 0
     from .bulk import run_cli
 
     return run_cli(args)
+
+
+# ---------------------------------------------------------------------------- explain
+def _add_explain(sub) -> None:
+    from .explanation import METHODS
+
+    p = sub.add_parser("explain", help="why a statement got its score: the phrases that raise or lower it, marked")
+    p.add_argument("statement", help="a statement in quotes")
+    p.add_argument("--model", help="model folder (default: models/tonecls-base or $TONECLS_MODEL)")
+    p.add_argument("--top", type=int, default=3, help="phrases to mark (default 3)")
+    p.add_argument("--json", action="store_true", help="print JSON: score, window and every phrase, largest first")
+    p.add_argument("--color", default="auto", choices=["auto", "always", "never"],
+                   help="colour the marks (red raises, green lowers); auto: only on a terminal, and not with NO_COLOR")
+    p.add_argument("--method", default="occlusion", choices=list(METHODS), help="see docs/explain.md")
+    p.add_argument("--batch-size", type=int, default=64)
+
+
+def _print_phrases(e, top: int, color: bool = False) -> None:
+    print("  " + e.marked(top, color=color))
+    for p in e.top(top):
+        print(f"  {p.contribution:+6.2f} levels  {p.text!r} (characters {p.start}-{p.end})")
+    if e.window != (0, len(e.statement)):
+        print(f"  (a long statement: phrases of the window that decided it, characters {e.window[0]}-{e.window[1]})")
+
+
+def _run_explain(args) -> int:
+    import os
+
+    from .classifier import ToneClassifier, load_default
+    from .explanation import check_top_k
+
+    top = check_top_k(args.top)
+    clf = ToneClassifier.from_pretrained(args.model) if args.model else load_default()
+    e = clf.explain(args.statement, batch_size=args.batch_size, method=args.method)
+    if args.json:
+        print(json.dumps(e.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    print(f"{e.score.label} (level {e.score.level}, score {e.score.score:.3f}; expected level {4 * e.score.score:.2f})")
+    _print_phrases(e, top, color)
+    return 0
 
 
 # ---------------------------------------------------------------------------- train
@@ -269,6 +321,40 @@ def _run_shifts(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- report
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML report of a scored archive: timelines, events with "
+                                      "their phrases, levels per period, the model card (docs/explain.md)")
+    p.add_argument("scored", help="scored statements: CSV / JSONL(.gz) / Parquet file or datasets folder")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write (report.html)")
+    p.add_argument("--model", help="model that explains the events' statements (default: the default model)")
+    p.add_argument("--top", type=int, default=3, help="phrases marked per statement (default 3)")
+    p.add_argument("--title", default=None)
+    for role in ("actor", "date", "score", "text", "level"):
+        p.add_argument(f"--{role}-column", default=role)
+    _add_encoding(p)
+    p.add_argument("--period", default="Y", help="Y, Q or M: change-point periods and the level table (default Y)")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--window", type=int, default=100)
+    p.add_argument("--min-history", type=int, default=8)
+    p.add_argument("--test-from", default=None, help="only statements from this date on are tested (monitoring)")
+
+
+def _run_report(args) -> int:
+    from .report import write_report
+    from .shift import ShiftDetector, read_scored
+
+    detector = ShiftDetector(window=args.window or None, min_history=args.min_history, alpha=args.alpha,
+                             period=args.period, test_from=args.test_from, actor_column=args.actor_column,
+                             date_column=args.date_column, score_column=args.score_column,
+                             text_column=args.text_column)
+    path = write_report(read_scored(args.scored, encoding=args.encoding), args.output, model=args.model,
+                        detector=detector, top=args.top, title=args.title, source=args.scored,
+                        level_column=args.level_column)
+    print(f"report written to {path} ({path.stat().st_size / 1024:.0f} KB)")
+    return 0
+
+
 # ---------------------------------------------------------------------------- label
 def _add_label(sub) -> None:
     p = sub.add_parser("label", help="weak-label documents: statements, levels, splits → a DatasetDict folder")
@@ -306,11 +392,13 @@ def _run_label(args) -> int:
 # ---------------------------------------------------------------------------- entry point
 COMMANDS = {
     "score": (_add_score, _run_score),
+    "explain": (_add_explain, _run_explain),
     "train": (_add_train, _run_train),
     "calibrate": (_add_calibrate, _run_calibrate),
     "evaluate": (_add_evaluate, _run_evaluate),
     "shifts": (_add_shifts, _run_shifts),
     "label": (_add_label, _run_label),
+    "report": (_add_report, _run_report),
 }
 
 

@@ -22,6 +22,10 @@ class InvalidInputError(ToneclsError, ValueError):
     """A statement passed to the API is not scorable text (the message names its index)."""
 
 
+class OptionError(ToneclsError, ValueError):
+    """An option has a value tonecls cannot use; the message names the option and the valid choices."""
+
+
 class DataError(ToneclsError, ValueError):
     """An input file cannot be used as given; the message names the file, row or line, and the fix."""
 

@@ -106,3 +106,17 @@ def test_vote_matrix_shape_and_dtype():
     L = apply_lfs(["We welcome it.", "We condemn it.", "Plain."])
     assert L.shape == (3, len(LEXICON_LFS)) and L.dtype == np.int8
     assert set(np.unique(L)) <= {-1, 0, 1, 2, 3, 4}
+
+
+def test_lexicon_matches_are_the_voting_markers_with_exact_offsets():
+    from tonecls.labeling.lexicon import LEXICON_LFS, apply_lfs, lexicon_matches
+
+    texts = ["İstanbul: we will not retaliate, but they will pay a heavy price. We thank our partners.",
+             "Moscow said it would retaliate.", "We welcome the talks.", "The ministry met on Tuesday."]
+    votes = apply_lfs(texts)
+    for text, row in zip(texts, votes):
+        found = lexicon_matches(text)
+        assert {name for _, _, name, _ in found} == {LEXICON_LFS[j].name for j in range(len(row)) if row[j] >= 0}
+        for a, b, name, level in found:
+            lf = next(lf for lf in LEXICON_LFS if lf.name == name)
+            assert lf.level == level and lf.regex.fullmatch(text[a:b].lower())
