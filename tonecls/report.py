@@ -15,7 +15,7 @@ explaining the statements of the events (a few forward passes each), not the who
 
 >>> from tonecls.report import write_report
 >>> from tonecls.shift import japan_scenario
->>> write_report(japan_scenario(), "japan.html", detector_options={"test_from": "2025"})  # doctest: +SKIP
+>>> write_report(japan_scenario(), "japan.html", detector_options={"since": "2025"})  # doctest: +SKIP
 PosixPath('japan.html')
 """
 
@@ -176,7 +176,9 @@ def render_report(data, *, model=None, detector=None, detector_options: dict | N
     detector = detector or ShiftDetector(**(detector_options or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # skipped rows are listed in the report
-        shifts = detector.detect(data)
+        # A fitted detector tests ``data`` against its baselines; otherwise each actor's newest statements
+        # (or those from ``since``) are tested against the history before them (``ShiftDetector.monitor``).
+        shifts = detector.detect(data) if hasattr(detector, "baselines_") else detector.monitor(data)
     clf = model if isinstance(model, ToneClassifier) else \
         (ToneClassifier.from_pretrained(model) if model is not None else load_default())
     st = shifts.statements.copy()
@@ -239,7 +241,7 @@ def render_report(data, *, model=None, detector=None, detector_options: dict | N
 
 
 def _params(params: dict) -> str:
-    keys = ("alpha", "window", "period", "method", "min_levels", "test_from")
+    keys = ("alpha", "window", "period", "method", "min_levels", "since")
     return ", ".join(f"{k}={params[k]}" for k in keys if params.get(k) is not None)
 
 
