@@ -347,11 +347,13 @@ class ToneClassifier:
         batch = validate_texts(batch)
         if not batch:
             return []
-        enc = self.encode(batch)
-        window = self.window_logits(enc, batch_size)
-        logits, counts = self.aggregate_windows(enc, window, len(batch))
-        results = self.results_from_logits(logits, counts)
+        results = self.score_encoded(self.encode(batch), len(batch), batch_size)
         return results[0] if single else results
+
+    def score_encoded(self, enc: Encoded, n: int, batch_size: int = 64) -> list[ToneScore]:
+        """Results of ``n`` statements already cut into windows by :meth:`encode`."""
+        logits, counts = self.aggregate_windows(enc, self.window_logits(enc, batch_size), n)
+        return self.results_from_logits(logits, counts)
 
     def explain(self, texts: str | Sequence[str], batch_size: int = 64, method: str = "occlusion"):
         """Why each score: a str gives one :class:`~tonecls.explanation.Explanation`, a list a list.

@@ -203,9 +203,7 @@ def score_any(clf, texts: Sequence[str], batch_size: int = 64) -> list:
     """
     if not len(texts):
         return []
-    enc = clf.encode(list(texts))
-    logits, counts = clf.aggregate_windows(enc, clf.window_logits(enc, batch_size), len(texts))
-    return clf.results_from_logits(logits, counts)
+    return clf.score_encoded(clf.encode(list(texts)), len(texts), batch_size)
 
 
 def expected_levels(clf, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

@@ -225,6 +225,19 @@ def period_start(dates: np.ndarray, period: str) -> np.ndarray:
     return months.astype("datetime64[D]")
 
 
+def statement_arrays(df: pd.DataFrame, period: str, result_columns) -> tuple[dict, dict]:
+    """``(cols, out)``: the prepared statements as arrays (with ``period_start``), and per-statement
+    result arrays (``result_columns`` as NaN, ``n_history`` 0, ``event`` False) for a test to fill."""
+    cols = {c: df[c].to_numpy() for c in df.columns}
+    cols["date"] = cols["date"].astype("datetime64[D]")
+    cols["period_start"] = period_start(cols["date"], period)
+    n = len(df)
+    out = {k: np.full(n, np.nan) for k in result_columns}
+    out["n_history"] = np.zeros(n, dtype=np.int64)
+    out["event"] = np.zeros(n, dtype=bool)
+    return cols, out
+
+
 def date_text(date, precision: str) -> str:
     """A date as written at its precision: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``."""
     return str(np.datetime64(date, "D"))[: {"Y": 4, "M": 7, "D": 10}[str(precision)]]

@@ -18,7 +18,8 @@ from scipy import stats
 from ..exceptions import NotFittedError, ShiftError
 from . import baseline as bl
 from .data import (CORRECTIONS, METHODS, PERIODS, SKIPPED_COLUMNS, _PERIOD_RANK, _PRECISION_RANK, _check_choice,
-                   angular, date_text, from_angular, parse_dates, period_label, period_start, prepare)
+                   angular, date_text, from_angular, parse_dates, period_label, period_start, prepare,
+                   statement_arrays)
 from .report import SUMMARY_COLUMNS, ShiftReport
 from .scan import EVENT_COLUMNS, event, scan
 from .stats import holm, location_interval, period_test, predictive_z, semi_deviations
@@ -255,14 +256,9 @@ class ShiftDetector:
 
     # ------------------------------------------------------------ the tests
     def _detect_frame(self, df: pd.DataFrame) -> ShiftReport:
-        cols = {c: df[c].to_numpy() for c in df.columns}
-        cols["date"] = cols["date"].astype("datetime64[D]")
-        cols["period_start"] = period_start(cols["date"], self.period)
+        cols, out = statement_arrays(df, self.period, ("baseline", "band_low", "band_high", "z", "p_raw", "p_value",
+                                                       "size_levels", "weight"))
         n = len(df)
-        out = {k: np.full(n, np.nan) for k in ("baseline", "band_low", "band_high", "z", "p_raw", "p_value",
-                                               "size_levels", "weight")}
-        out["n_history"] = np.zeros(n, dtype=np.int64)
-        out["event"] = np.zeros(n, dtype=bool)
         events, summary, periods = [], [], []
         actors, first = np.unique(cols["actor"], return_index=True)
         bounds = np.r_[first, n]

@@ -122,16 +122,11 @@ def scan(det, df: pd.DataFrame, pooled) -> tuple[list, list, pd.DataFrame]:
     """Run the offline scan on prepared statements; returns ``(events, baselines, statements)``."""
     rng = np.random.default_rng(det.random_state)
     df = df.sort_values(["actor", "date", "row"], kind="stable").reset_index(drop=True)
-    cols = {c: df[c].to_numpy() for c in df.columns}
-    cols["date"] = cols["date"].astype("datetime64[D]")
-    from .data import period_start
+    from .data import statement_arrays
 
-    cols["period_start"] = period_start(cols["date"], det.period)
+    cols, out = statement_arrays(df, det.period, ("baseline", "band_low", "band_high", "z", "p_raw", "p_value",
+                                                  "size_levels", "segment_mean"))
     n = len(df)
-    out = {k: np.full(n, np.nan) for k in ("baseline", "band_low", "band_high", "z", "p_raw", "p_value",
-                                           "size_levels", "segment_mean")}
-    out["n_history"] = np.zeros(n, dtype=np.int64)
-    out["event"] = np.zeros(n, dtype=bool)
     actors, first = np.unique(cols["actor"], return_index=True)
     bounds = np.r_[first, n]
     events, baselines = [], []
