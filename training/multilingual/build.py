@@ -1,6 +1,6 @@
 """The translated dev and test sets of the multilingual scorer: gold statements in Japanese, Chinese, Russian.
 
-    python training/multilingual/build.py      # written/ -> translations.jsonl + quality.json
+    python training/multilingual/build.py      # written/ -> translations.jsonl, train_translations.jsonl, quality.json
 
 600 gold statements (``sources.jsonl``: 300 of the gold ``dev`` split and gold round 3, 300 of the gold
 ``test`` split, stratified over the levels; drawn by a seeded sample) were translated by AI-agent
@@ -10,6 +10,12 @@ every translation was checked by another session that corrected those that chang
 meaning (``written/tc_<lang>_<part>.jsonl``). Nobody saw a level. The English statement's gold level is
 the label of its translations: ``ml-dev`` chooses and calibrates the multilingual scorer, ``ml-test``
 only reports it.
+
+Training translations (translate-train): ``draw_train.py`` drew 1,637 single-rated training statements
+(``train_sources.jsonl``, up to 120 per level and language, other statements for each language);
+one AI-agent translator session per 263 statements translated them with the same brief
+(``written/tt_<lang>_<part>.jsonl``, no checker pass), never seeing a level. Each translation takes the
+level of its English original (``train_translations.jsonl``).
 """
 
 from __future__ import annotations
@@ -46,8 +52,24 @@ def main() -> None:
                "levels per split": {s: [sum(r["split"] == s and r["level"] == k for r in out) for k in range(5)]
                                     for s in ("ml-dev", "ml-test")},
                "translations changed by the checker": changed}
+    summary["training translations"] = build_train()
     (HERE / "quality.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
+
+
+def build_train() -> dict:
+    """``train_translations.jsonl`` from ``train_sources.jsonl`` and ``written/tt_*.jsonl``; its counts."""
+    sources = {r["tt_id"]: r for r in read_jsonl(HERE / "train_sources.jsonl")}
+    out = []
+    for lang in LANGUAGES:
+        written = {r["id"]: r["text"].strip() for p in (0, 1) for r in read_jsonl(HERE / "written" / f"tt_{lang}_{p}.jsonl")}
+        wanted = {i for i, r in sources.items() if r["lang"] == lang}
+        if set(written) != wanted or not all(written.values()):
+            raise SystemExit(f"{lang}: the training translations do not cover the {len(wanted)} sources")
+        out += [{"tt_id": i, "lang": lang, "text": written[i], "en": sources[i]["text"], "level": sources[i]["level"],
+                 "source": sources[i]["source"]} for i in sorted(wanted)]
+    write_jsonl(HERE / "train_translations.jsonl", out)
+    return {lang: [sum(r["lang"] == lang and r["level"] == k for r in out) for k in range(5)] for lang in LANGUAGES}
 
 
 if __name__ == "__main__":

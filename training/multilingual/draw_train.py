@@ -1,0 +1,54 @@
+"""Training statements to translate (translate-train for the multilingual scorer).
+
+    python training/multilingual/draw_train.py      # -> train_sources.jsonl
+
+600 human-labelled training statements per language (Japanese, Chinese, Russian), different ones for
+each language, drawn by a seeded sample stratified over the levels (120 per level, or all a level has)
+from the single-rated silver sets and gold round 3 — statements the English model also trains on.
+Never drawn: the translated dev/test sets' originals, the held-out texts of ``train_default.py``
+(future period, gold test, behavioural suite), statements under 6 or over 60 words. Translators see
+the text only, never a level.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import train_default as recipe  # noqa: E402
+from annotation import read_jsonl, write_jsonl  # noqa: E402
+
+LANGUAGES = ("ja", "zh", "ru")
+PER_LEVEL = 120
+SOURCES = ("gold round 3", "silver 1", "silver 2 natural", "silver 2 shortcut", "silver 2 active")
+
+
+def main() -> None:
+    ml = {recipe.normalized(r["en"]) for r in read_jsonl(HERE / "translations.jsonl")}
+    rows = [r for r in recipe.training_rows(SOURCES) if recipe.normalized(r["text"]) not in ml
+            and r["level_low"] == r["level_high"] and 6 <= len(r["text"].split()) <= 60]
+    unique = {recipe.normalized(r["text"]): r for r in rows}
+    by_level = {k: sorted((r for r in unique.values() if r["level_low"] == k), key=lambda r: r["text"])
+                for k in range(5)}
+    rng = random.Random(17)
+    out = []
+    for level, pool in by_level.items():
+        rng.shuffle(pool)
+        take = min(PER_LEVEL * len(LANGUAGES), len(pool))
+        for i, r in enumerate(pool[:take]):
+            out.append({"text": r["text"], "level": level, "source": r["source"], "lang": LANGUAGES[i % len(LANGUAGES)]})
+    rng.shuffle(out)
+    for i, r in enumerate(out):
+        r["tt_id"] = f"tt{i:04d}"
+    write_jsonl(HERE / "train_sources.jsonl", out)
+    print(json.dumps({lang: [sum(r["lang"] == lang and r["level"] == k for r in out) for k in range(5)]
+                      for lang in LANGUAGES}))
+
+
+if __name__ == "__main__":
+    main()
