@@ -102,6 +102,35 @@ def test_plot_timeline_leaves_pyplot_state_alone(tmp_path):
         plt.switch_backend(old)
 
 
+def test_monitor_timeline_draws_the_history_band_and_shades_the_tested_period():
+    """Monitoring tests one statement (2025) against 13 earlier ones: ``report.bands`` holds the band it was
+    tested against, and the timeline draws it across that history and the tested period (shaded)."""
+    from matplotlib.dates import date2num
+
+    report = ShiftDetector(since="2025").monitor(japan_scenario())
+    band = report.bands.set_index("actor").loc["JPN"]
+    new = report.statements[report.statements["new"]].iloc[0]
+    assert (band.n_history, band.n_window) == (13, 13) and str(band.history_from)[:7] == "2011-08"
+    assert str(band.history_to)[:7] == "2024-04" and band.tested_from == band.tested_to == new.date
+    assert (band.baseline, band.band_low, band.band_high) == (new.baseline, new.band_low, new.band_high)
+    assert band.band_low < 0.1 < band.band_high < 0.8
+    ax = report.plot_timeline("JPN").axes[0]
+    fill = next(c.get_paths()[0].vertices for c in ax.collections if c.get_label().startswith("95% band"))
+    shade = next(c for c in ax.patches if c.get_label() == "tested: 2025")
+    assert fill[:, 0].min() == pytest.approx(date2num(band.history_from))
+    assert fill[:, 0].max() == pytest.approx(date2num(pd.Timestamp("2026-01-01")))
+    assert fill[:, 1].min() == pytest.approx(band.band_low) and fill[:, 1].max() == pytest.approx(band.band_high)
+    assert (shade.get_x(), shade.get_x() + shade.get_width()) == pytest.approx(
+        (date2num(pd.Timestamp("2025-01-01")), date2num(pd.Timestamp("2026-01-01"))))
+    assert "1 tested (2025)" in ax.get_title()
+    # A fitted detector's report (only the new statements) draws each statement's own band, as before.
+    fitted = ShiftDetector().fit(japan_scenario().iloc[:13]).detect(japan_scenario().iloc[13:])
+    assert len(fitted.bands) == 1 and "new" not in fitted.statements
+    labels = [c.get_label() for c in fitted.plot_timeline("JPN").axes[0].collections]
+    assert "95% band (single statement)" in labels
+    assert not [p for p in fitted.plot_timeline("JPN").axes[0].patches if p.get_label().startswith("tested")]
+
+
 # -------------------------------------------------------------- simulated power and alarms
 def test_stationary_series_false_alarm_rate_is_at_most_alpha():
     """Any event (either kind) in a stationary 15-year series of 8 statements a year."""

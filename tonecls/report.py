@@ -5,7 +5,8 @@
 The file needs nothing else: styles are inline and every image is a PNG inside the page
 (``data:`` URI); there is no script, font or stylesheet to fetch, so it opens offline and can be
 mailed. It holds, for each actor, the tone timeline with its baseline band and events
-(:meth:`tonecls.shift.ShiftReport.plot_timeline`), each event's statements with their top phrases
+(:meth:`tonecls.shift.ShiftReport.plot_timeline`; when monitoring, the band of the history and the
+tested period shaded), each event's statements with their top phrases
 marked (:mod:`tonecls.explanation`: red raises the level, green lowers it), and the level
 distribution per period; and, once, the model card's summary and reliability diagrams (read from
 the model folder: ``metrics.json`` and ``evaluation/**/reliability.png``).
@@ -198,8 +199,9 @@ def render_report(data, *, model=None, detector=None, detector_options: dict | N
             f"{len(events)} event(s); shift detection {html.escape(_params(shifts.params))}; phrases by "
             f"{html.escape(clf.name)}; tonecls {__version__}.</p>",
             "<p class=note>Timelines: each dot is a statement's score (0 cautious … 1 confrontational); the band is "
-            "the range expected from the actor's own past statements; circles are statements outside it, dotted "
-            "lines sustained changes between periods (docs/shift.md). Marked phrases: "
+            "the range expected from the actor's own past statements (when monitoring: the history before the "
+            "tested period, which is shaded); circles are statements outside it, dotted lines sustained changes "
+            "between periods (docs/shift.md). Marked phrases: "
             '<mark class=up>raises the level<sup>+1.0</sup></mark> <mark class=down>lowers it<sup>-1.0</sup></mark>, '
             "in levels of the expected level (phrase occlusion, docs/explain.md).</p>",
             "<p class=legend>Levels:" + "".join(f'<span style="background:{c}"></span>{k} {n}'

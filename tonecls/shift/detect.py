@@ -20,7 +20,7 @@ from . import baseline as bl
 from .data import (CORRECTIONS, METHODS, PERIODS, SKIPPED_COLUMNS, _PERIOD_RANK, _PRECISION_RANK, _check_choice,
                    angular, date_text, from_angular, parse_dates, period_label, period_start, prepare,
                    statement_arrays)
-from .report import SUMMARY_COLUMNS, ShiftReport
+from .report import BAND_COLUMNS, SUMMARY_COLUMNS, ShiftReport
 from .scan import EVENT_COLUMNS, event, scan
 from .stats import holm, location_interval, period_test, predictive_z, semi_deviations
 
@@ -259,7 +259,7 @@ class ShiftDetector:
         cols, out = statement_arrays(df, self.period, ("baseline", "band_low", "band_high", "z", "p_raw", "p_value",
                                                        "size_levels", "weight"))
         n = len(df)
-        events, summary, periods = [], [], []
+        events, summary, periods, bands = [], [], [], []
         actors, first = np.unique(cols["actor"], return_index=True)
         bounds = np.r_[first, n]
         for actor, a, b in zip(actors, bounds[:-1], bounds[1:]):
@@ -281,6 +281,11 @@ class ShiftDetector:
             out["weight"][sl] = w
             ev_s, p_s = self._statement_test(actor, base, cols, out, sl)
             ev_p, p_p, info, per = self._period_test(actor, base, cols, sl, w)
+            recent = base["recent"]["dates"]
+            bands.append({"actor": actor, "history_from": recent[0] if recent else base["end"],
+                          "history_to": base["end"], "n_history": int(base["n"]), "n_window": len(recent),
+                          **{k: float(out[k][a]) for k in ("baseline", "band_low", "band_high")},
+                          "tested_from": cols["date"][a], "tested_to": cols["date"][b - 1]})
             events += ev_s + ev_p
             periods.append(per)
             dirs = sorted({e["direction"] for e in ev_s + ev_p})
@@ -298,7 +303,8 @@ class ShiftDetector:
         return ShiftReport(_events_frame(events), base_table, statements,
                            {**self.get_params(), "mode": "monitor",
                             "pooled_median_score": float(from_angular(self.pooled_["median"]))},
-                           df.attrs.get("skipped", pd.DataFrame(columns=SKIPPED_COLUMNS)), summ)
+                           df.attrs.get("skipped", pd.DataFrame(columns=SKIPPED_COLUMNS)), summ,
+                           _bands_frame(bands))
 
     def _statement_test(self, actor, base, cols, out, sl):
         r = base["recent"]
@@ -401,6 +407,13 @@ class ShiftDetector:
                              period_start=pd.to_datetime(table.index)).reset_index(drop=True)
         p_min = float(np.nanmin(p_adj)) if np.isfinite(p_adj).any() else np.nan
         return events, p_min, info, table[["actor", "period", "period_start", "count", "n_eff", "mean", "var", "new"]]
+
+
+def _bands_frame(bands: list) -> pd.DataFrame:
+    out = pd.DataFrame(bands, columns=BAND_COLUMNS)
+    for c in ("history_from", "history_to", "tested_from", "tested_to"):
+        out[c] = pd.to_datetime(out[c])
+    return out
 
 
 def _events_frame(events: list) -> pd.DataFrame:
