@@ -573,7 +573,7 @@ def _empty_input_table(reader: ArchiveReader, text_column: str, segment: bool):
     """The table of an input without records: its columns (header or schema), no rows."""
     import pyarrow as pa
 
-    schema = reader._schema()
+    schema = reader.schema()
     if schema is not None:
         table = schema.remove_metadata().empty_table()
     else:
