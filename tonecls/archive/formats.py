@@ -8,6 +8,7 @@ from ..exceptions import DataError
 
 FORMATS = ("csv", "jsonl", "parquet", "datasets")
 
+
 def detect_format(path: str | Path) -> str:
     path = Path(path)
     if path.is_dir():

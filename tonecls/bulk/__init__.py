@@ -77,6 +77,6 @@ from .ray_engine import RayScorer, score_archive_ray
 from .summary import BulkSummary
 
 __all__ = ["FORMAT_VERSION", "INTERVAL_COLUMNS", "MANIFEST", "META_IN_FOLDER", "PROB_COLUMNS", "RESULT_COLUMNS",
-           "SEGMENT_COLUMNS", "BulkSummary", "OutputLock", "RayScorer", "check_output_path", "load_model", "map_function",
-           "model_info", "output_metadata", "result_columns", "run_cli", "score_archive", "score_archive_ray",
-           "score_texts"]
+           "SEGMENT_COLUMNS", "BulkSummary", "OutputLock", "RayScorer", "check_output_path", "load_model",
+           "map_function", "model_info", "output_metadata", "result_columns", "run_cli", "score_archive",
+           "score_archive_ray", "score_texts"]

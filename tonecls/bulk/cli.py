@@ -8,7 +8,6 @@ from dataclasses import asdict
 from .local import score_archive
 
 
-# ---------------------------------------------------------------------------- CLI
 def run_cli(args) -> int:
     summary = score_archive(
         args.input, args.output, model=args.model, backend=getattr(args, "backend", "auto"),

@@ -10,7 +10,6 @@ from .columns import result_columns
 from .model import check_interval, load_model, score_texts
 
 
-# ---------------------------------------------------------------------------- Dataset.map
 def map_function(model=None, *, text_column: str = "text", backend: str | None = None, batch_size: int = 64,
                  interval: bool = False) -> Callable[[dict], "object"]:
     """A function for ``datasets.Dataset.map(fn, batched=True)`` that adds the result columns.

@@ -15,9 +15,11 @@ import numpy as np
 
 from ..archive import ArchiveReader, Chunk, output_format
 from ..exceptions import DataError, OutputError
-from .columns import INTERVAL_COLUMNS, PROB_COLUMNS, RESULT_COLUMNS, SEGMENT_COLUMNS, append_results, result_columns, segment_chunk
+from .columns import (INTERVAL_COLUMNS, PROB_COLUMNS, RESULT_COLUMNS, SEGMENT_COLUMNS, append_results, result_columns,
+                      segment_chunk)
 from .model import check_interval, load_model, model_info, score_texts, trim_heap
-from .output import OutputLock, atomic_write, check_output_path, errors_path, foreign_output_error, output_metadata, sidecar_path
+from .output import (OutputLock, atomic_write, check_output_path, errors_path, foreign_output_error, output_metadata,
+                     sidecar_path)
 from .parts import MANIFEST, Parts, assemble, fingerprint_diff, run_fingerprint
 from .pool import run_pool
 from .ray_engine import score_archive_ray
@@ -152,7 +154,8 @@ def _score_archive_locked(input: Path, output: Path, out_fmt: str, *, model, bac
             summary.seconds = time.monotonic() - t0
             return summary
         if not overwrite:
-            why = fingerprint_diff(previous.get("fingerprint_content", {}), content) if previous.get("fingerprint_content") else []
+            why = (fingerprint_diff(previous.get("fingerprint_content", {}), content)
+                   if previous.get("fingerprint_content") else [])
             raise OutputError(f"{output} is an earlier tonecls output made from another input, model or options"
                               + (f" ({'; '.join(why[:4])})" if why else "") + "; pass --overwrite to replace it.")
 

@@ -11,7 +11,6 @@ import numpy as np
 from ..bundle import CALIBRATION_NAME, conformal_of
 
 
-# ---------------------------------------------------------------------------- model
 def load_model(model=None, backend: str | None = "auto", threads: int | None = None, guard: float | None = None):
     """A :class:`~tonecls.classifier.ToneClassifier` from a folder, the default model (None) or
     an instance (used as is when ``backend`` is None)."""

@@ -28,7 +28,6 @@ def errors_path(output: Path) -> Path:
     return output.with_name(output.name + ".errors.jsonl")
 
 
-# ---------------------------------------------------------------------------- output safety
 META_IN_FOLDER = "tonecls_meta.json"
 
 
@@ -100,7 +99,8 @@ def output_metadata(output: Path) -> dict | None:
 
 def foreign_output_error(output: Path) -> OutputError:
     what = "folder" if output.is_dir() else "file"
-    return OutputError(f"{output} exists and is not a tonecls output (no {sidecar_path(output).name if what == 'file' else META_IN_FOLDER}"
+    described_by = sidecar_path(output).name if what == "file" else META_IN_FOLDER
+    return OutputError(f"{output} exists and is not a tonecls output (no {described_by}"
                        f" describing it): tonecls never replaces a {what} it did not write, even with --overwrite. "
                        "Choose another output path, or move it away yourself.")
 

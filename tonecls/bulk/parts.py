@@ -82,7 +82,7 @@ class Parts:
         import pyarrow.parquet as pq
 
         atomic_write(self.errors(chunk.index),
-                      "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors).encode())
+                     "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors).encode())
         meta = {"fingerprint": self.fingerprint, "chunk": chunk.index, "first_row": chunk.first_row,
                 "n_rows": chunk.n_rows, "n_scored": table.num_rows, "n_errors": len(errors), **extra}
         table = table.replace_schema_metadata({b"tonecls_part": json.dumps(meta).encode()})

@@ -8,7 +8,6 @@ import time
 from .model import model_folder, score_texts, trim_heap
 
 
-# ---------------------------------------------------------------------------- workers (spawn)
 _WORKER: dict = {}
 
 

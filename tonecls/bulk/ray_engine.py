@@ -16,11 +16,11 @@ from ..archive import ArchiveReader, Chunk, TableWriter, output_format, unify_sc
 from ..exceptions import DataError, OutputError
 from .columns import INTERVAL_COLUMNS, RESULT_COLUMNS, append_results, result_columns, segment_chunk
 from .model import check_interval, load_model, model_folder, model_info, score_texts
-from .output import META_IN_FOLDER, OutputLock, atomic_write, check_output_path, errors_path, foreign_output_error, output_metadata, sidecar_path
+from .output import (META_IN_FOLDER, OutputLock, atomic_write, check_output_path, errors_path, foreign_output_error,
+                     output_metadata, sidecar_path)
 from .summary import BulkSummary
 
 
-# ---------------------------------------------------------------------------- Ray Data
 class RayScorer:
     """Callable class for ``ray.data.Dataset.map_batches``: loads the model once per actor and
     scores ``pyarrow`` batches (length-sorted within the batch). Bad rows come back with null
@@ -242,6 +242,6 @@ def _score_ray_locked(ray, pc, pq, reader, input, output, out_fmt, *, model, bac
     summary.seconds = time.monotonic() - t0
     metadata["output"] = {"format": out_fmt, "bytes": output.stat().st_size if output.is_file() else None}
     atomic_write(sidecar_path(output), (json.dumps({**metadata, "summary": asdict(summary)}, indent=2, default=str)
-                                     + "\n").encode())
+                                        + "\n").encode())
     shutil.rmtree(work, ignore_errors=True)
     return summary
