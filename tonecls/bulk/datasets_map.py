@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..archive import text_problem
 from .columns import result_columns
 from .model import check_interval, load_model, score_texts
 
@@ -27,8 +28,6 @@ def map_function(model=None, *, text_column: str = "text", backend: str | None =
         check_interval(clf)
 
     def fn(batch: dict):
-        from ..archive import text_problem
-
         texts = list(batch[text_column])
         problems = [text_problem(t, text_column) for t in texts]
         good = np.asarray([i for i, p in enumerate(problems) if p is None], dtype=np.int64)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..archive import ArchiveReader, Chunk, output_format
-from ..exceptions import DataError, OutputError
+from ..exceptions import DataError, OptionError, OutputError
 from .columns import (INTERVAL_COLUMNS, PROB_COLUMNS, RESULT_COLUMNS, SEGMENT_COLUMNS, append_results, result_columns,
                       segment_chunk)
 from .model import check_interval, load_model, model_info, score_texts, trim_heap
@@ -24,12 +24,6 @@ from .parts import MANIFEST, Parts, assemble, fingerprint_diff, run_fingerprint
 from .pool import run_pool
 from .ray_engine import score_archive_ray
 from .summary import BulkSummary
-
-
-def _is_instance(model) -> bool:
-    from ..classifier import ToneClassifier
-
-    return isinstance(model, ToneClassifier)
 
 
 def _update_manifest(parts: Parts, content: dict, done: dict) -> None:
@@ -83,8 +77,6 @@ def score_archive(input, output, *, model=None, backend: str | None = None, text
     an output with its columns and the result columns and 0 rows.
     """
     if explain and (engine != "local" or workers != 1):
-        from ..exceptions import OptionError
-
         raise OptionError(f"explain={explain!r} runs in one local process; drop workers={workers} / engine={engine!r} "
                           "(or score first, then explain the rows you need).")
     if engine == "ray":
@@ -138,13 +130,7 @@ def _score_archive_locked(input: Path, output: Path, out_fmt: str, *, model, bac
     if explain:
         options["explain"] = explain
     fingerprint, content = run_fingerprint(reader, info, options)
-    if workers > 1 and not _is_instance(model):
-        clf.__dict__.pop("_forward", None)  # the workers score; free this process's ONNX sessions
-        import gc
-
-        gc.collect()
-    errors_file, sidecar = errors_path(output), sidecar_path(output)
-    summary = BulkSummary(output=str(output), errors_file=str(errors_file), backend=info["backend"])
+    summary = BulkSummary(output=str(output), errors_file=str(errors_path(output)), backend=info["backend"])
 
     if previous is not None:
         if previous.get("fingerprint") == fingerprint and not overwrite:
@@ -255,8 +241,7 @@ def _run_chunks(reader, clf, info, content, fingerprint, options, added, folder,
                                                  lambda d, t, c=chunk: credit(c.index, c.n_rows, d, t))
                 finish(chunk, table, errors, logits, counts, texts)
         else:
-            n_chunks = run_pool(clf, reader, done, parts, workers, threads, batch_size, prepare, finish, credit,
-                                 folder)
+            n_chunks = run_pool(clf, reader, done, workers, threads, batch_size, prepare, finish, credit, folder)
         if n_chunks == 0:  # no records at all: one empty part carries the columns
             log(f"{input} holds no records: the output gets its columns and the result columns, and 0 rows")
             if 0 not in done:
@@ -290,7 +275,7 @@ def _run_chunks(reader, clf, info, content, fingerprint, options, added, folder,
                 "rows": {"read": summary.rows_read, "scored": summary.rows_scored, "errors": summary.errors,
                          "documents_without_statements": summary.documents_without_statements},
                 "columns": {"added": list(added), "probabilities": list(PROB_COLUMNS)}}
-    assemble(parts, n_chunks, output, out_fmt, metadata, text_column, added)
+    assemble(parts, n_chunks, output, out_fmt, metadata, added)
     summary.seconds = time.monotonic() - t0
     side = {**metadata, "fingerprint_content": content,
             "output": {"format": out_fmt, "bytes": output.stat().st_size if output.is_file() else None},

@@ -95,8 +95,7 @@ class Parts:
         return meta
 
 
-def assemble(parts: Parts, n_chunks: int, output: Path, fmt: str, metadata: dict, text_column: str,
-              added: Sequence[str]) -> None:
+def assemble(parts: Parts, n_chunks: int, output: Path, fmt: str, metadata: dict, added: Sequence[str]) -> None:
     """Concatenate the parts (in order) into ``output`` and the errors into the errors file."""
     import pyarrow.parquet as pq
 

@@ -46,7 +46,7 @@ def _worker_score(index: int, texts: list[str], batch_size: int):
     return index, logits, counts
 
 
-def run_pool(clf, reader, done, parts, workers, threads, batch_size, prepare, finish, credit, folder) -> int:
+def run_pool(clf, reader, done, workers, threads, batch_size, prepare, finish, credit, folder) -> int:
     import multiprocessing as mp
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait

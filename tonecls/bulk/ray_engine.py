@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from ..archive import ArchiveReader, Chunk, TableWriter, output_format, unify_schemas
+from ..archive import (ArchiveReader, Chunk, TableWriter, conform, output_format, resolve_encoding, text_problem,
+                       unify_schemas)
 from ..exceptions import DataError, OutputError
 from .columns import INTERVAL_COLUMNS, RESULT_COLUMNS, append_results, result_columns, segment_chunk
 from .model import check_interval, load_model, model_folder, model_info, score_texts
@@ -42,8 +42,6 @@ class RayScorer:
 
     def __call__(self, table):
         import pyarrow as pa
-
-        from ..archive import text_problem
 
         texts = table.column(self.text_column).to_pylist()
         problems = [text_problem(t, self.text_column) for t in texts]
@@ -76,8 +74,6 @@ class RayScorer:
                              pa.array([None if v is None else str(v) for v in bad.column(self.text_column).to_pylist()],
                                       pa.string()))
         bad = bad.append_column("_error", pa.array(reasons, pa.string()))
-        from ..archive import conform
-
         schema = unify_schemas([scored.schema, bad.schema], last=[c for c in scored.column_names
                                                                   if c not in table.column_names])
         return pa.concat_tables([conform(scored, schema), conform(bad, schema)])
@@ -129,11 +125,8 @@ def score_archive_ray(input, output, *, model=None, backend: str | None = None, 
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    log = log or (lambda msg: print(msg, file=sys.stderr))
     t0 = time.monotonic()
     input, output = Path(input), Path(output)
-    from ..archive import resolve_encoding
-
     if resolve_encoding(encoding) != "utf-8-sig":
         raise DataError(f"--engine ray reads UTF-8 only, not {encoding!r}: convert the file (e.g. `iconv -f {encoding} "
                         "-t utf-8`) or use the local engine.")
@@ -207,8 +200,6 @@ def _score_ray_locked(ray, pc, pq, reader, input, output, out_fmt, *, model, bac
     with open(errors_tmp, "w") as ef:
         for f in files:
             t = pq.read_table(f)
-            from ..archive import conform
-
             t = conform(t, schema)
             bad = pc.is_valid(t.column("_error"))
             good_t = t.filter(pc.invert(bad)).drop_columns(["_error"])
