@@ -65,7 +65,7 @@ def corrupt_file_error(path: Path, failure: ReadFailed, row: int | None = None) 
 def visible(text: str) -> str:
     """``text`` with lone surrogates shown as escapes: bytes kept by ``surrogateescape`` as
     ``\\xe9``, other surrogates as ``\\ud800`` (so it can be written as UTF-8)."""
-    return validation._SURROGATE.sub(
+    return validation.SURROGATE.sub(
         lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}" if 0xDC80 <= ord(m.group()) <= 0xDCFF
         else f"\\u{ord(m.group()):04x}", text)
 
