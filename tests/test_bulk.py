@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tonecls import bulk
+from tonecls.bulk import local as local_engine  # the local engine: _update_manifest is its test seam
 from tonecls.archive import DataError
 from tonecls.scale import LEVELS
 from tonecls.bulk import PROB_COLUMNS, RESULT_COLUMNS, map_function, score_archive
@@ -223,7 +223,7 @@ def test_resume_after_a_crash_between_part_and_manifest(tmp_path, tiny_model_dir
 
     out = tmp_path / "out.parquet"
     calls = {"n": 0}
-    real = bulk._update_manifest
+    real = local_engine._update_manifest
 
     def crash(parts, content, done):
         calls["n"] += 1
@@ -231,10 +231,10 @@ def test_resume_after_a_crash_between_part_and_manifest(tmp_path, tiny_model_dir
             raise KeyboardInterrupt("simulated crash")
         real(parts, content, done)
 
-    monkeypatch.setattr(bulk, "_update_manifest", crash)
+    monkeypatch.setattr(local_engine, "_update_manifest", crash)
     with pytest.raises(KeyboardInterrupt):
         run(archive, out, tiny_model_dir, chunk_size=16)
-    monkeypatch.setattr(bulk, "_update_manifest", real)
+    monkeypatch.setattr(local_engine, "_update_manifest", real)
     folder = tmp_path / "out.parquet.parts"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["chunks_done"] == [0, 1] and (folder / "part-000002.parquet").exists()
@@ -295,7 +295,7 @@ def test_resume_refuses_another_input_or_model(tmp_path, tiny_model_dir, archive
     def crash(parts, content, done):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bulk, "_update_manifest", crash)
+    monkeypatch.setattr(local_engine, "_update_manifest", crash)
     with pytest.raises(KeyboardInterrupt):
         run(archive, out, tiny_model_dir, chunk_size=16)
     monkeypatch.undo()

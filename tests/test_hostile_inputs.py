@@ -194,12 +194,12 @@ def errors_of(out: Path) -> list[dict]:
 @pytest.fixture
 def no_scoring(monkeypatch):
     """Fails the test if anything is scored: for checks that must happen before any scoring."""
-    from tonecls import bulk
+    from tonecls.bulk import local  # the local engine scores through its own score_texts
 
     def refuse(*a, **k):
         raise AssertionError("scoring started before the output path was checked")
 
-    monkeypatch.setattr(bulk, "score_texts", refuse)
+    monkeypatch.setattr(local, "score_texts", refuse)
 
 
 # ---------------------------------------------------------------------------- --overwrite and output paths

@@ -36,7 +36,7 @@ from .exceptions import InvalidInputError
 NA_MARKERS = frozenset({"NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A", "#NA", "<NA>", "-NaN", ""})
 TEXT_KINDS = ("missing_text", "not_a_string", "empty_text", "no_readable_text", "invalid_unicode")
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
 _FAST_READABLE = re.compile(r"[^\W_]|[!-~]")  # any letter/digit, or printable ASCII: most texts stop here
 _MISSING = object()
 
@@ -52,7 +52,7 @@ _HINTS = {
 
 def find_surrogate(text: str) -> int | None:
     """Index of the first lone surrogate in ``text``, or None."""
-    m = _SURROGATE.search(text)
+    m = SURROGATE.search(text)
     return None if m is None else m.start()
 
 

@@ -1,0 +1,69 @@
+"""The result columns: their names, the columns for scored rows, documents split into statements."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..archive import Chunk
+from ..bundle import conformal_of
+from ..scale import LEVELS, score_from_probabilities
+
+
+PROB_COLUMNS = tuple(f"p_{name}" for name in LEVELS)
+RESULT_COLUMNS = ("score", "level", "label", *PROB_COLUMNS, "windows")
+INTERVAL_COLUMNS = ("interval_low", "interval_high")
+SEGMENT_COLUMNS = ("doc_row", "position")
+
+
+def result_columns(clf, logits: np.ndarray, counts: np.ndarray, interval: bool = False) -> dict:
+    """The output columns for scored rows, as numpy arrays (same numbers as ``clf.score``)."""
+    probs = clf.calibrated_probabilities(logits) if len(logits) else np.zeros((0, len(clf.labels)))
+    levels = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
+    out = {"score": np.asarray(score_from_probabilities(probs), dtype=np.float64) if len(probs) else np.zeros(0),
+           "level": levels.astype(np.int64),
+           "label": np.asarray(clf.labels, dtype=object)[levels] if len(probs) else np.zeros(0, dtype=object)}
+    for j, name in enumerate(PROB_COLUMNS):
+        out[name] = probs[:, j].astype(np.float64)
+    out["windows"] = np.asarray(counts, dtype=np.int64)
+    if interval:
+        if len(probs):
+            low, high = conformal_of(clf.calibrator).predict(probs)
+        else:
+            low = high = np.zeros(0)
+        out["interval_low"], out["interval_high"] = np.asarray(low, np.int64), np.asarray(high, np.int64)
+    return out
+
+
+def append_results(table, cols: dict):
+    import pyarrow as pa
+
+    for name, values in cols.items():
+        text = name in ("label", "top_phrases")
+        table = table.append_column(name, pa.array(values.tolist() if text else values, type=pa.string() if text else None))
+    return table
+
+
+def segment_chunk(chunk: Chunk, text_column: str):
+    """Replace each document by its statements; returns (table, doc_rows, errors)."""
+    import pyarrow as pa
+
+    from ..labeling.segment import split_statements
+
+    texts = chunk.table.column(text_column).to_pylist()
+    take, statements, positions, errors = [], [], [], []
+    for i, text in enumerate(texts):
+        pieces = split_statements(text)
+        if not pieces:
+            errors.append({"row": chunk.rows[i], "line": None, "kind": "no_statements",
+                           "reason": "the segmenter found no statement to rate in this document"})
+        for p, s in enumerate(pieces):
+            take.append(i)
+            statements.append(s)
+            positions.append(p)
+    table = chunk.table.take(pa.array(take, pa.int64()))
+    idx = table.column_names.index(text_column)
+    table = table.set_column(idx, text_column, pa.array(statements, pa.string()))
+    doc_rows = [chunk.rows[i] for i in take]
+    table = table.append_column("doc_row", pa.array(doc_rows, pa.int64()))
+    table = table.append_column("position", pa.array(positions, pa.int64()))
+    return table, errors
