@@ -126,6 +126,18 @@ def test_explanation_offsets_slice_the_original_statement(tiny_classifier, text)
     assert [p.text for p in e.phrases] == [text[p.start:p.end] for p in e.phrases]
     a, b = e.window  # the whole text, or the deciding window of a long one
     assert sorted((p.start, p.end) for p in e.phrases) == [(s + a, t + a) for s, t in phrase_spans(text[a:b])]
+    # A phrase is made of whole words, even where a window of subword tokens starts or ends inside a word.
+    for p in e.phrases:
+        assert not (p.start > 0 and text[p.start - 1].isalnum() and text[p.start].isalnum()), (text, p)
+        assert not (p.end < len(text) and text[p.end - 1].isalnum() and text[p.end].isalnum()), (text, p)
+
+
+def test_a_window_that_starts_inside_a_word_gives_no_word_piece_phrase(tiny_classifier):
+    text = "Our $1.13 trillion of U.S. Treasury holdings exists as a card in these negotiations, they said."
+    e = tiny_classifier.explain(text)
+    assert e.score.windows > 1
+    words = {w.strip(".,$") for w in text.split()}
+    assert all(set(p.text.split()) <= words | {"1.13"} for p in e.phrases), [p.text for p in e.phrases]
 
 
 def test_repeated_phrases_get_their_own_offsets():

@@ -223,6 +223,22 @@ def _decisive_window(clf, enc, window_logits: np.ndarray, statement_logits: np.n
     return tuple(enc.spans[j])
 
 
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` moved inwards to word boundaries: a window of subword tokens can begin or end
+    inside a word, whose piece would otherwise become a phrase of its own.
+
+    >>> text = "Our holdings exists as a card."
+    >>> a, b = whole_words(text, 18, 29)
+    >>> text[a:b]
+    ' as a card'
+    """
+    while 0 < start < end and text[start - 1].isalnum() and text[start].isalnum():
+        start += 1
+    while start < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end -= 1
+    return start, end
+
+
 def explain_statements(clf, texts: list[str], *, batch_size: int = 64, method: str = "occlusion",
                        max_words: int = MAX_WORDS) -> list[Explanation]:
     """Explanations of already validated ``texts`` (use ``ToneClassifier.explain``)."""
@@ -239,7 +255,7 @@ def explain_statements(clf, texts: list[str], *, batch_size: int = 64, method: s
     plans = []  # per statement: (window, spans, index of its base in variants or None, first variant)
     for i, text in enumerate(texts):
         if counts[i] > 1:
-            window = _decisive_window(clf, enc, window_logits, logits, i)
+            window = whole_words(text, *_decisive_window(clf, enc, window_logits, logits, i))
             base_at = len(variants)
             variants.append(text[window[0]:window[1]])
         else:
