@@ -166,3 +166,14 @@ def test_model_with_settings_compact_lacks_loads_with_transformers(tmp_path, tin
     loaded = ToneClassifier.from_pretrained(tmp_path / "m")
     assert loaded.network.implementation == "transformers"
     assert np.isclose(loaded.predict_proba(examples[0]).sum(axis=1), 1).all()
+
+
+def test_a_missing_default_model_says_how_to_get_one(monkeypatch, tmp_path):
+    from tonecls import classifier
+    from tonecls.exceptions import ModelNotFoundError
+
+    monkeypatch.setattr(classifier, "_default", None)
+    monkeypatch.setenv("TONECLS_MODEL", str(tmp_path / "nowhere"))
+    with pytest.raises(ModelNotFoundError, match="TONECLS_MODEL.*pip install -e|pip install -e.*TONECLS_MODEL"):
+        classifier.score("We welcome the agreement.")
+    assert classifier._default is None

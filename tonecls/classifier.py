@@ -20,13 +20,18 @@ never truncated: they are cut into overlapping windows, each window is scored,
 and the statement takes the window with the highest expected level (the scale's "rate the
 strongest clause" rule; ``aggregate="mean"`` averages the windows' probabilities instead).
 Scoring keeps no per-call state on the model, so one model can serve several threads.
+
+Other languages: a model folder with a ``multilingual/`` subfolder (:mod:`tonecls.multilingual`)
+routes each statement by its detected language: English to the fine-tuned model, any other
+language to the multilingual scorer. :class:`ToneScore` says which language and which model read
+it. :meth:`ToneClassifier.predict_logits`, explanations and bulk runs read English only.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -36,7 +41,7 @@ from . import __version__
 from ._files import read_model_json
 from .bundle import CalibrationBundle, conformal_of, load_calibration, save_calibration
 from .calibration import softmax
-from .exceptions import InvalidInputError  # noqa: F401 (re-exported)
+from .exceptions import InvalidInputError
 from .scale import LEVELS, id2label, score_from_probabilities
 from .validation import as_statement_list, validate_texts  # noqa: F401 (validate_texts re-exported)
 
@@ -52,7 +57,9 @@ class ToneScore:
 
     ``probabilities[k]`` is the (calibrated) probability of level ``k``; ``score`` is the
     expected level divided by 4; ``level`` the most probable level; ``interval`` an optional
-    conformal range of levels ``(low, high)``; ``windows`` how many encoder windows were read.
+    conformal range of levels ``(low, high)``; ``windows`` how many encoder windows were read;
+    ``language`` the detected language (None when the model reads English only and detects none) and
+    ``model`` the name of the model that read the statement.
     """
 
     score: float
@@ -61,12 +68,15 @@ class ToneScore:
     probabilities: tuple[float, ...]
     interval: tuple[int, int] | None = None
     windows: int = 1
+    language: str | None = None
+    model: str | None = None
 
     def to_dict(self) -> dict:
         out = {"score": self.score, "level": self.level, "label": self.label,
                "probabilities": dict(zip(LEVELS, self.probabilities)), "windows": self.windows}
         if self.interval is not None:
             out["interval"] = list(self.interval)
+        out.update({k: v for k, v in (("language", self.language), ("model", self.model)) if v is not None})
         return out
 
 
@@ -83,12 +93,13 @@ class ToneClassifier:
     """A tone model: tokenizer + network + optional calibrator, with the ordered labels.
 
     ``runner`` (a :class:`tonecls.backends.Runner`) runs the network; None is the network itself
-    in fp32 torch, the reference.
+    in fp32 torch, the reference. ``multilingual`` (a :class:`tonecls.multilingual.MultilingualScorer`)
+    reads statements that are not in English; None reads every statement with the network.
     """
 
     def __init__(self, network, tokenizer, *, labels: Sequence[str] = LEVELS, max_length: int = 128,
                  stride: int = 32, aggregate: str = "max", calibrator=None, base: dict | None = None,
-                 name: str = "tonecls-model", runner=None):
+                 name: str = "tonecls-model", runner=None, multilingual=None):
         if aggregate not in AGGREGATES:
             raise ValueError(f"Unknown aggregate {aggregate!r}; choose one of {list(AGGREGATES)}.")
         if tuple(labels) != LEVELS:
@@ -105,6 +116,7 @@ class ToneClassifier:
         self.base = base
         self.name = name
         self.runner = runner
+        self.multilingual = multilingual
         self.path: Path | None = None
         self.special_ids = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"),
                             tokenizer.token_to_id("[PAD]"))
@@ -140,13 +152,15 @@ class ToneClassifier:
 
     # ------------------------------------------------------------------ persistence
     @classmethod
-    def from_pretrained(cls, path: str | Path, backend: str = "torch", **overrides) -> "ToneClassifier":
+    def from_pretrained(cls, path: str | Path, backend: str = "torch", multilingual: bool = True,
+                        **overrides) -> "ToneClassifier":
         """Load a model folder written by :meth:`save_pretrained`; no network access, no pickle.
 
         ``overrides`` replace scoring options stored in the folder (``max_length``,
         ``stride``, ``aggregate``). ``backend`` picks how the network runs: ``"torch"`` (fp32,
         the reference), or one of :data:`tonecls.backends.BACKENDS` (``"onnx"``, ``"int8"``,
-        ``"onnx-int8"``, ``"auto"``); see :mod:`tonecls.backends`.
+        ``"onnx-int8"``, ``"auto"``); see :mod:`tonecls.backends`. ``multilingual=False`` leaves out
+        the folder's multilingual scorer (every statement is then read as English).
         """
         from safetensors.torch import load_file
 
@@ -191,8 +205,13 @@ class ToneClassifier:
         calibrator = load_calibration(path, len(config["labels"]))
         options = {k: config[k] for k in ("max_length", "stride", "aggregate")}
         options.update(overrides)
+        scorer = None
+        if multilingual and (path / "multilingual" / CONFIG_NAME).is_file():
+            from .multilingual import MultilingualScorer
+
+            scorer = MultilingualScorer.from_pretrained(path / "multilingual")
         clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
-                  base=base, name=config.get("name", path.name), **options)
+                  base=base, name=config.get("name", path.name), multilingual=scorer, **options)
         clf.path = path
         if backend != "torch":
             from .backends import build_runner
@@ -301,8 +320,9 @@ class ToneClassifier:
         return out
 
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Uncalibrated logits, one row per statement (for a long statement: its chosen window
-        under ``aggregate="max"``, the log of the mean window probabilities under ``"mean"``)."""
+        """Uncalibrated logits of the (English) network, one row per statement (for a long statement:
+        its chosen window under ``aggregate="max"``, the log of the mean window probabilities under
+        ``"mean"``). Statements are not routed by language."""
         texts = validate_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
@@ -334,20 +354,41 @@ class ToneClassifier:
         return np.asarray(self.calibrator.transform(logits), dtype=np.float64)
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Calibrated probabilities, shape ``(n, 5)``, columns in ``self.labels`` order."""
-        logits = self.predict_logits(texts, batch_size)
-        if not len(logits):
-            return np.zeros((0, len(self.labels)), dtype=np.float64)
-        return self.calibrated_probabilities(logits)
+        """Calibrated probabilities, shape ``(n, 5)``, columns in ``self.labels`` order (each
+        statement read by the model of its language, as :meth:`score` does)."""
+        return np.asarray([r.probabilities for r in self.score(list(validate_texts(texts)), batch_size)],
+                          dtype=np.float64).reshape(-1, len(self.labels))
+
+    def languages(self, texts: Sequence[str]) -> list[str] | None:
+        """Each statement's language as the router sees it; None when the model reads English only."""
+        if self.multilingual is None:
+            return None
+        from .multilingual import routing_languages
+
+        return routing_languages(texts)
 
     def score(self, texts: str | Sequence[str], batch_size: int = 64) -> ToneScore | list[ToneScore]:
         """Score one statement (returns a :class:`ToneScore`) or a list (returns a list, same order;
-        ``[]`` for an empty list)."""
+        ``[]`` for an empty list). Statements not in English go to the multilingual scorer, if the
+        model has one."""
         batch, single = as_statement_list(texts, allow_single=True)
         batch = validate_texts(batch)
         if not batch:
             return []
-        results = self.score_encoded(self.encode(batch), len(batch), batch_size)
+        languages = self.languages(batch)
+        english = [i for i, lang in enumerate(languages or []) if lang == "en"] if languages else range(len(batch))
+        results: list[ToneScore | None] = [None] * len(batch)
+        if english:
+            texts_en = [batch[i] for i in english]
+            for i, r in zip(english, self.score_encoded(self.encode(texts_en), len(texts_en), batch_size)):
+                results[i] = r if languages is None else replace(r, language="en")
+        others = [i for i in range(len(batch)) if results[i] is None]
+        if others:
+            langs = [languages[i] for i in others]
+            probs, windows = self.multilingual.predict_proba([batch[i] for i in others], langs)
+            for i, r in zip(others, tone_scores(probs, self.labels, windows, self.multilingual.conformal,
+                                                langs, f"{self.name}/multilingual")):
+                results[i] = r
         return results[0] if single else results
 
     def score_encoded(self, enc: Encoded, n: int, batch_size: int = 64) -> list[ToneScore]:
@@ -359,7 +400,8 @@ class ToneClassifier:
         """Why each score: a str gives one :class:`~tonecls.explanation.Explanation`, a list a list.
 
         Phrase occlusion (:mod:`tonecls.explanation`): a statement of ``n`` phrases costs ``n``
-        extra forward passes of its (decisive) window.
+        extra forward passes of its (decisive) window. English only: a statement the multilingual
+        scorer would read raises :class:`InvalidInputError`.
 
         >>> e = clf.explain("If they proceed we will impose countermeasures.")   # doctest: +SKIP
         >>> [(p.text, round(p.contribution, 2)) for p in e.top(2)]                # doctest: +SKIP
@@ -368,20 +410,19 @@ class ToneClassifier:
         from .explanation import explain_statements
 
         batch, single = as_statement_list(texts, allow_single=True)
-        out = explain_statements(self, validate_texts(batch), batch_size=batch_size, method=method)
+        batch = validate_texts(batch)
+        for i, lang in enumerate(self.languages(batch) or []):
+            if lang != "en":
+                raise InvalidInputError(f"Statement at index {i} is in {lang!r}: explanations read English only "
+                                        "(the fine-tuned model); score it with score() instead.")
+        out = explain_statements(self, batch, batch_size=batch_size, method=method)
         return out[0] if single else out
 
     def results_from_logits(self, logits: np.ndarray, windows: Sequence[int] | None = None) -> list[ToneScore]:
-        probs = self.calibrated_probabilities(logits)
-        scores = score_from_probabilities(probs)
-        levels = probs.argmax(axis=1)
-        windows = np.ones(len(probs), dtype=int) if windows is None else windows
-        # A conformal predictor stored with the calibrator (calibration.json) gives each score an interval.
-        conformal = conformal_of(self.calibrator)
-        intervals = [None] * len(probs) if conformal is None else \
-            [(int(lo), int(hi)) for lo, hi in zip(*conformal.predict(probs))]
-        return [ToneScore(score=float(s), level=int(k), label=self.labels[k], probabilities=tuple(map(float, p)),
-                          interval=iv, windows=int(w)) for s, k, p, iv, w in zip(scores, levels, probs, intervals, windows)]
+        """Results of the network's logits: calibrated, with the conformal interval stored with the
+        calibrator (``calibration.json``), if any."""
+        return tone_scores(self.calibrated_probabilities(logits), self.labels, windows, conformal_of(self.calibrator),
+                           None, self.name)
 
     def __repr__(self) -> str:
         return (f"ToneClassifier(name={self.name!r}, labels={list(self.labels)}, max_length={self.max_length}, "
@@ -390,6 +431,40 @@ class ToneClassifier:
 
 _CONFIG_KEYS = {"labels": list, "pooling": str, "encoder": dict, "weights": dict, "tokenizer": str,
                 "max_length": int, "stride": int, "aggregate": str}
+
+
+def result_arrays(probs: np.ndarray, labels: Sequence[str] = LEVELS, windows: Sequence[int] | None = None,
+                  conformal=None) -> dict[str, np.ndarray]:
+    """Column-wise results of calibrated probabilities (the one path from probabilities to results, used
+    by :func:`tone_scores` and the bulk columns): ``score``, ``level``, ``label``, ``probabilities``,
+    ``windows``, and ``interval_low``/``interval_high`` when a ``conformal`` predictor is given.
+
+    >>> r = result_arrays(np.array([[0.1, 0.2, 0.4, 0.2, 0.1]]))
+    >>> r["level"].tolist(), r["label"].tolist(), r["score"].round(3).tolist()
+    ([2], ['firm'], [0.5])
+    """
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1, len(labels))
+    levels = probs.argmax(axis=1).astype(np.int64)
+    out = {"score": np.asarray(score_from_probabilities(probs), dtype=np.float64).reshape(-1), "level": levels,
+           "label": np.asarray(labels, dtype=object)[levels], "probabilities": probs,
+           "windows": np.ones(len(probs), np.int64) if windows is None else np.asarray(windows, np.int64)}
+    if conformal is not None:
+        low, high = conformal.predict(probs) if len(probs) else (np.zeros(0), np.zeros(0))
+        out["interval_low"], out["interval_high"] = np.asarray(low, np.int64), np.asarray(high, np.int64)
+    return out
+
+
+def tone_scores(probs: np.ndarray, labels: Sequence[str], windows: Sequence[int] | None = None, conformal=None,
+                languages: Sequence[str] | None = None, model: str | None = None) -> list[ToneScore]:
+    """One :class:`ToneScore` per row of calibrated probabilities (from :func:`result_arrays`)."""
+    r = result_arrays(probs, labels, windows, conformal)
+    n = len(r["level"])
+    intervals = zip(r["interval_low"].tolist(), r["interval_high"].tolist()) if conformal is not None else [None] * n
+    languages = [None] * n if languages is None else languages
+    return [ToneScore(score=s, level=k, label=labels[k], probabilities=tuple(p), interval=iv, windows=w,
+                      language=lang, model=model)
+            for s, k, p, iv, w, lang in zip(r["score"].tolist(), r["level"].tolist(), r["probabilities"].tolist(),
+                                            intervals, r["windows"].tolist(), languages)]
 
 
 def _check_config(config: dict, config_file: Path) -> None:
@@ -453,7 +528,15 @@ def load_default() -> ToneClassifier:
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = ToneClassifier.from_pretrained(default_model_path())
+                path = default_model_path()
+                if not (path / CONFIG_NAME).is_file():
+                    from .exceptions import ModelNotFoundError
+
+                    raise ModelNotFoundError(
+                        f"The default model is not at {path}. It ships in the source tree (models/tonecls-base), so "
+                        "install tonecls from a checkout with `pip install -e .`, or set TONECLS_MODEL to a model "
+                        "folder (or pass one: ToneClassifier.from_pretrained(folder), `tonecls score --model`).")
+                _default = ToneClassifier.from_pretrained(path)
     return _default
 
 

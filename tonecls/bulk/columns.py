@@ -6,7 +6,8 @@ import numpy as np
 
 from ..archive import Chunk
 from ..bundle import conformal_of
-from ..scale import LEVELS, score_from_probabilities
+from ..classifier import result_arrays
+from ..scale import LEVELS
 
 
 PROB_COLUMNS = tuple(f"p_{name}" for name in LEVELS)
@@ -16,21 +17,14 @@ SEGMENT_COLUMNS = ("doc_row", "position")
 
 
 def result_columns(clf, logits: np.ndarray, counts: np.ndarray, interval: bool = False) -> dict:
-    """The output columns for scored rows, as numpy arrays (same numbers as ``clf.score``)."""
+    """The output columns for scored rows, as numpy arrays (``clf.score``'s numbers, by the same
+    :func:`~tonecls.classifier.result_arrays`)."""
     probs = clf.calibrated_probabilities(logits) if len(logits) else np.zeros((0, len(clf.labels)))
-    levels = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
-    out = {"score": np.asarray(score_from_probabilities(probs), dtype=np.float64) if len(probs) else np.zeros(0),
-           "level": levels.astype(np.int64),
-           "label": np.asarray(clf.labels, dtype=object)[levels] if len(probs) else np.zeros(0, dtype=object)}
-    for j, name in enumerate(PROB_COLUMNS):
-        out[name] = probs[:, j].astype(np.float64)
-    out["windows"] = np.asarray(counts, dtype=np.int64)
-    if interval:
-        if len(probs):
-            low, high = conformal_of(clf.calibrator).predict(probs)
-        else:
-            low = high = np.zeros(0)
-        out["interval_low"], out["interval_high"] = np.asarray(low, np.int64), np.asarray(high, np.int64)
+    r = result_arrays(probs, clf.labels, counts, conformal_of(clf.calibrator) if interval else None)
+    out = {"score": r["score"], "level": r["level"], "label": r["label"]}
+    out.update({name: r["probabilities"][:, j] for j, name in enumerate(PROB_COLUMNS)})
+    out["windows"] = r["windows"]
+    out.update({name: r[name] for name in INTERVAL_COLUMNS if name in r})
     return out
 
 
