@@ -438,7 +438,11 @@ def describe(out: Path, chosen: Path, ablation, seed_folders, soup_dir, soup_dev
                      "tone of official and diplomatic statements, with temperature-calibrated probabilities and 90 % "
                      "conformal level intervals.",
             "data": describe_training_data(),
-            "limitations": "English only; trained and tested on two registers (UN General Debate speeches, White House "
+            "limitations": "The fine-tuned model reads English; Japanese, Chinese and Russian go to the multilingual "
+                           "scorer (section above: measured on translations of gold statements, not on original-language "
+                           "text), any other detected language too, with the pooled calibrator and unknown quality; "
+                           "explanations and bulk runs read English only. The English model was trained and tested on "
+                           "two registers (UN General Debate speeches, White House "
                            "releases, remarks and briefings), so other registers (another ministry's press agency, "
                            "social media, a new administration's style) may score differently. The labels are by "
                            "AI-agent annotators of the team, measured against an adjudicated gold set. The future test "

@@ -8,8 +8,8 @@ Data roles:
   the English model trains on (``train_default.training_rows``, level ranges included), and the English
   model's calibrated probabilities for unlabelled statements of training documents (distillation: the
   head learns the tone the fine-tuned model reads);
-* **choosing** (head size, distillation weight, early stopping) and **calibration** (a temperature per
-  language, conformal intervals): ``ml-dev``, gold statements translated into Japanese, Chinese and
+* **choosing** (head size, distillation weight, translated training statements, early stopping) and
+  **calibration** (per language, to the English model's probabilities on the originals; conformal intervals): ``ml-dev``, gold statements translated into Japanese, Chinese and
   Russian (``training/multilingual``), and their English originals;
 * **reporting only**: ``ml-test`` (other gold statements, translated the same way).
 
@@ -36,9 +36,16 @@ from annotation import documents, draw, in_future, read_jsonl  # noqa: E402
 from tonecls.metrics import ordinal_metrics  # noqa: E402
 
 TRANSLATIONS = ROOT / "training" / "multilingual" / "translations.jsonl"
+TRAIN_TRANSLATIONS = ROOT / "training" / "multilingual" / "train_translations.jsonl"
 LANGS = ("en", "ja", "zh", "ru")
-CONFIGS = {"linear": dict(hidden=0, distill=0.0), "linear + teacher": dict(hidden=0, distill=1.0),
-           "mlp": dict(hidden=256, distill=0.0), "mlp + teacher": dict(hidden=256, distill=1.0)}
+CONFIGS = {"linear": dict(hidden=0, distill=0.0, translations=False),
+           "linear + teacher": dict(hidden=0, distill=1.0, translations=False),
+           "mlp": dict(hidden=256, distill=0.0, translations=False),
+           "mlp + teacher": dict(hidden=256, distill=1.0, translations=False),
+           "mlp + teacher + translations": dict(hidden=256, distill=1.0, translations=True),
+           # and each translation also learns the English model's probabilities on its original
+           "mlp + teacher + translations + teacher on originals": dict(hidden=256, distill=1.0, translations=True,
+                                                                      originals=True)}
 CACHE = ROOT / "artifacts" / "ml-cache"
 
 
@@ -62,7 +69,7 @@ def embed(scorer, texts: list[str]) -> np.ndarray:
 def unlabelled(n: int) -> list[str]:
     """``n`` statements of training documents that no labelled set holds (seeded natural draw)."""
     labelled = {recipe.normalized(r["text"]) for r in recipe.training_rows(recipe.ABLATION[recipe.FINAL])}
-    labelled |= recipe.held_out_texts()
+    labelled |= recipe.held_out_texts() | {recipe.normalized(r["en"]) for r in read_jsonl(TRANSLATIONS)}
     docs = [(d["doc_type"], d) for d in documents() if not in_future(d["source"], d["date"])]
     per_type = {t: max(1, n * k // 10000) for t, k in {"UN speech": 3500, "remarks": 2200, "press briefing": 1400,
                                                        "fact sheet": 900, "statement": 1100, "readout": 600,
@@ -124,74 +131,189 @@ def train_head(x, low, high, soft, distill: float, hidden: int, dev, seed: int =
     return weights, float(best), history
 
 
+def cached_head(name: str, x, low, high, soft, distill: float, hidden: int, dev, seed: int = 0):
+    """:func:`train_head`, its result cached by everything it depends on (the inputs' bytes, the settings)."""
+    h = hashlib.sha256(f"{name}|{distill}|{hidden}|{seed}".encode())
+    for a in (x, low, high, soft, *[v for pair in dev.values() for v in pair]):
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(Path(__file__).read_bytes()[Path(__file__).read_bytes().index(b"def train_head"):])
+    cache = CACHE / f"head-{h.hexdigest()[:16]}"
+    if (cache / "result.json").is_file():
+        result = json.loads((cache / "result.json").read_text())
+        return dict(np.load(cache / "weights.npz")), result["best"], result["history"]
+    weights, best, history = train_head(x, low, high, soft, distill, hidden, dev, seed=seed)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(cache / "weights.npz", **weights)
+    (cache / "result.json").write_text(json.dumps({"best": best, "history": history}))
+    return weights, best, history
+
+
+def teacher_probabilities(teacher, texts: list[str]) -> np.ndarray:
+    """The English model's calibrated probabilities of ``texts``, cached by its weights and the texts."""
+    key = hashlib.sha256((json.loads((Path(teacher.path) / "config.json").read_text())["weights"]["sha256"]
+                          + "\n".join(texts)).encode()).hexdigest()[:16]
+    cache = CACHE / f"teacher-{key}.npy"
+    if cache.is_file():
+        return np.load(cache)
+    probs = teacher.predict_proba(texts)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(cache, probs)
+    return probs
+
+
+def align(logits: np.ndarray, target: np.ndarray, folds: int = 5):
+    """The calibrator of one language: the head's logits on translations mapped so that their probabilities
+    match the English model's on the English originals (cross-entropy to its probabilities), chosen by
+    5-fold cross-validation on ``(logits, target)``.
+
+    Matching the English model, not the stratified levels of the translated sets, keeps the prior the
+    English model is calibrated to (a natural draw) and makes a translation read like its original.
+    Candidates: one temperature, and a scale and shift per level (stored as vector scaling) with an L2 pull
+    of 0.01, 0.1 or 1 towards the identity.
+    """
+    from scipy.optimize import minimize
+
+    from tonecls.calibration import VectorScaling, calibrator_from_dict, log_softmax
+
+    k = logits.shape[1]
+
+    def fit(name, z, t):
+        per_level = name != "temperature"
+        l2 = float(name.split("=")[1]) if per_level else 0.0
+
+        def objective(theta):
+            w, b = (theta[:k], theta[k:]) if per_level else (np.full(k, theta[0]), np.zeros(k))
+            lp = log_softmax(z * w + b)
+            g = (np.exp(lp) - t) / len(z)
+            loss = -(t * lp).sum() / len(z) + 0.5 * l2 * (((w - 1) ** 2).sum() + (b ** 2).sum())
+            gw, gb = (g * z).sum(0) + l2 * (w - 1), g.sum(0) + l2 * b
+            return loss, (np.concatenate([gw, gb]) if per_level else np.asarray([gw.sum()]))
+
+        theta0 = np.concatenate([np.ones(k), np.zeros(k)]) if per_level else np.ones(1)
+        theta = minimize(objective, theta0, jac=True, method="L-BFGS-B").x
+        w, b = (theta[:k], theta[k:]) if per_level else (np.full(k, theta[0]), np.zeros(k))
+        template = VectorScaling().fit(3 * np.eye(k), np.arange(k)).to_dict()
+        template["state"] = {"weights": w.tolist(), "bias": b.tolist()}
+        return calibrator_from_dict(template)
+
+    fold = np.arange(len(target)) % folds
+    np.random.default_rng(0).shuffle(fold)
+    scores = {}
+    for name in ("temperature", "per level l2=0.01", "per level l2=0.1", "per level l2=1.0"):
+        ce = sum(-(target[fold == f] * np.log(np.maximum(
+            fit(name, logits[fold != f], target[fold != f]).transform(logits[fold == f]), 1e-12))).sum()
+            for f in range(folds))
+        scores[name] = round(float(ce / len(target)), 4)
+    best = min(scores, key=scores.get)
+    return fit(best, logits, target), {"chosen": best, "cross-validated cross-entropy to the English model": scores}
+
+
 def main() -> None:
-    from tonecls.calibration import TemperatureScaling
-    from tonecls.metrics import expected_calibration_error
     from tonecls.classifier import ToneClassifier
     from tonecls.conformal import ConformalPredictor
+    from tonecls.metrics import expected_calibration_error
     from tonecls.multilingual import MultilingualScorer
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teacher", default=str(ROOT / "models" / "tonecls-base"))
     p.add_argument("--out", default=str(ROOT / "models" / "tonecls-base" / "multilingual"))
     p.add_argument("--unlabelled", type=int, default=8000)
+    p.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     args = p.parse_args()
 
-    teacher = ToneClassifier.from_pretrained(args.teacher)
-    scorer = MultilingualScorer({}, {"default": 1.0})
-    rows = recipe.training_rows(recipe.ABLATION[recipe.FINAL])
-    texts = [r["text"] for r in rows]
-    low = np.asarray([r["level_low"] for r in rows], np.int64)
-    high = np.asarray([r["level_high"] for r in rows], np.int64)
-    pool = unlabelled(args.unlabelled)
-    soft = teacher.predict_proba(pool)
-    print(f"{len(rows)} labelled rows, {len(pool)} unlabelled statements with teacher probabilities", flush=True)
-    x = np.concatenate([embed(scorer, texts), embed(scorer, pool)])
+    teacher = ToneClassifier.from_pretrained(args.teacher, multilingual=False)  # the English model alone
+    scorer = MultilingualScorer({}, {})
     ml = read_jsonl(TRANSLATIONS)
+    rows = recipe.not_in(recipe.training_rows(recipe.ABLATION[recipe.FINAL]), [{"text": r["en"]} for r in ml])
+    translated = read_jsonl(TRAIN_TRANSLATIONS) if TRAIN_TRANSLATIONS.is_file() else []
+    pool = unlabelled(args.unlabelled)
+    soft = teacher_probabilities(teacher, pool)
+    print(f"{len(rows)} labelled rows, {len(translated)} translated training statements, {len(pool)} unlabelled "
+          "statements with teacher probabilities", flush=True)
+    x_en, x_tr, x_pool = (embed(scorer, [r["text"] for r in part]) for part in (rows, translated, [{"text": t} for t in pool]))
     split = {s: [r for r in ml if r["split"] == s] for s in ("ml-dev", "ml-test")}
     sets = {s: {lang: (embed(scorer, [r[lang] for r in part]), np.asarray([r["level"] for r in part]))
                 for lang in LANGS} for s, part in split.items()}
 
+    soft_originals = teacher_probabilities(teacher, [r["en"] for r in translated]) if translated else None
+
+    def training_set(cfg: dict):
+        """(x, low, high, soft): labelled rows first, then the rows with the English model's probabilities."""
+        labelled = rows + (translated if cfg["translations"] else [])
+        parts = [x_en, x_tr, x_pool] if cfg["translations"] else [x_en, x_pool]
+        soft_all = soft
+        if cfg.get("originals"):
+            parts.append(x_tr)
+            soft_all = np.concatenate([soft, soft_originals])
+        low = np.asarray([r.get("level_low", r.get("level")) for r in labelled], np.int64)
+        high = np.asarray([r.get("level_high", r.get("level")) for r in labelled], np.int64)
+        return np.concatenate(parts), low, high, soft_all
+
     results, heads = [], {}
-    for name, cfg in CONFIGS.items():
-        weights, best, history = train_head(x, low, high, soft, cfg["distill"], cfg["hidden"], sets["ml-dev"])
+    for name in args.configs:
+        cfg = CONFIGS[name]
+        if cfg["translations"] and not translated:
+            continue
+        weights, best, history = cached_head(name, *training_set(cfg), cfg["distill"], cfg["hidden"], sets["ml-dev"])
         heads[name] = weights
         results.append({"configuration": name, "ml-dev mean QWK (ja, zh, ru)": round(best, 4), "epochs": history})
         print(json.dumps(results[-1] | {"epochs": len(history)}), flush=True)
     chosen = max(results, key=lambda r: r["ml-dev mean QWK (ja, zh, ru)"])["configuration"]
-    head = MultilingualScorer(heads[chosen], {"default": 1.0})
+    _, best_other_seed, _ = cached_head(chosen, *training_set(CONFIGS[chosen]), CONFIGS[chosen]["distill"],
+                                        CONFIGS[chosen]["hidden"], sets["ml-dev"], seed=1)
+    head = MultilingualScorer(heads[chosen], {})
 
-    # One temperature per language on ml-dev; the pooled one for languages not measured.
-    temps, dev_probs, dev_y = {}, [], []
+    # A calibrator per language on ml-dev, matching the English model on the originals; the pooled one
+    # (Japanese, Chinese, Russian) for languages not measured. Conformal intervals on ml-dev's levels.
+    teacher_dev = teacher.predict_proba([r["en"] for r in split["ml-dev"]])
+    dev_logits = {lang: head.logits_from_embeddings(sets["ml-dev"][lang][0]) for lang in LANGS}
+    calibration = {}
     for lang in LANGS:
-        e, y = sets["ml-dev"][lang]
-        temps[lang] = TemperatureScaling().fit(head.logits_from_embeddings(e), y).temperature_
-    pooled = np.concatenate([head.logits_from_embeddings(sets["ml-dev"][lang][0]) for lang in LANGS])
-    ys = np.concatenate([sets["ml-dev"][lang][1] for lang in LANGS])
-    temps["default"] = TemperatureScaling().fit(pooled, ys).temperature_
-    head.temperatures = {k: round(float(v), 6) for k, v in temps.items()}
-    for lang in LANGS:
-        e, y = sets["ml-dev"][lang]
-        dev_probs.append(head.calibrated_probabilities(head.logits_from_embeddings(e), [lang] * len(y)))
-        dev_y.append(y)
-    head.conformal = ConformalPredictor(alpha=0.1, method="ordinal").fit(np.concatenate(dev_probs), np.concatenate(dev_y))
+        head.calibrators[lang], calibration[lang] = align(dev_logits[lang], teacher_dev)
+    foreign = [lang for lang in LANGS if lang != "en"]
+    head.calibrators["default"], calibration["default"] = align(
+        np.concatenate([dev_logits[lang] for lang in foreign]), np.concatenate([teacher_dev] * len(foreign)))
+    dev_probs = np.concatenate([head.calibrated_probabilities(dev_logits[lang], [lang] * len(dev_logits[lang]))
+                                for lang in foreign])
+    head.conformal = ConformalPredictor(alpha=0.1, method="ordinal").fit(
+        dev_probs, np.concatenate([sets["ml-dev"][lang][1] for lang in foreign]))
 
-    english = teacher.predict_proba([r["en"] for r in split["ml-test"]]).argmax(1)
+    english_probs = teacher.predict_proba([r["en"] for r in split["ml-test"]])
+    english = english_probs.argmax(1)
+    head_on_originals = head.calibrated_probabilities(head.logits_from_embeddings(sets["ml-test"]["en"][0]),
+                                                      ["en"] * len(english)).argmax(1)
     report = []
     for lang in LANGS:
         e, y = sets["ml-test"][lang]
         probs = head.calibrated_probabilities(head.logits_from_embeddings(e), [lang] * len(y))
         m = ordinal_metrics(y, probs)
+        low, high = head.conformal.predict(probs)
         report.append({"language": lang, "n": len(y), "QWK": round(m["qwk"], 4), "Spearman": round(m["spearman"], 4),
                        "macro-F1": round(m["macro_f1"], 4), "ECE": round(float(expected_calibration_error(y, probs)), 4),
-                       "same level as the English model on the original": round(float((probs.argmax(1) == english).mean()), 4)})
-    eng = ordinal_metrics(sets["ml-test"]["en"][1], teacher.predict_proba([r["en"] for r in split["ml-test"]]))
-    info = {"trained_on": f"{len(rows)} human-labelled training rows of train_default.py (English) and {len(pool)} "
-                          "unlabelled statements with the English model's probabilities",
+                       "90% interval coverage": round(float(((low <= y) & (y <= high)).mean()), 4),
+                       "same level as the English model on the original": round(float((probs.argmax(1) == english).mean()), 4),
+                       "same level as this scorer on the original": round(float((probs.argmax(1) == head_on_originals).mean()), 4)})
+    # English stays with the fine-tuned model unless this scorer reads English better on future-dev (the English
+    # model's choosing split; neither trained on it).
+    future_dev = [r for r in read_jsonl(recipe.FUTURE) if r["split"] == "future-dev"]
+    y_fd = np.asarray([r["level"] for r in future_dev])
+    fd_head = head.calibrated_probabilities(head.logits_from_embeddings(embed(scorer, [r["text"] for r in future_dev])),
+                                            ["en"] * len(future_dev))
+    english_choice = {"future-dev QWK, this scorer": round(ordinal_metrics(y_fd, fd_head)["qwk"], 4),
+                      "future-dev QWK, the English model": round(ordinal_metrics(
+                          y_fd, teacher.predict_proba([r["text"] for r in future_dev]))["qwk"], 4)}
+    eng = ordinal_metrics(sets["ml-test"]["en"][1], english_probs)
+    info = {"trained_on": f"{len(rows)} human-labelled training rows of train_default.py (English)"
+                          + (f", {len(translated)} of them translated (training/multilingual/train_translations.jsonl)"
+                             if CONFIGS[chosen]["translations"] else "")
+                          + f" and {len(pool)} unlabelled statements with the English model's probabilities",
             "teacher": str(Path(args.teacher).name), "chosen": chosen, "configurations": [
                 {k: v for k, v in r.items() if k != "epochs"} for r in results],
-            "ml_test": report, "english_model_on_ml_test": {"QWK": round(eng["qwk"], 4), "Spearman": round(eng["spearman"], 4)},
-            "languages_measured": list(LANGS)}
+            "another seed (ml-dev mean QWK)": round(best_other_seed, 4),
+            "calibration_choice": calibration,
+            "ml_test": report, "english_model_on_ml_test": {"QWK": round(eng["qwk"], 4), "Spearman": round(eng["spearman"], 4),
+                                                            "ECE": round(float(expected_calibration_error(sets["ml-test"]["en"][1], english_probs)), 4)},
+            "english_routing": english_choice, "languages_measured": list(LANGS)}
     head.save(args.out, info)
     print(json.dumps({k: v for k, v in info.items() if k != "configurations"}, indent=2))
 

@@ -11,7 +11,7 @@ meaning (``written/tc_<lang>_<part>.jsonl``). Nobody saw a level. The English st
 the label of its translations: ``ml-dev`` chooses and calibrates the multilingual scorer, ``ml-test``
 only reports it.
 
-Training translations (translate-train): ``draw_train.py`` drew 1,637 single-rated training statements
+Training translations (translate-train): ``draw_train.py`` drew 1,577 single-rated training statements
 (``train_sources.jsonl``, up to 120 per level and language, other statements for each language);
 one AI-agent translator session per 263 statements translated them with the same brief
 (``written/tt_<lang>_<part>.jsonl``, no checker pass), never seeing a level. Each translation takes the

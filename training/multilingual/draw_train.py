@@ -2,7 +2,8 @@
 
     python training/multilingual/draw_train.py      # -> train_sources.jsonl
 
-600 human-labelled training statements per language (Japanese, Chinese, Russian), different ones for
+Up to 600 human-labelled training statements per language (Japanese, Chinese, Russian; 525-526 each, as
+level 4 has only 137 eligible statements), different ones for
 each language, drawn by a seeded sample stratified over the levels (120 per level, or all a level has)
 from the single-rated silver sets and gold round 3 — statements the English model also trains on.
 Never drawn: the translated dev/test sets' originals, the held-out texts of ``train_default.py``
