@@ -85,8 +85,15 @@ def test_bad_item_in_list_names_its_index(tiny_classifier):
 def test_non_iterable_input(tiny_classifier):
     with pytest.raises(InvalidInputError, match="str or a list"):
         tiny_classifier.score(42)
-    with pytest.raises(InvalidInputError, match="got one str"):
-        tiny_classifier.predict_proba("hello")
+    with pytest.raises(InvalidInputError, match="str or a list"):
+        tiny_classifier.predict_proba(42)
+
+
+def test_predict_proba_str_gives_one_row_list_gives_rows(tiny_classifier):
+    one = tiny_classifier.predict_proba("hello")
+    assert one.shape == (5,) and abs(one.sum() - 1) < 1e-9
+    np.testing.assert_allclose(tiny_classifier.predict_proba(["hello", "We will retaliate."])[0], one, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(one, tiny_classifier.score("hello").probabilities)
 
 
 def test_labels_must_be_the_scale_in_order(tiny_classifier):
@@ -174,6 +181,34 @@ def test_a_missing_default_model_says_how_to_get_one(monkeypatch, tmp_path):
 
     monkeypatch.setattr(classifier, "_default", None)
     monkeypatch.setenv("TONECLS_MODEL", str(tmp_path / "nowhere"))
-    with pytest.raises(ModelNotFoundError, match="TONECLS_MODEL.*pip install -e|pip install -e.*TONECLS_MODEL"):
+    with pytest.raises(ModelNotFoundError, match="nowhere.*set TONECLS_MODEL"):
         classifier.score("We welcome the agreement.")
     assert classifier._default is None
+
+
+def test_the_wheel_installs_every_file_of_the_default_model():
+    """pyproject's data-files put the default model where default_model_path finds it outside the source tree."""
+    import tomllib
+    from pathlib import Path
+
+    from tonecls.classifier import DEFAULT_MODEL_DIR
+
+    root = DEFAULT_MODEL_DIR.parents[1]
+    data_files = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    installed = {}
+    for target, patterns in data_files.items():
+        for pattern in patterns:
+            for f in root.glob(pattern):
+                installed[f.relative_to(DEFAULT_MODEL_DIR)] = Path(target).relative_to("share/tonecls/models/tonecls-base")
+    files = {f.relative_to(DEFAULT_MODEL_DIR) for f in DEFAULT_MODEL_DIR.rglob("*") if f.is_file()}
+    assert files == set(installed), sorted(map(str, files ^ set(installed)))
+    assert all(rel.parent == target for rel, target in installed.items())
+
+
+def test_default_model_path_prefers_the_environment_then_the_source_tree(monkeypatch, tmp_path):
+    from tonecls.classifier import DEFAULT_MODEL_DIR, default_model_path
+
+    monkeypatch.setenv("TONECLS_MODEL", str(tmp_path))
+    assert default_model_path() == tmp_path
+    monkeypatch.delenv("TONECLS_MODEL")
+    assert default_model_path() == DEFAULT_MODEL_DIR

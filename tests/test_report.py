@@ -42,10 +42,11 @@ def test_japan_report_shows_the_card_remark_with_its_phrases(japan_page, tiny_cl
     assert page.count('<h2 id="actor-') == 1 and 'alt="tone timeline of JPN"' in page
     assert '<div class="event escalation"><b>2025-05: escalation</b>' in page
     assert marked_html(tiny_classifier.explain(JAPAN_CARD_STATEMENT), 3) in page
-    # Three phrases per event (the period test and the statement test both carry the card remark;
-    # the legend's marks are unquoted).
+    # The top three phrases (or all, if fewer) per event (the period test and the statement test both carry
+    # the card remark; the legend's marks are unquoted).
     events = page.count('<div class="event escalation">')
-    assert events >= 1 and page.count('<mark class="') == 3 * events
+    shown = min(3, len(tiny_classifier.explain(JAPAN_CARD_STATEMENT).phrases))
+    assert events >= 1 and shown >= 2 and page.count('<mark class="') == shown * events
     # No reliability diagram in an in-memory model: the report says so instead of failing.
     assert "No reliability diagram in the model folder" in page
 

@@ -49,6 +49,7 @@ AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_NAME = "tokenizer.json"
+MULTILINGUAL_FOLDER = "multilingual"  # a MultilingualScorer's folder inside a model folder
 
 
 @dataclass(frozen=True)
@@ -206,10 +207,10 @@ class ToneClassifier:
         options = {k: config[k] for k in ("max_length", "stride", "aggregate")}
         options.update(overrides)
         scorer = None
-        if multilingual and (path / "multilingual" / CONFIG_NAME).is_file():
+        if multilingual and (path / MULTILINGUAL_FOLDER / CONFIG_NAME).is_file():
             from .multilingual import MultilingualScorer
 
-            scorer = MultilingualScorer.from_pretrained(path / "multilingual")
+            scorer = MultilingualScorer.from_pretrained(path / MULTILINGUAL_FOLDER)
         clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
                   base=base, name=config.get("name", path.name), multilingual=scorer, **options)
         clf.path = path
@@ -267,6 +268,8 @@ class ToneClassifier:
             config["tokenizer_sha256"] = sha256_file(path / TOKENIZER_NAME)
         (path / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
         save_calibration(self.calibrator, path)
+        if self.multilingual is not None:
+            self.multilingual.save(path / MULTILINGUAL_FOLDER)
         self.path = path
         return path
 
@@ -353,11 +356,12 @@ class ToneClassifier:
             return softmax(np.asarray(logits, dtype=np.float64))
         return np.asarray(self.calibrator.transform(logits), dtype=np.float64)
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Calibrated probabilities, shape ``(n, 5)``, columns in ``self.labels`` order (each
-        statement read by the model of its language, as :meth:`score` does)."""
-        return np.asarray([r.probabilities for r in self.score(list(validate_texts(texts)), batch_size)],
-                          dtype=np.float64).reshape(-1, len(self.labels))
+    def predict_proba(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Calibrated probabilities, columns in ``self.labels`` order, each statement read by the model
+        of its language (as :meth:`score` does): a str gives shape ``(5,)``, a list ``(n, 5)``."""
+        batch, single = as_statement_list(texts, allow_single=True)
+        probs = np.asarray([r.probabilities for r in self.score(batch, batch_size)], dtype=np.float64)
+        return probs[0] if single else probs.reshape(-1, len(self.labels))
 
     def languages(self, texts: Sequence[str]) -> list[str] | None:
         """Each statement's language as the router sees it; None when the model reads English only."""
@@ -376,7 +380,7 @@ class ToneClassifier:
         if not batch:
             return []
         languages = self.languages(batch)
-        english = [i for i, lang in enumerate(languages or []) if lang == "en"] if languages else range(len(batch))
+        english = range(len(batch)) if languages is None else [i for i, lang in enumerate(languages) if lang == "en"]
         results: list[ToneScore | None] = [None] * len(batch)
         if english:
             texts_en = [batch[i] for i in english]
@@ -416,6 +420,8 @@ class ToneClassifier:
                 raise InvalidInputError(f"Statement at index {i} is in {lang!r}: explanations read English only "
                                         "(the fine-tuned model); score it with score() instead.")
         out = explain_statements(self, batch, batch_size=batch_size, method=method)
+        if self.multilingual is not None:  # the same ToneScore as score() gives
+            out = [replace(e, score=replace(e.score, language="en")) for e in out]
         return out[0] if single else out
 
     def results_from_logits(self, logits: np.ndarray, windows: Sequence[int] | None = None) -> list[ToneScore]:
@@ -461,10 +467,11 @@ def tone_scores(probs: np.ndarray, labels: Sequence[str], windows: Sequence[int]
     n = len(r["level"])
     intervals = zip(r["interval_low"].tolist(), r["interval_high"].tolist()) if conformal is not None else [None] * n
     languages = [None] * n if languages is None else languages
-    return [ToneScore(score=s, level=k, label=labels[k], probabilities=tuple(p), interval=iv, windows=w,
-                      language=lang, model=model)
-            for s, k, p, iv, w, lang in zip(r["score"].tolist(), r["level"].tolist(), r["probabilities"].tolist(),
-                                            intervals, r["windows"].tolist(), languages)]
+    return [ToneScore(score=s, level=k, label=label, probabilities=tuple(p), interval=iv, windows=w, language=lang,
+                      model=model)
+            for s, k, label, p, iv, w, lang in zip(r["score"].tolist(), r["level"].tolist(), r["label"].tolist(),
+                                                   r["probabilities"].tolist(), intervals, r["windows"].tolist(),
+                                                   languages, strict=True)]
 
 
 def _check_config(config: dict, config_file: Path) -> None:
@@ -516,10 +523,16 @@ _default_lock = threading.Lock()
 
 
 def default_model_path() -> Path:
-    """The default model folder: ``$TONECLS_MODEL`` if set, else ``models/tonecls-base``."""
+    """The default model folder: ``$TONECLS_MODEL`` if set; else ``models/tonecls-base`` of the source
+    tree (a checkout, ``pip install -e .``); else the copy a wheel installs under
+    ``<prefix>/share/tonecls/models/tonecls-base``."""
     import os
+    import sys
 
-    return Path(os.environ.get("TONECLS_MODEL", DEFAULT_MODEL_DIR))
+    if "TONECLS_MODEL" in os.environ:
+        return Path(os.environ["TONECLS_MODEL"])
+    installed = Path(sys.prefix) / "share" / "tonecls" / "models" / "tonecls-base"
+    return DEFAULT_MODEL_DIR if (DEFAULT_MODEL_DIR / CONFIG_NAME).is_file() or not installed.is_dir() else installed
 
 
 def load_default() -> ToneClassifier:
@@ -533,9 +546,9 @@ def load_default() -> ToneClassifier:
                     from .exceptions import ModelNotFoundError
 
                     raise ModelNotFoundError(
-                        f"The default model is not at {path}. It ships in the source tree (models/tonecls-base), so "
-                        "install tonecls from a checkout with `pip install -e .`, or set TONECLS_MODEL to a model "
-                        "folder (or pass one: ToneClassifier.from_pretrained(folder), `tonecls score --model`).")
+                        f"The default model is not at {path}. It ships in the source tree (models/tonecls-base) and "
+                        "in the wheel (installed under <prefix>/share/tonecls/models); set TONECLS_MODEL to a model "
+                        "folder, or pass one: ToneClassifier.from_pretrained(folder), `tonecls score --model`.")
                 _default = ToneClassifier.from_pretrained(path)
     return _default
 

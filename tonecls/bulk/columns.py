@@ -17,8 +17,8 @@ SEGMENT_COLUMNS = ("doc_row", "position")
 
 
 def result_columns(clf, logits: np.ndarray, counts: np.ndarray, interval: bool = False) -> dict:
-    """The output columns for scored rows, as numpy arrays (``clf.score``'s numbers, by the same
-    :func:`~tonecls.classifier.result_arrays`)."""
+    """The output columns for scored rows, as numpy arrays (``clf.score``'s numbers for English statements,
+    by the same :func:`~tonecls.classifier.result_arrays`; bulk runs read every statement with the network)."""
     probs = clf.calibrated_probabilities(logits) if len(logits) else np.zeros((0, len(clf.labels)))
     r = result_arrays(probs, clf.labels, counts, conformal_of(clf.calibrator) if interval else None)
     out = {"score": r["score"], "level": r["level"], "label": r["label"]}
