@@ -1,9 +1,11 @@
 """tonecls: calibrated tone scores for official statements, cautious → confrontational.
 
 >>> import tonecls
->>> result = tonecls.score("We will continue to monitor the situation closely.")  # doctest: +SKIP
->>> result.label, round(result.score, 2)                                           # doctest: +SKIP
-('cautious', 0.08)
+>>> result = tonecls.score("If they proceed, we will impose countermeasures on their banks.")
+>>> result.label, result.interval
+('confrontational', (4, 4))
+>>> tonecls.score(["We welcome the agreement.", "The talks will resume in May."])[1].label
+'measured'
 """
 
 __version__ = "0.1.0"

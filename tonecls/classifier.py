@@ -1,8 +1,8 @@
 """`ToneClassifier`: load or save a model folder and score statements.
 
 >>> from tonecls import ToneClassifier
->>> clf = ToneClassifier.from_pretrained("./models/tonecls-base")      # doctest: +SKIP
->>> clf.score("We will take all necessary measures.").label            # doctest: +SKIP
+>>> clf = ToneClassifier.from_pretrained("./models/tonecls-base")
+>>> clf.score("We strongly condemn this attack and demand that it stop immediately.").label
 'assertive'
 
 A model folder holds ``config.json`` (ordered labels, library version, encoder config, and the
@@ -407,9 +407,10 @@ class ToneClassifier:
         extra forward passes of its (decisive) window. English only: a statement the multilingual
         scorer would read raises :class:`InvalidInputError`.
 
-        >>> e = clf.explain("If they proceed we will impose countermeasures.")   # doctest: +SKIP
-        >>> [(p.text, round(p.contribution, 2)) for p in e.top(2)]                # doctest: +SKIP
-        [('we will impose countermeasures', 2.37), ('If they proceed', 0.64)]
+        >>> clf = ToneClassifier.from_pretrained("./models/tonecls-base")
+        >>> e = clf.explain("If they proceed we will impose countermeasures.")
+        >>> [(p.text, round(p.contribution, 1)) for p in e.top(2)]
+        [('we will impose countermeasures', 2.4), ('If they proceed', 0.6)]
         """
         from .explanation import explain_statements
 
@@ -557,8 +558,8 @@ def score(texts: str | Sequence[str], batch_size: int = 64) -> ToneScore | list[
     """Score with the default model: a str gives one :class:`ToneScore`, a list gives a list.
 
     >>> import tonecls
-    >>> tonecls.score("Those who play with fire will get burned.").label   # doctest: +SKIP
-    'confrontational'
+    >>> tonecls.score("We warmly welcome our partners and thank them for their cooperation.").label
+    'cautious'
     """
     return load_default().score(texts, batch_size=batch_size)
 
@@ -568,8 +569,8 @@ def explain(texts: str | Sequence[str], batch_size: int = 64, method: str = "occ
     a list gives a list (see :meth:`ToneClassifier.explain`).
 
     >>> import tonecls
-    >>> e = tonecls.explain("If they proceed, we will impose sanctions on their banks.")   # doctest: +SKIP
-    >>> e.score.label, e.top(1)[0].text                                                     # doctest: +SKIP
+    >>> e = tonecls.explain("If they proceed, we will impose sanctions on their banks.")
+    >>> e.score.label, e.top(1)[0].text
     ('confrontational', 'we will impose sanctions')
     """
     return load_default().explain(texts, batch_size=batch_size, method=method)
