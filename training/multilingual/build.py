@@ -11,10 +11,11 @@ meaning (``written/tc_<lang>_<part>.jsonl``). Nobody saw a level. The English st
 the label of its translations: ``ml-dev`` chooses and calibrates the multilingual scorer, ``ml-test``
 only reports it.
 
-Training translations (translate-train): ``draw_train.py`` drew 1,577 single-rated training statements
-(``train_sources.jsonl``, up to 120 per level and language, other statements for each language);
-one AI-agent translator session per 263 statements translated them with the same brief
-(``written/tt_<lang>_<part>.jsonl``, no checker pass), never seeing a level. Each translation takes the
+Training translations (translate-train): ``draw_train.py`` drew single-rated training statements
+(``train_sources.jsonl``, up to 120 per level and language, other statements for each language: 1,577
+in round 1, 1,440 more in round 2); one AI-agent translator session per 240-263 statements translated
+them with the same brief (``written/tt_<lang>_<part>.jsonl``, ``written/tt2_...``, no checker pass),
+never seeing a level. Each translation takes the
 level of its English original (``train_translations.jsonl``).
 """
 
@@ -62,12 +63,13 @@ def build_train() -> dict:
     sources = {r["tt_id"]: r for r in read_jsonl(HERE / "train_sources.jsonl")}
     out = []
     for lang in LANGUAGES:
-        written = {r["id"]: r["text"].strip() for p in (0, 1) for r in read_jsonl(HERE / "written" / f"tt_{lang}_{p}.jsonl")}
+        written = {r["id"]: r["text"].strip() for f in sorted((HERE / "written").glob(f"tt*_{lang}_*.jsonl"))
+                   for r in read_jsonl(f)}
         wanted = {i for i, r in sources.items() if r["lang"] == lang}
         if set(written) != wanted or not all(written.values()):
             raise SystemExit(f"{lang}: the training translations do not cover the {len(wanted)} sources")
         out += [{"tt_id": i, "lang": lang, "text": written[i], "en": sources[i]["text"], "level": sources[i]["level"],
-                 "source": sources[i]["source"]} for i in sorted(wanted)]
+                 "source": sources[i]["source"], "round": sources[i].get("round", 1)} for i in sorted(wanted)]
     write_jsonl(HERE / "train_translations.jsonl", out)
     return {lang: [sum(r["lang"] == lang and r["level"] == k for r in out) for k in range(5)] for lang in LANGUAGES}
 

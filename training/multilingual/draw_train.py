@@ -1,6 +1,6 @@
 """Training statements to translate (translate-train for the multilingual scorer).
 
-    python training/multilingual/draw_train.py      # -> train_sources.jsonl
+    python training/multilingual/draw_train.py [--round 2]     # -> train_sources.jsonl
 
 Up to 600 human-labelled training statements per language (Japanese, Chinese, Russian; 525-526 each, as
 level 4 has only 137 eligible statements), different ones for
@@ -8,7 +8,7 @@ each language, drawn by a seeded sample stratified over the levels (120 per leve
 from the single-rated silver sets and gold round 3 — statements the English model also trains on.
 Never drawn: the translated dev/test sets' originals, the held-out texts of ``train_default.py``
 (future period, gold test, behavioural suite), statements under 6 or over 60 words. Translators see
-the text only, never a level.
+the text only, never a level. Round 2 draws again from what round 1 left (level 4 had nothing left).
 """
 
 from __future__ import annotations
@@ -30,13 +30,21 @@ SOURCES = ("gold round 3", "silver 1", "silver 2 natural", "silver 2 shortcut", 
 
 
 def main() -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--round", type=int, default=1, help="a later round adds statements no earlier round drew")
+    args = p.parse_args()
+    earlier = [r for r in read_jsonl(HERE / "train_sources.jsonl") if r.get("round", 1) < args.round] \
+        if args.round > 1 else []
     ml = {recipe.normalized(r["en"]) for r in read_jsonl(HERE / "translations.jsonl")}
+    ml |= {recipe.normalized(r["text"]) for r in earlier}
     rows = [r for r in recipe.training_rows(SOURCES) if recipe.normalized(r["text"]) not in ml
             and r["level_low"] == r["level_high"] and 6 <= len(r["text"].split()) <= 60]
     unique = {recipe.normalized(r["text"]): r for r in rows}
     by_level = {k: sorted((r for r in unique.values() if r["level_low"] == k), key=lambda r: r["text"])
                 for k in range(5)}
-    rng = random.Random(17)
+    rng = random.Random(17 + args.round - 1)
     out = []
     for level, pool in by_level.items():
         rng.shuffle(pool)
@@ -44,9 +52,10 @@ def main() -> None:
         for i, r in enumerate(pool[:take]):
             out.append({"text": r["text"], "level": level, "source": r["source"], "lang": LANGUAGES[i % len(LANGUAGES)]})
     rng.shuffle(out)
+    prefix = "tt" if args.round == 1 else f"tt{args.round}_"
     for i, r in enumerate(out):
-        r["tt_id"] = f"tt{i:04d}"
-    write_jsonl(HERE / "train_sources.jsonl", out)
+        r["tt_id"], r["round"] = f"{prefix}{i:04d}", args.round
+    write_jsonl(HERE / "train_sources.jsonl", earlier + out)
     print(json.dumps({lang: [sum(r["lang"] == lang and r["level"] == k for r in out) for k in range(5)]
                       for lang in LANGUAGES}))
 
