@@ -24,7 +24,8 @@ Scoring keeps no per-call state on the model, so one model can serve several thr
 Other languages: a model folder with a ``multilingual/`` subfolder (:mod:`tonecls.multilingual`)
 routes each statement by its detected language: English to the fine-tuned model, any other
 language to the multilingual scorer. :class:`ToneScore` says which language and which model read
-it. :meth:`ToneClassifier.predict_logits`, explanations and bulk runs read English only.
+it. :meth:`ToneClassifier.predict_logits` and bulk runs read every statement as English; explanations
+refuse statements in other languages.
 """
 
 from __future__ import annotations
