@@ -51,7 +51,10 @@ CONFIGS = {"linear": dict(hidden=0, distill=0.0, translations=False),
            "mlp + teacher + translations": dict(hidden=256, distill=1.0, translations=True),
            # and each translation also learns the English model's probabilities on its original
            "mlp + teacher + translations + teacher on originals": dict(hidden=256, distill=1.0, translations=True,
-                                                                      originals=True)}
+                                                                      originals=True),
+           # the same with the English model's probabilities weighing three times the human labels
+           "... with distillation x3": dict(hidden=256, distill=3.0, translations=True, originals=True),
+           "... with a 512-unit layer": dict(hidden=512, distill=1.0, translations=True, originals=True)}
 CACHE = ROOT / "artifacts" / "ml-cache"
 
 
