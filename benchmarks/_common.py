@@ -6,7 +6,10 @@ import gzip
 import json
 import random
 import re
+import sys
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 STATEMENTS = ROOT.parent / "shared" / "data" / "statements"
@@ -46,6 +49,37 @@ def sentences(n: int, *, seed: int = 0, min_words: int = 20, max_words: int = 60
                     if got >= per_doc:
                         break
             if got >= per_doc:
+                break
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def future_sentences(n: int, seed: int = 0) -> list[str]:
+    """``n`` sentences of 5-80 words from documents of the held-out future period (White House from
+    July 2024, UN General Debate 2021-2022), which no model was trained on; documents in a fixed random
+    order, each read paragraph by paragraph until it has given at least 4 sentences."""
+    sys.path.insert(0, str(ROOT / "training"))
+    from annotation import in_future
+
+    docs = []
+    for name in FILES:
+        with gzip.open(STATEMENTS / name, "rt", encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line)
+                if in_future(d["source"], str(d.get("date") or "")):
+                    docs.append(d["text"])
+    rng = np.random.default_rng(seed)
+    out: list[str] = []
+    for i in rng.permutation(len(docs)):
+        got = 0
+        for para in docs[i].split("\n"):
+            for s in _SENTENCE.split(para.strip()):
+                s = " ".join(s.split())
+                if 5 <= len(s.split()) <= 80 and s[-1:] in ".!?" and s[:1].isupper():
+                    out.append(s)
+                    got += 1
+            if got >= 4:
                 break
         if len(out) >= n:
             break

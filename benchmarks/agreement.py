@@ -1,8 +1,10 @@
 """Agreement of the fast backends with the fp32 reference, and the record that ``backend="auto"`` reads.
 
-    .venv/bin/python benchmarks/agreement.py models/tonecls-base --data training/gold/gold.jsonl --split test --save
-    .venv/bin/python benchmarks/agreement.py models/tonecls-base --data training/gold/gold.jsonl --split test \\
-        --save --to-model-folder          # writes models/tonecls-base/fast.json (ships with the model)
+    .venv/bin/python benchmarks/agreement.py models/tonecls-base --data training/gold/gold.jsonl:dev \
+        --data training/future/future.jsonl:future-dev --save --to-model-folder   # writes MODEL/fast.json
+
+The guard is chosen on dev splits (above: gold dev and future-dev); measure the chosen setting on
+test splits with ``benchmarks/int8_recipes.py``, never choose on them.
 
 For each backend (onnx fp32, torch dynamic int8, ONNX Runtime per-channel int8; the head always
 fp32) it scores the labelled statements once, window by window, and computes, for every guard
@@ -28,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-GUARDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+GUARDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 SPEED_ORDER = ("onnx-int8", "int8")  # fastest first (benchmarks/README.md)
 
 
@@ -88,8 +90,9 @@ def quality(pred, gold):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model", help="model folder")
-    ap.add_argument("--data", required=True, help="labelled JSONL(.gz): text, level, split")
-    ap.add_argument("--split", default="test", help="rows with this split value ('' for all rows)")
+    ap.add_argument("--data", required=True, action="append",
+                    help="labelled JSONL(.gz): text, level, split; PATH:SPLIT takes that split (repeatable)")
+    ap.add_argument("--split", default="dev", help="split of a --data without :SPLIT ('' for all rows)")
     ap.add_argument("--text-field", default="text")
     ap.add_argument("--level-field", default="level")
     ap.add_argument("--backends", default="onnx,int8,onnx-int8")
@@ -108,11 +111,17 @@ def main(argv=None) -> int:
     from tonecls.classifier import ToneClassifier
     from tonecls.backends import apply_backend, save_agreement_record
 
-    texts, gold = read_labelled(Path(args.data), args.split or None, args.text_field, args.level_field)
+    texts, gold, parts = [], [], []
+    for item in args.data:
+        path, _, split = item.partition(":")
+        split = split or args.split or None
+        t, g = read_labelled(Path(path), split, args.text_field, args.level_field)
+        if not t:
+            raise SystemExit(f"{path}: no rows with split={split!r}")
+        texts, gold, parts = texts + t, np.concatenate([gold, g]).astype(int), parts + [f"{path} split={split!r}"]
     if args.limit:
         texts, gold = texts[:args.limit], gold[:args.limit]
-    if not texts:
-        raise SystemExit(f"{args.data}: no rows with split={args.split!r}")
+    data_name = " + ".join(parts)
     ref = ToneClassifier.from_pretrained(args.model)
     enc = ref.encode(texts)
     n = len(texts)
@@ -121,7 +130,7 @@ def main(argv=None) -> int:
     w_torch = ref.window_logits(enc)
     timings = {"torch": time.perf_counter() - t}
     ref_levels, ref_scores = statement_levels(ref, enc, w_torch, n)
-    print(f"{args.model}: {n} statements ({len(enc.windows)} windows) from {args.data} split={args.split!r}; "
+    print(f"{args.model}: {n} statements ({len(enc.windows)} windows) from {data_name}; "
           f"reference torch fp32 {n / timings['torch']:.0f}/s")
     guards = [float(g) for g in args.guards.split(",")]
     results: dict = {"torch": {"agreement": 1.0, **quality(ref_levels, gold)}}
@@ -176,7 +185,7 @@ def main(argv=None) -> int:
         print(f"\nrecommended: {clf.backend}: agreement {recommended['checked_agreement']:.4f} (run for real), "
               f"{recommended['rate']:.0f} statements/s vs torch fp32 {n / timings['torch']:.0f}/s")
     record = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "model": str(args.model),
-              "data": f"{args.data} split={args.split!r} n={n}", "reference": "torch fp32",
+              "data": f"{data_name} n={n}", "reference": "torch fp32",
               "min_agreement": args.min_agreement, "threads": args.threads, "results": results,
               "recommended": recommended}
     if args.json:

@@ -1,23 +1,27 @@
 """Throughput (statements/s) of tonecls's scoring paths against ``transformers.pipeline``.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/throughput.py artifacts/proxy-model --n 2000 --runs 3
+    OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=2 .venv/bin/python benchmarks/throughput.py models/tonecls-base \
+        --n 2000 --runs 3 --paths pipeline,pipeline-b64,torch,score,cli
 
-Same model, same texts, same process, same threads (``--threads``, default 2): the texts are
-``--n`` real sentences of 20–60 words from the shared statement corpora (fixed seed). Runs are
-interleaved (run 1 of every path, then run 2, ...) so that load from other processes falls on
-all paths alike; the table gives the median of ``--runs`` runs and the ratio to the pipeline
-with its defaults.
+Same model, same texts, same process, same threads (``--threads``, default 2). ``--texts future``
+(default) takes ``--n`` sentences of the held-out future period (White House from July 2024, UN
+General Debate 2021-2022; benchmarks/_common.py); ``--texts corpus`` takes sentences of 20-60
+words from the whole corpora (the earlier tables). Runs are interleaved (run 1 of every path,
+then run 2, ...) so that load from other processes falls on all paths alike; the table gives the
+median of ``--runs`` runs, the ratio to the pipeline with its defaults, and the share of levels
+equal to torch fp32's.
 
 What is compared. The pipeline gets the *same network*: a ``BertForSequenceClassification``
 whose encoder and classifier hold the ToneClassifier's weights, with ``forward`` overridden to
 use the model's mean pooling instead of BERT's CLS pooler (a stock
 ``BertForSequenceClassification`` would apply an untrained pooler); it runs through
 ``pipeline("text-classification", model=..., tokenizer=...)`` with the pipeline's defaults
-(batch size 1, so no padding; softmax; top label). Its labels are checked against tonecls's.
-tonecls's paths all include tokenising, windowing and calibration; "bulk" rows are
-``score_archive`` end to end on a Parquet file of the same texts (reading, scoring, writing
-parts, assembling). ``auto`` is the default backend: what the model's agreement record allows
-(see benchmarks/agreement.py), else exact ONNX fp32.
+(batch size 1, so no padding; softmax; top label) or ``batch_size=64``. tonecls's paths all include
+tokenising, windowing and calibration: ``torch`` / ``onnx`` / ``onnx-int8`` / ``auto`` are
+``ToneClassifier.predict_proba`` on that backend; ``score`` is ``tonecls.score(list)`` (the default
+model on the default backend, as a user calls it); ``bulk-*`` is ``score_archive`` end to end on
+a Parquet file of the same texts (reading, scoring, writing parts, assembling); ``cli`` is the whole
+``tonecls score in.parquet -o out.parquet`` process, start-up included (Python, imports, loading).
 """
 
 from __future__ import annotations
@@ -97,22 +101,23 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--paths", default="pipeline,pipeline-b64,torch,onnx,int8,onnx-int8,auto,bulk-auto,bulk-auto-w2")
+    ap.add_argument("--paths", default="pipeline,pipeline-b64,torch,onnx,onnx-int8,auto,score,bulk-auto,cli")
+    ap.add_argument("--texts", default="future", choices=["future", "corpus"])
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    from _common import sentences
+    from _common import future_sentences, sentences
 
     from tonecls.bulk import score_archive
     from tonecls.classifier import ToneClassifier
     from tonecls.backends import apply_backend
 
-    texts = sentences(args.n, seed=args.seed)
+    texts = future_sentences(args.n, seed=args.seed) if args.texts == "future" else sentences(args.n, seed=args.seed)
     words = [len(t.split()) for t in texts]
-    print(f"{len(texts)} sentences, {min(words)}-{max(words)} words (median {statistics.median(words):.0f}); "
+    print(f"{len(texts)} {args.texts} sentences, {min(words)}-{max(words)} words (mean {statistics.mean(words):.1f}); "
           f"threads {args.threads}; model {args.model}; load average before: {load_avg()}", flush=True)
     paths = args.paths.split(",")
     clfs = {}
@@ -136,6 +141,10 @@ def main(argv=None) -> int:
         elif path == "pipeline-b64":
             out = pipe(texts, batch_size=64)
             levels = np.array([ref.labels.index(o["label"]) for o in out])
+        elif path == "score":
+            levels = np.array([r.level for r in tonecls.score(texts)])
+        elif path == "cli":
+            levels = run_cli(tmp / "in.parquet", tmp / f"out-cli-{k}.parquet")
         elif path.startswith("bulk"):
             workers = 2 if path.endswith("w2") else 1
             out_path = tmp / f"out-{path}-{k}.parquet"
@@ -146,8 +155,25 @@ def main(argv=None) -> int:
             levels = clfs[path].predict_proba(texts).argmax(1)
         return time.perf_counter() - t, levels
 
+    import subprocess
+
+    import tonecls
+
+    script = Path(sys.executable).with_name("tonecls")
+    cli = [str(script)] if script.is_file() else [sys.executable, "-c", "import sys; from tonecls.cli import main; sys.exit(main())"]
+    def run_cli(source: Path, out_path: Path):
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+        subprocess.run(cli + ["score", str(source), "-o", str(out_path), "--model", args.model, "--threads",
+                              str(args.threads), "--no-progress"], check=True, env=env, stdout=subprocess.DEVNULL)
+        return pq.read_table(out_path).column("level").to_numpy()
+
+    pq.write_table(pa.table({"id": list(range(8)), "text": texts[:8]}), tmp / "warm.parquet")
     for p in paths:  # warm-up (and ONNX export / quantisation into the cache) outside the timing
-        if p.startswith("pipeline"):
+        if p == "cli":
+            run_cli(tmp / "warm.parquet", tmp / "warm-out.parquet")
+        elif p == "score":
+            tonecls.score(texts[:64])
+        elif p.startswith("pipeline"):
             pipe(texts[:8])
         elif p in clfs:
             clfs[p].predict_proba(texts[:64])
@@ -167,6 +193,8 @@ def main(argv=None) -> int:
              "torch": "tonecls torch fp32 (sorted batches)", "onnx": "tonecls onnx fp32",
              "int8": "tonecls torch int8, no guard", "onnx-int8": "tonecls onnx-int8, no guard",
              "auto": f"tonecls auto = {clfs['auto'].backend if 'auto' in clfs else 'auto'}",
+             "score": f"tonecls.score(list) ({tonecls.classifier.load_default().backend})",
+             "cli": "`tonecls score` CLI, whole process",
              "bulk-auto": "score_archive auto, 1 process", "bulk-auto-w2": "score_archive auto, 2 workers x 1 thread"}
     results = {}
     for p in paths:
@@ -177,7 +205,10 @@ def main(argv=None) -> int:
                       "runs_s": times[p]}
         print(f"{names.get(p, p):38s} {rate:12.1f} {ratio:10.2f}x {agreement[p]:18.2%}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"n": len(texts), "threads": args.threads, "model": args.model,
+        from tonecls.backends import cpu_kind
+
+        Path(args.json).write_text(json.dumps({"n": len(texts), "texts": args.texts, "mean_words": statistics.mean(words),
+                                               "threads": args.threads, "model": args.model, "cpu": cpu_kind(),
                                                "results": results, "load_after": load_avg()}, indent=2) + "\n")
     import shutil
 

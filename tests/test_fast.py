@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tonecls import backends as fast
+from tonecls import start
 from tonecls.classifier import ToneClassifier
 
 from tiny_models import EXAMPLES
@@ -154,8 +155,8 @@ def test_agreement_command_writes_the_record(tmp_path, tiny_model_dir, texts, mo
 def test_worker_spec_scores_the_same_without_torch(tmp_path, tiny_model_dir, texts):
     clf = ToneClassifier.from_pretrained(tiny_model_dir, backend="onnx-int8")
     fast.apply_backend(clf, "onnx-int8", guard=0.5, threads=1)
-    spec = fast.ort_worker_spec(clf)
-    assert fast.ort_worker_spec(ToneClassifier.from_pretrained(tiny_model_dir)) is None  # torch: none
+    spec = start.ort_worker_spec(clf)
+    assert start.ort_worker_spec(ToneClassifier.from_pretrained(tiny_model_dir)) is None  # torch: none
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     (tmp_path / "texts.json").write_text(json.dumps(texts))
     code = ("import json, sys; from tonecls.classifier import classifier_from_spec; "
@@ -182,3 +183,83 @@ def test_onnx_int8_keeps_excluded_layers_fp32(tiny_model_dir):
     assert layer[0] | layer[1] <= matmuls(fast.export_onnx(clf))
     kept = matmuls(fast.quantize_onnx(clf, exclude=("head", "encoder.encoder.layer.1")))
     assert layer[1] <= kept and not layer[0] & kept
+
+
+def test_score_bulk_and_the_command_share_one_backend_choice(tmp_path, tiny_model_dir, texts, monkeypatch, capsys):
+    """tonecls.score(), score_archive and `tonecls score` use backends.DEFAULT_BACKEND: same backend, same levels."""
+    import pyarrow.parquet as pq
+
+    from tonecls import classifier
+    from tonecls.bulk import score_archive
+    from tonecls.cli import main
+
+    record = {"recommended": {"backend": "onnx-int8", "guard": 0.0, "agreement": 0.995}, "data": "made up"}
+    fast.save_agreement_record(ToneClassifier.from_pretrained(tiny_model_dir), record, to_model_folder=True)
+    monkeypatch.setenv("TONECLS_MODEL", str(tiny_model_dir))
+    monkeypatch.setattr(classifier, "_default", None)
+    scores = classifier.score(texts)
+    assert fast.DEFAULT_BACKEND == "auto" and classifier.load_default().backend == "onnx-int8"
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    summary = score_archive(data, tmp_path / "out.parquet", progress=False, log=lambda m: None)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert summary.backend == "onnx-int8"
+    assert table.column("level").to_pylist() == [s.level for s in scores]
+    np.testing.assert_allclose(table.column("score").to_numpy(), [s.score for s in scores], rtol=0, atol=1e-9)
+    assert main(["score", texts[3], "--json"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert one["backend"] == "onnx-int8" and one["level"] == scores[3].level
+    assert main(["score", texts[3], "--json", "--backend", "torch"]) == 0
+    assert json.loads(capsys.readouterr().out)["backend"] == "torch"
+
+
+def test_a_second_process_starts_without_torch_and_scores_the_same(tmp_path, tiny_model_dir, texts):
+    from tonecls.classifier import load_for_scoring
+
+    first = load_for_scoring(tiny_model_dir, "onnx-int8", guard=0.5, threads=1)
+    assert "torch" not in first.backend and start.load_start(tiny_model_dir, {"backend": "onnx-int8", "guard": 0.5})
+    (tmp_path / "texts.json").write_text(json.dumps(texts))
+    code = ("import json, sys; from tonecls.classifier import load_for_scoring; "
+            f"clf = load_for_scoring({str(tiny_model_dir)!r}, 'onnx-int8', guard=0.5, threads=1); "
+            f"z = clf.predict_proba(json.load(open({str(tmp_path / 'texts.json')!r}))); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; "
+            "print(json.dumps({'p': z.tolist(), 'backend': clf.backend}))")
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["backend"] == first.backend == "onnx-int8+guard0.5"
+    np.testing.assert_array_equal(np.array(got["p"]), first.predict_proba(texts))
+
+
+def test_the_fast_start_follows_the_files_and_loads_the_network_on_use(tiny_model_dir, texts):
+    from tonecls.classifier import load_for_scoring
+
+    request = {"backend": "onnx", "guard": None}
+    reference = ToneClassifier.from_pretrained(tiny_model_dir)
+    load_for_scoring(tiny_model_dir, "onnx")
+    started = load_for_scoring(tiny_model_dir, "onnx")
+    assert isinstance(started.network, start.NoNetwork) and started.path == tiny_model_dir
+    np.testing.assert_allclose(started.predict_proba(texts), reference.predict_proba(texts), atol=1e-5)
+    # the network is there when asked for (torch is imported then), and equals the folder's
+    state = started.network.state_dict()
+    assert all(np.array_equal(state[k].numpy(), v.numpy()) for k, v in reference.network.state_dict().items())
+    saved = started.save_pretrained(tiny_model_dir.parent / "copy")
+    np.testing.assert_allclose(ToneClassifier.from_pretrained(saved).predict_proba(texts), reference.predict_proba(texts))
+    # an altered cached graph is refused with the fix; a deleted one is built again by a full load
+    from tonecls.exceptions import ChecksumError
+
+    graph = Path(start.load_start(tiny_model_dir, request)["fast"])
+    graph.write_bytes(graph.read_bytes() + b"\0")
+    with pytest.raises(ChecksumError, match="altered or damaged. Delete it"):
+        load_for_scoring(tiny_model_dir, "onnx")
+    graph.unlink()
+    assert start.load_start(tiny_model_dir, request) is None
+    assert not isinstance(load_for_scoring(tiny_model_dir, "onnx").network, start.NoNetwork)  # exported again
+    assert start.load_start(tiny_model_dir, request) is not None
+    # a folder file changed: no cached start
+    config = tiny_model_dir / "config.json"  # (here: a space) is another key
+    config.write_text(config.read_text() + " ")
+    assert start.load_start(tiny_model_dir, request) is None
+    assert start.load_start(tiny_model_dir, {"backend": "onnx-int8", "guard": None}) is None  # another request
+    assert start.save_start(reference, request) is None  # torch: nothing to cache

@@ -146,6 +146,26 @@ def test_auto_trusts_an_agreement_record_only_on_its_runtime(tiny_model_dir, cap
     # an older quantisation recipe (the head was quantised before export version 3)
     path.write_text(json.dumps({**saved, "export_version": 2}))
     assert ToneClassifier.from_pretrained(tiny_model_dir, backend="auto").backend == "onnx"
+    # measured on another processor class (int8 kernels differ with and without VNNI)
+    assert saved["cpu"] == fast.cpu_kind()
+    path.write_text(json.dumps({**saved, "cpu": "x86_64-made-up"}))
+    auto = ToneClassifier.from_pretrained(tiny_model_dir, backend="auto")
+    assert auto.backend == "onnx" and f"x86_64-made-up processor (this one: {fast.cpu_kind()})" in auto.backend_options["reason"]
+
+
+def test_cpu_kind_names_the_int8_instruction_class(monkeypatch, tmp_path):
+    import builtins
+
+    real_open = builtins.open
+    for flags, kind in (("fpu sse2 avx2 fma", "avx2"), ("avx2 avx512f avx512bw avx512_vnni", "avx512-vnni"),
+                        ("avx2 avx_vnni", "avx-vnni"), ("fpu sse2", None)):
+        info = tmp_path / "cpuinfo"
+        info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(builtins, "open", lambda f, *a, **k: real_open(info if f == "/proc/cpuinfo" else f, *a, **k))
+        got = fast.cpu_kind()
+        monkeypatch.setattr(builtins, "open", real_open)
+        machine = __import__("platform").machine().lower()
+        assert got == (f"{machine}-{kind}" if kind else machine), flags
 
 
 def test_output_metadata_names_the_runtime(tmp_path, tiny_model_dir):

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "score": "tonecls.classifier",
     "ToneClassifier": "tonecls.classifier",
-    "ToneScore": "tonecls.classifier",
+    "ToneScore": "tonecls.results",
     "explain": "tonecls.classifier",
     "Explanation": "tonecls.explanation",
     "InvalidInputError": "tonecls.exceptions",

@@ -15,9 +15,14 @@ module builds runners and never imports the classifier.
 ``onnx-int8``  ONNX Runtime with ``onnxruntime.quantization.quantize_dynamic`` (per-channel
                int8 MatMuls); the head and ``exclude`` layers stay fp32
 ``auto``       the fastest backend recorded as agreeing with fp32 on ≥ 99 % of levels for
-               *these weights* and *this runtime* (see :func:`agreement_record`); without
-               such a record ``onnx`` (exact) when onnxruntime is installed, else ``torch``
+               *these weights*, *this runtime* and *this processor class* (see
+               :func:`agreement_record`); without such a record ``onnx`` (exact) when
+               onnxruntime is installed, else ``torch``
 =============  ==========================================================================
+
+``tonecls.score()``, the ``tonecls score`` command and :func:`tonecls.bulk.score_archive` all
+use :data:`DEFAULT_BACKEND` (``auto``), so a statement gets the same level from each;
+``ToneClassifier.from_pretrained`` defaults to ``torch``, the reference.
 
 **Scores never depend on the batch.** Dynamic int8 quantises activations with one scale per
 tensor, computed from the whole batch (padding included), so a statement's int8 logits would
@@ -64,14 +69,20 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+
+from ._files import atomic_write
 from .exceptions import BackendUnavailable  # noqa: F401 (re-exported)
 
 BACKENDS = ("torch", "onnx", "int8", "onnx-int8", "auto")
+# The one backend choice of the convenience paths: ``tonecls.score()`` / ``load_default()``, the
+# ``tonecls score`` command (one statement or an archive) and ``score_archive``, so that they give
+# the same level for the same statement. ``from_pretrained`` keeps ``torch``, the reference.
+DEFAULT_BACKEND = "auto"
 AGREEMENT_TARGET = 0.99
 RECORD_NAME = "fast.json"
 # Fastest first: the order in which ``auto`` considers recorded backends.
 _SPEED_ORDER = ("onnx-int8", "int8", "onnx", "torch")
-_EXPORT_VERSION = 3  # bump when the export or quantisation recipe changes (invalidates cached graphs)
+EXPORT_VERSION = 3  # bump when the export or quantisation recipe changes (invalidates cached graphs)
 # Libraries recorded in agreement records and output metadata; those in RUNTIME_COMPARED compute
 # the numbers, so a record measured on other versions of them is not trusted by ``auto``.
 RUNTIME_PACKAGES = ("tonecls", "torch", "onnxruntime", "onnx", "transformers", "tokenizers")
@@ -108,7 +119,7 @@ def weights_key(clf) -> str:
     *these weights* whatever folder or base package they came from."""
     if clf.runner is not None and clf.runner.weights_key:
         return clf.runner.weights_key
-    cached = _weights_keys.get(clf.network)
+    cached = _weights_keys.get(_module(clf.network))
     if cached:
         return cached
     digest = hashlib.sha256()
@@ -120,7 +131,7 @@ def weights_key(clf) -> str:
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
         digest.update(t.view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
     key = digest.hexdigest()
-    _weights_keys[clf.network] = key
+    _weights_keys[_module(clf.network)] = key
     return key
 
 
@@ -142,10 +153,26 @@ def runtime_versions() -> dict[str, str | None]:
     return out
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def cpu_kind() -> str:
+    """The processor's int8 instruction class, e.g. ``"x86_64-avx2"`` or ``"x86_64-avx512-vnni"``.
+
+    ONNX Runtime and torch pick different int8 kernels for each class (without VNNI, u8 x s8
+    products go through int16 sums that can saturate), so int8 results, and the agreement
+    measured on them, hold for one class only; an agreement record names the class it was made on.
+    """
+    import platform
+
+    machine = platform.machine().lower() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith(("flags", "Features"))), set())
+    except OSError:
+        flags = set()
+    for flag, kind in (("amx_int8", "amx"), ("avx512_vnni", "avx512-vnni"), ("avx_vnni", "avx-vnni"),
+                       ("avx512bw", "avx512"), ("avx2", "avx2"), ("asimddp", "neon-dotprod"), ("asimd", "neon")):
+        if flag in flags:
+            return f"{machine}-{kind}"
+    return machine
 
 
 # --------------------------------------------------------------------------- ONNX export
@@ -163,12 +190,12 @@ def export_onnx(clf, path: str | Path | None = None, *, opset: int = 17) -> Path
     import torch
 
     if path is None:
-        path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{_EXPORT_VERSION}-fp32.onnx"
+        path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{EXPORT_VERSION}-fp32.onnx"
     path = Path(path)
     if path.is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    network = clf.network.eval()
+    network = _module(clf.network).eval()
     ids = torch.full((2, 16), 101, dtype=torch.long)
     mask = torch.ones_like(ids)
     mask[1, 10:] = 0
@@ -212,7 +239,7 @@ def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tag = hashlib.sha256(json.dumps([sorted(exclude), per_channel, reduce_range]).encode()).hexdigest()[:10]
-    path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{_EXPORT_VERSION}-int8-{tag}.onnx"
+    path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{EXPORT_VERSION}-int8-{tag}.onnx"
     if path.is_file():
         return path
     fp32 = export_onnx(clf)
@@ -231,21 +258,45 @@ def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool 
     return path
 
 
-def ort_forward(onnx_path: str | Path, threads: int | None = None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A ``_forward`` running ``onnx_path`` in ONNX Runtime (CPU) with ``threads`` intra-op threads."""
+def ort_forward(onnx_path: str | Path, threads: int | None = None, *, sha256: str | None = None,
+                lazy: bool = False) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A ``_forward`` running ``onnx_path`` in ONNX Runtime (CPU) with ``threads`` intra-op threads.
+    ``sha256``: the graph's recorded checksum, checked before the session is made (a
+    ``ChecksumError`` naming the file if it differs); ``lazy``: make the session on the first call
+    (a guard's fp32 reference may never be needed in a short run)."""
     _require_ort()
-    import onnxruntime as ort
+    threads = threads or _default_threads()
+    session, lock = None, threading.Lock()
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or _default_threads()
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    def make():
+        nonlocal session
+        import onnxruntime as ort
+
+        if sha256 is not None:
+            from ._files import sha256_file
+            from .exceptions import ChecksumError
+
+            actual = sha256_file(onnx_path)
+            if actual != sha256:
+                raise ChecksumError(f"{onnx_path}: this cached graph has sha256 {actual}, not the {sha256} recorded when "
+                                    "it was built: it was altered or damaged. Delete it (or the whole cache, "
+                                    f"{cache_dir()}); the next run builds it again.")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+    if not lazy:
+        make()
 
     def forward(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        if session is None:
+            with lock:
+                if session is None:
+                    make()
         return session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})[0]
 
-    forward.session = session  # type: ignore[attr-defined]
     return forward
 
 
@@ -283,13 +334,14 @@ def independent_rows(forward: Callable, threads: int = 1) -> Callable[[np.ndarra
     return run
 
 
-def ort_int8_forward(onnx_path: str | Path, threads: int | None = None, independent: bool = True) -> Callable:
+def ort_int8_forward(onnx_path: str | Path, threads: int | None = None, independent: bool = True, *,
+                     sha256: str | None = None) -> Callable:
     """The int8 graph's ``_forward``: row by row on single-threaded sessions (``threads`` rows at
     a time) unless ``independent=False`` (batched: scores depend on the batch; benchmarks only)."""
     threads = threads or _default_threads()
     if not independent:
-        return ort_forward(onnx_path, threads)
-    return independent_rows(ort_forward(onnx_path, 1), threads)
+        return ort_forward(onnx_path, threads, sha256=sha256)
+    return independent_rows(ort_forward(onnx_path, 1, sha256=sha256), threads)
 
 
 def _default_threads() -> int:
@@ -407,8 +459,8 @@ def agreement_record(clf) -> dict | None:
 def save_agreement_record(clf, record: dict, *, to_model_folder: bool = False) -> Path:
     """Write ``record`` for these weights, stamped with the runtime versions it was measured on,
     the quantisation recipe (export version) and row-independent int8 execution."""
-    record = {**record, "weights_key": weights_key(clf), "runtime": runtime_versions(),
-              "export_version": _EXPORT_VERSION, "independent_rows": True}
+    record = {**record, "weights_key": weights_key(clf), "runtime": runtime_versions(), "cpu": cpu_kind(),
+              "export_version": EXPORT_VERSION, "independent_rows": True}
     if to_model_folder:
         if getattr(clf, "path", None) is None:
             raise ValueError("The classifier was not loaded from a folder; cannot write fast.json beside it.")
@@ -416,14 +468,14 @@ def save_agreement_record(clf, record: dict, *, to_model_folder: bool = False) -
     else:
         path = cache_dir() / "agreement" / f"{weights_key(clf)[:32]}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_bytes(path, (json.dumps(record, indent=2) + "\n").encode())
+    atomic_write(path, (json.dumps(record, indent=2) + "\n").encode())
     return path
 
 
 def record_problem(record: dict) -> str | None:
     """Why ``record`` does not describe this installation (None when it does): it names no
-    runtime, was measured on other torch / onnxruntime versions, another quantisation recipe,
-    or batched int8."""
+    runtime, was measured on other torch / onnxruntime versions, another processor class
+    (:func:`cpu_kind`), another quantisation recipe, or batched int8."""
     runtime = record.get("runtime")
     if not isinstance(runtime, dict) or not runtime:
         return "names no runtime versions"
@@ -431,8 +483,10 @@ def record_problem(record: dict) -> str | None:
     diff = [f"{k} {runtime.get(k)} (installed: {installed[k]})" for k in RUNTIME_COMPARED if runtime.get(k) != installed[k]]
     if diff:
         return "was measured with " + ", ".join(diff)
-    if record.get("export_version") != _EXPORT_VERSION:
-        return f"was measured with export/quantisation recipe v{record.get('export_version')} (this tonecls: v{_EXPORT_VERSION})"
+    if record.get("cpu") != cpu_kind():
+        return f"was measured on a {record.get('cpu') or 'unnamed'} processor (this one: {cpu_kind()})"
+    if record.get("export_version") != EXPORT_VERSION:
+        return f"was measured with export/quantisation recipe v{record.get('export_version')} (this tonecls: v{EXPORT_VERSION})"
     if not record.get("independent_rows"):
         return "was measured on batched int8 (scores now never depend on the batch)"
     return None
@@ -514,17 +568,17 @@ def build_runner(clf, backend: str = "torch", *, guard: float | None = None, exc
                    "independent": independent, "reason": reason}
         reference = None
         if backend == "torch":
-            return None if reason is None else Runner(torch_forward(clf.network, threads), "torch", options)
+            return None if reason is None else Runner(torch_forward(_module(clf.network), threads), "torch", options)
         if backend == "onnx":
             forward = ort_forward(export_onnx(clf), threads)
         elif backend == "int8":
-            qnet = torch_int8_network(clf.network, exclude=exclude, per_channel=per_channel)
+            qnet = torch_int8_network(_module(clf.network), exclude=exclude, per_channel=per_channel)
             forward = torch_rows_forward(qnet, threads) if independent else torch_forward(qnet, threads)
-            reference = torch_forward(clf.network, threads)
+            reference = torch_forward(_module(clf.network), threads)
         else:  # onnx-int8
             forward = ort_int8_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel), threads,
                                        independent)
-            reference = ort_forward(export_onnx(clf), threads) if guard > 0 else None
+            reference = ort_forward(export_onnx(clf), threads, lazy=True) if guard > 0 else None
         name, stats = backend, None
         if reference is not None and guard > 0:
             stats = {}
@@ -537,47 +591,7 @@ def build_runner(clf, backend: str = "torch", *, guard: float | None = None, exc
         return Runner(forward, name, options, stats)
 
 
-# --------------------------------------------------------------------------- torch-free processes
-class NoNetwork:
-    """Stands in for the torch network in a process that only runs ONNX Runtime."""
-
-    def __init__(self, pooling: str):
-        self.pooling = pooling
-
-    def eval(self):
-        return self
-
-
-def ort_worker_spec(clf) -> dict | None:
-    """What a worker process needs to score like ``clf`` without importing torch (about 0.6 GB
-    less per process): the cached ONNX graphs, tokenizer, calibrator and options. None when
-    ``clf``'s backend is not an ONNX Runtime one."""
-    options = clf.backend_options
-    backend = options["backend"]
-    if backend not in ("onnx", "onnx-int8"):
-        return None
-    guard = float(options.get("guard") or 0.0)
-    exclude = tuple(options.get("exclude") or ("head",))
-    per_channel = options.get("per_channel", True)
-    fast_path = export_onnx(clf) if backend == "onnx" else quantize_onnx(clf, exclude=exclude, per_channel=per_channel)
-    return {"name": clf.name, "labels": list(clf.labels), "max_length": clf.max_length, "stride": clf.stride,
-            "aggregate": clf.aggregate, "pooling": clf.network.pooling, "tokenizer": clf.tokenizer.to_str(),
-            "calibrator": clf.calibrator.to_dict() if clf.calibrator is not None else None,
-            "fast": str(fast_path), "reference": str(export_onnx(clf)) if backend == "onnx-int8" and guard > 0 else None,
-            "guard": guard, "backend_name": clf.backend, "weights_key": weights_key(clf), "options": dict(options),
-            "independent": options.get("independent", True)}
-
-
-def spec_runner(spec: dict, probabilities: Callable[[np.ndarray], np.ndarray], threads: int | None = None) -> Runner:
-    """The runner of an :func:`ort_worker_spec` (ONNX Runtime only; torch is never imported);
-    ``probabilities`` maps logits to calibrated probabilities, for the guard."""
-    threads = threads or max(1, os.cpu_count() or 1)
-    if spec["backend_name"].startswith("onnx-int8"):
-        forward = ort_int8_forward(spec["fast"], threads, spec.get("independent", True))
-    else:
-        forward = ort_forward(spec["fast"], threads)
-    stats = None
-    if spec["reference"] and spec["guard"] > 0:
-        stats = {}
-        forward = guarded(forward, ort_forward(spec["reference"], threads), probabilities, spec["guard"], stats)
-    return Runner(forward, spec["backend_name"], spec["options"], stats, spec["weights_key"])
+# --------------------------------------------------------------------------- stand-ins
+def _module(network):
+    """The torch module behind ``network``: a stand-in (:class:`tonecls.start.NoNetwork`) loads it."""
+    return network.torch_module() if hasattr(type(network), "torch_module") else network

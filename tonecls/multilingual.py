@@ -168,7 +168,7 @@ class MultilingualScorer:
 
         from .calibration import calibrator_from_dict
         from .conformal import ConformalPredictor
-        from .encoder import verify_file
+        from ._files import verify_file
         from .exceptions import CalibrationError
 
         config_file = Path(folder) / "config.json"
@@ -199,7 +199,7 @@ class MultilingualScorer:
         sha256, the calibrators, the conformal predictor and the embedder's record) into ``folder``."""
         from safetensors.numpy import save_file
 
-        from .encoder import sha256_file
+        from ._files import sha256_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -221,7 +221,7 @@ class MultilingualScorer:
         the head was trained on (unless an ``engine`` was given)."""
         with self._lock:
             if self._e5 is None:
-                from .encoder import sha256_file
+                from ._files import sha256_file
 
                 path = _embedder_file()
                 expected = self.info.get("embedder", {}).get("sha256")

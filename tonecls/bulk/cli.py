@@ -10,7 +10,7 @@ from .local import score_archive
 
 def run_cli(args) -> int:
     summary = score_archive(
-        args.input, args.output, model=args.model, backend=getattr(args, "backend", "auto"),
+        args.input, args.output, model=args.model, backend=args.backend,
         text_column=getattr(args, "text_column", "text"), split=getattr(args, "split", None),
         segment=getattr(args, "segment", False), interval=getattr(args, "interval", False),
         workers=getattr(args, "workers", 1), threads=getattr(args, "threads", None),

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..archive import Chunk
 from ..bundle import conformal_of
-from ..classifier import result_arrays
+from ..results import result_arrays
 from ..scale import LEVELS
 
 
@@ -29,12 +29,25 @@ def result_columns(clf, logits: np.ndarray, counts: np.ndarray, interval: bool =
 
 
 def append_results(table, cols: dict):
+    for name, values in cols.items():
+        table = table.append_column(name, to_arrow(np.asarray(values), text=name in ("label", "top_phrases")))
+    return table
+
+
+def to_arrow(values: np.ndarray, text: bool = False):
+    """An Arrow array of a numeric or (``text``) string column, built from its buffers: ``pa.array``
+    imports pandas, half a second of every command's start-up."""
     import pyarrow as pa
 
-    for name, values in cols.items():
-        text = name in ("label", "top_phrases")
-        table = table.append_column(name, pa.array(values.tolist() if text else values, type=pa.string() if text else None))
-    return table
+    if (text and any(v is None for v in values)) or (not text and values.dtype.kind not in "iuf"):
+        return pa.array(values.tolist(), type=pa.string() if text else None)
+    if text:
+        data = [str(v).encode("utf-8") for v in values]
+        offsets = np.zeros(len(data) + 1, np.int32)
+        np.cumsum([len(b) for b in data], out=offsets[1:])
+        return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
 def segment_chunk(chunk: Chunk, text_column: str):

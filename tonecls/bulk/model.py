@@ -8,21 +8,21 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..backends import DEFAULT_BACKEND
 from ..bundle import CALIBRATION_NAME, conformal_of
 
 
-def load_model(model=None, backend: str | None = "auto", threads: int | None = None, guard: float | None = None):
+def load_model(model=None, backend: str | None = DEFAULT_BACKEND, threads: int | None = None, guard: float | None = None):
     """A :class:`~tonecls.classifier.ToneClassifier` from a folder, the default model (None) or
-    an instance (used as is when ``backend`` is None)."""
-    from ..classifier import ToneClassifier, default_model_path
+    an instance (used as is when ``backend`` is None); ``backend`` None means
+    :data:`~tonecls.backends.DEFAULT_BACKEND` for a folder. Folders load through
+    :func:`~tonecls.classifier.load_for_scoring` (no torch import when a start is cached)."""
+    from ..classifier import ToneClassifier, default_model_path, load_for_scoring
 
-    if isinstance(model, ToneClassifier):
-        clf = model
-        if backend is None:
-            return clf
-    else:
-        clf = ToneClassifier.from_pretrained(default_model_path() if model is None else model)
-        backend = backend or "auto"
+    if not isinstance(model, ToneClassifier):
+        return load_for_scoring(default_model_path() if model is None else model, backend, guard=guard, threads=threads)
+    if backend is None:
+        return model
     if threads:
         import torch
 
@@ -30,13 +30,13 @@ def load_model(model=None, backend: str | None = "auto", threads: int | None = N
     from ..backends import apply_backend
 
     kw = {"guard": guard} if guard is not None else {}
-    return apply_backend(clf, backend, threads=threads, **kw)
+    return apply_backend(model, backend, threads=threads, **kw)
 
 
 def model_info(clf) -> dict:
     """Name, versions, weights sha256 and backend of ``clf``, for output metadata."""
     from .. import __version__
-    from ..encoder import sha256_file
+    from .._files import sha256_file
     from ..backends import runtime_versions, weights_key
 
     info = {"name": clf.name, "tonecls_version": __version__, "runtime": runtime_versions(), "model_tonecls_version": None, "model_version": None,

@@ -8,16 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from .._files import atomic_write  # noqa: F401 (used by the other bulk modules)
 from ..exceptions import OutputError, OutputLockedError
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def sidecar_path(output: Path) -> Path:

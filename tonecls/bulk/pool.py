@@ -51,7 +51,7 @@ def run_pool(clf, reader, done, workers, threads, batch_size, prepare, finish, c
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from ..backends import ort_worker_spec
+    from ..start import ort_worker_spec
 
     spec = ort_worker_spec(clf)
     model_dir = model_folder(clf, folder / "model") if spec is None else None
