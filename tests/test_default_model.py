@@ -92,13 +92,15 @@ def test_card_remark_is_the_largest_escalation_against_japans_baseline(japan_wit
 @pytest.fixture(scope="module")
 def japan_un_history():
     """Japan's UN General Debate speeches 1990-2022 (shared corpus), split by the library's segmenter
-    and scored by the default model: the real history of the seed case (issue 14)."""
-    from tonecls.classifier import load_default
+    and scored by the default model in torch fp32, the reference: the real history of the seed case
+    (issue 14). (On the int8 default backend the calm control's period test moves from p 0.031 to
+    0.023, a de-escalation of 0.54 levels: the verdict sits at the threshold; docs/shift.md.)"""
+    from tonecls.classifier import ToneClassifier, default_model_path
     from tonecls.shift.cases import UN_DEBATE, score_frame, un_debate_history
 
     if not UN_DEBATE.is_file():
         pytest.skip(f"{UN_DEBATE} not available")
-    clf = load_default()
+    clf = ToneClassifier.from_pretrained(default_model_path())
     return clf, score_frame(un_debate_history("JPN"), clf)
 
 

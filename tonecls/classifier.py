@@ -431,7 +431,7 @@ def _check_config(config: dict, config_file: Path) -> None:
 
 def classifier_from_spec(spec: dict, threads: int | None = None, *, path: str | Path | None = None,
                          multilingual=None) -> ToneClassifier:
-    """A classifier that runs an :func:`~tonecls.backends.ort_worker_spec`'s ONNX graphs without
+    """A classifier that runs an :func:`~tonecls.start.ort_worker_spec`'s ONNX graphs without
     importing torch. With ``path`` (the model folder) its ``network`` is loaded from there on first
     use (e.g. by ``save_pretrained``); without it, it has none (a bulk worker's)."""
     from tokenizers import Tokenizer
@@ -455,7 +455,7 @@ def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: flo
                      threads: int | None = None) -> ToneClassifier:
     """``from_pretrained(path)`` on ``backend`` (default :data:`~tonecls.backends.DEFAULT_BACKEND`),
     started fast: when an earlier process loaded the same folder on the same ONNX Runtime backend
-    (same files, runtime versions and processor class; :func:`tonecls.backends.load_start`), the
+    (same files, runtime versions and processor class; :func:`tonecls.start.load_start`), the
     cached graphs are used and torch is not imported (the network is loaded on first use). Else
     the folder is loaded in full and the start is cached for the next process."""
     from .backends import DEFAULT_BACKEND, apply_backend
