@@ -232,6 +232,23 @@ def test_a_second_process_starts_without_torch_and_scores_the_same(tmp_path, tin
     np.testing.assert_array_equal(np.array(got["p"]), first.predict_proba(texts))
 
 
+def test_a_fast_start_repeats_the_warning_of_a_distrusted_agreement_record(tiny_model_dir, caplog, monkeypatch):
+    from tonecls.classifier import load_for_scoring
+
+    clf = ToneClassifier.from_pretrained(tiny_model_dir)
+    record = fast.save_agreement_record(clf, {"recommended": {"backend": "onnx-int8", "guard": 0.5, "agreement": 0.996}},
+                                        to_model_folder=True)
+    record.write_text(json.dumps({**json.loads(record.read_text()), "cpu": "x86_64-made-up"}))
+    for expect_fast_start in (False, True):  # the process that builds the start, then one that reuses it
+        monkeypatch.setattr(fast, "_notified", set())
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="tonecls"):
+            clf = load_for_scoring(tiny_model_dir, "auto")
+        assert isinstance(clf.network, start.NoNetwork) is expect_fast_start and clf.backend == "onnx"
+        notices = [r.getMessage() for r in caplog.records if r.name == "tonecls"]
+        assert len(notices) == 1 and "x86_64-made-up processor" in notices[0], notices
+
+
 def test_the_fast_start_follows_the_files_and_loads_the_network_on_use(tiny_model_dir, texts):
     from tonecls.classifier import load_for_scoring
 

@@ -495,10 +495,18 @@ def record_problem(record: dict) -> str | None:
 _notified: set = set()
 
 
+def notify_once(message: str) -> None:
+    """Log ``message`` as a warning on the ``tonecls`` logger (shown on stderr), once per process."""
+    if message not in _notified:
+        _notified.add(message)
+        log.warning("%s", message)
+
+
 def choose_auto(clf) -> tuple[str, dict]:
     """(backend, options) chosen by ``auto`` and why (``options["reason"]``). A record made on
     another runtime is not used: ``auto`` then takes the exact backend and says so once per
-    process (a one-line notice on the ``tonecls`` logger, shown on stderr)."""
+    process (``options["notice"]``, logged by :func:`notify_once`; a cached start of the same
+    choice logs it again in its own process)."""
     record = agreement_record(clf)
     distrust = None
     if record and record.get("recommended"):
@@ -523,12 +531,10 @@ def choose_auto(clf) -> tuple[str, dict]:
     if distrust:
         reason = (f"agreement record {record['_path']} {distrust}: not used; {exact_name}. "
                   "Re-measure with benchmarks/agreement.py on this runtime to enable int8")
-        key = (record["_path"], distrust)
-        if key not in _notified:
-            _notified.add(key)
-            log.warning("tonecls: backend 'auto' uses %s: the agreement record %s %s "
-                        "(re-measure with benchmarks/agreement.py).", exact, record["_path"], distrust)
-        return exact, {"reason": reason}
+        notice = (f"tonecls: backend 'auto' uses {exact}: the agreement record {record['_path']} {distrust} "
+                  "(re-measure with benchmarks/agreement.py).")
+        notify_once(notice)
+        return exact, {"reason": reason, "notice": notice}
     if exact == "onnx":
         return "onnx", {"reason": "no agreement record ≥ 99% for these weights; ONNX fp32 (exact) "
                                   "(run benchmarks/agreement.py to enable int8)"}
@@ -556,16 +562,16 @@ def build_runner(clf, backend: str = "torch", *, guard: float | None = None, exc
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; choose one of {list(BACKENDS)}.")
     with _apply_lock:
-        reason = None
+        reason = notice = None
         if backend == "auto":
             backend, opts = choose_auto(clf)
-            reason = opts.pop("reason")
+            reason, notice = opts.pop("reason"), opts.pop("notice", None)
             guard = opts.get("guard", 0.0) if guard is None else guard
             exclude = opts.get("exclude", ("head",)) if exclude is None else exclude
         guard = 0.0 if guard is None else float(guard)
         exclude = tuple(("head",) if exclude is None else exclude)
         options = {"backend": backend, "guard": guard, "exclude": list(exclude), "per_channel": per_channel,
-                   "independent": independent, "reason": reason}
+                   "independent": independent, "reason": reason, "notice": notice}
         reference = None
         if backend == "torch":
             return None if reason is None else Runner(torch_forward(_module(clf.network), threads), "torch", options)

@@ -458,13 +458,15 @@ def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: flo
     (same files, runtime versions and processor class; :func:`tonecls.start.load_start`), the
     cached graphs are used and torch is not imported (the network is loaded on first use). Else
     the folder is loaded in full and the start is cached for the next process."""
-    from .backends import DEFAULT_BACKEND, apply_backend
+    from .backends import DEFAULT_BACKEND, apply_backend, notify_once
     from .start import load_start, save_start
 
     backend = backend or DEFAULT_BACKEND
     request = {"backend": backend, "guard": guard}
     spec = load_start(path, request) if backend != "torch" else None
     if spec is not None:
+        if spec["options"].get("notice"):  # the choice's warning, said in this process too
+            notify_once(spec["options"]["notice"])
         scorer = None
         if (Path(path) / MULTILINGUAL_FOLDER / CONFIG_NAME).is_file():
             from .multilingual import MultilingualScorer
