@@ -95,6 +95,10 @@ def write_model_card(folder: str | Path) -> Path:
         lines += ["## Experiments", "", metrics.get("experiments_description", ""), ""] + _table(experiments) + [""]
     if metrics.get("seeds"):
         lines += ["### Seeds", "", metrics.get("seeds_description", ""), ""] + _table(metrics["seeds"]) + [""]
+        spread = metrics.get("seed_spread") or {}
+        if spread:
+            lines += [f"Over the {len(metrics['seeds']) - 1} seeds (the soup not counted), mean ± sd (ddof 1):", ""] \
+                + _table([{k: f"{v['mean']:.3f} ± {v['sd']:.3f}" for k, v in spread.items()}]) + [""]
     if metrics.get("settings_tried"):
         lines += ["### Other settings tried", "", metrics.get("settings_description", ""), ""] \
             + _table(metrics["settings_tried"]) + [""]
