@@ -176,11 +176,17 @@ def cpu_kind() -> str:
 
 
 # --------------------------------------------------------------------------- ONNX export
-def _require_ort():
+def _has_ort() -> bool:
     try:
         import onnxruntime  # noqa: F401
-    except ImportError as err:
-        raise BackendUnavailable("The onnx backends need onnxruntime: pip install 'tonecls[fast]'") from err
+    except ImportError:
+        return False
+    return True
+
+
+def _require_ort():
+    if not _has_ort():
+        raise BackendUnavailable("The onnx backends need onnxruntime: pip install 'tonecls[fast]'")
 
 
 def export_onnx(clf, path: str | Path | None = None, *, opset: int = 17) -> Path:
@@ -308,10 +314,6 @@ def independent_rows(forward: Callable, threads: int = 1) -> Callable[[np.ndarra
     pool, pool_pid = None, None
     lock = threading.Lock()
 
-    def one(args):
-        ids, mask = args
-        return forward(ids, mask)
-
     def run(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         nonlocal pool, pool_pid
         lengths = attention_mask.sum(axis=1)
@@ -325,9 +327,9 @@ def independent_rows(forward: Callable, threads: int = 1) -> Callable[[np.ndarra
                     from concurrent.futures import ThreadPoolExecutor
 
                     pool, pool_pid = ThreadPoolExecutor(threads, thread_name_prefix="tonecls-row"), os.getpid()
-            out = list(pool.map(one, rows))
+            out = list(pool.map(lambda row: forward(*row), rows))
         else:
-            out = [one(r) for r in rows]
+            out = [forward(*row) for row in rows]
         return np.concatenate(out, axis=0)
 
     run.independent_rows = True  # type: ignore[attr-defined]
@@ -513,20 +515,14 @@ def choose_auto(clf) -> tuple[str, dict]:
         rec = record["recommended"]
         distrust = record_problem(record)
         if distrust is None and rec.get("agreement", 0) >= AGREEMENT_TARGET and rec.get("backend") in BACKENDS:
-            opts = {"guard": rec.get("guard", 0.0), "exclude": tuple(rec.get("exclude", ("head",)))}
-            if rec["backend"] in ("onnx", "onnx-int8"):
-                try:
-                    _require_ort()
-                except BackendUnavailable:
-                    rec = None
-            if rec:
-                opts["reason"] = (f"{rec['backend']} agreed with fp32 on {rec['agreement']:.2%} of levels "
-                                  f"({record.get('data', '?')}, record {record['_path']})")
-                return rec["backend"], opts
-    try:
-        _require_ort()
+            if rec["backend"] not in ("onnx", "onnx-int8") or _has_ort():
+                return rec["backend"], {
+                    "guard": rec.get("guard", 0.0), "exclude": tuple(rec.get("exclude", ("head",))),
+                    "reason": (f"{rec['backend']} agreed with fp32 on {rec['agreement']:.2%} of levels "
+                               f"({record.get('data', '?')}, record {record['_path']})")}
+    if _has_ort():
         exact, exact_name = "onnx", "ONNX fp32 (exact)"
-    except BackendUnavailable:
+    else:
         exact, exact_name = "torch", "torch fp32 (exact; onnxruntime not installed)"
     if distrust:
         reason = (f"agreement record {record['_path']} {distrust}: not used; {exact_name}. "
