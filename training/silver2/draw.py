@@ -3,6 +3,7 @@
     python training/silver2/draw.py natural            # candidates_natural.jsonl
     python training/silver2/draw.py shortcut           # candidates_shortcut.jsonl (scores a pool with the current model)
     python training/silver2/draw.py active --round 1 --model models/tonecls-base
+    python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -12,7 +13,11 @@ Strands (all from documents before the future period, and of no gold, silver or 
   enemy, threat, weapon, leverage, card, holdings, ...), spread over the word groups and over the
   levels the current model gives them, so every level is present for every group;
 * ``active`` (rounds): where the current model is least sure (entropy of its calibrated
-  probabilities) or disagrees most with the weak labels of ``tonecls.labeling``.
+  probabilities) or disagrees most with the weak labels of ``tonecls.labeling``;
+* ``structure``: statements whose form, not their words, sets the tone, where the model of
+  2026-12-04 fails most (behavioural suite): negations, conditions with a consequence, other
+  actors' words reported, the spoken register, leverage named without the word "card", and war
+  words in history and commemoration; drawn naturally among the statements of each form.
 
 The model and the weak labels only decide which statements are drawn; the levels come from the
 annotators, who see the text alone.
@@ -48,11 +53,27 @@ SHORTCUT_GROUPS = {
 }
 SHORTCUT_PER_GROUP = 360
 ACTIVE_SIZE = {1: 1500, 2: 1000}
+STRUCTURE_GROUPS = {  # group: (patterns a statement must all match, document types or None for all)
+    "negation": ([r"\b(will not|won't|would not|wouldn't|shall not|do not|don't|does not|doesn't|cannot|can't|never|"
+                  r"no longer|not going to|not seek|not intend|refus\w*|rul(e|es|ed) out)\b"], None),
+    "condition": ([r"\b(if|unless|should (they|it|he|she|anyone)|otherwise|in the event)\b",
+                   r"\b(respon\w*|consequences?|price|pay|regret|act|action|measures|accountable|costs?)\b"], None),
+    "reported": ([r"\b(accus\w*|alleg\w*|claim(s|ed)?|denounc\w*|threaten(s|ed)|according to|"
+                  r"(he|she|they|it) (said|says|warned|stated|called))\b"], None),
+    "spoken": ([r"\b(believe me|frankly|you know|we'll see|you'll see|gonna|folks|tough|very strongly|not happy|"
+                r"they know|big price|I('ll| will) tell you|let me be clear|make no mistake)\b"], ("remarks", "press briefing")),
+    "leverage": ([r"\b(leverage|bargaining|chips?|pressure points?|squeez\w*|cut (them |it )?off|dependen\w*|"
+                  r"supply chains?|we hold|at our disposal|all options|every tool|tools)\b"], None),
+    "history": ([r"\b(anniversar\w*|commemorat\w*|remembe\w*|in memory|fallen|veterans?|centenary|centennial|"
+                 r"liberation|victims of|generations ago|years ago)\b"], None),
+}
+STRUCTURE_PER_GROUP = 170
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
         [HERE.parent / "future" / "candidates.jsonl"]
-BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35}
+BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36}
+BATCH_SIZE = {"structure": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
 def taken_documents(own_strands: bool = True) -> set[str]:
@@ -63,8 +84,10 @@ def taken_documents(own_strands: bool = True) -> set[str]:
     return docs
 
 
-def drawn_texts() -> set[str]:
-    return {" ".join(r["text"].lower().split()) for path in HERE.glob("candidates_*.jsonl") for r in read_jsonl(path)}
+def drawn_texts(but: str | None = None) -> set[str]:
+    """The statements of this round's strands (but ``candidates_<but>.jsonl``), normalised."""
+    return {" ".join(r["text"].lower().split()) for path in HERE.glob("candidates_*.jsonl")
+            if path.stem != f"candidates_{but}" for r in read_jsonl(path)}
 
 
 def past_documents(exclude: set[str]):
@@ -162,13 +185,35 @@ def active(round_: int, model: str) -> None:
           f"(pool {entropy.mean():.3f})")
 
 
+def structure() -> None:
+    """Statements of each form in ``STRUCTURE_GROUPS``, natural within the form (one per document).
+    As for ``active``, documents may be shared with the round's other strands (not statements): the
+    remarks and briefings left otherwise hold too few statements in the spoken register."""
+    docs = past_documents(taken_documents(own_strands=False))
+    drawn, rows = drawn_texts(but="structure"), []
+    for g, (patterns, types) in STRUCTURE_GROUPS.items():
+        matchers = [words(p) for p in patterns]
+        used = {r["doc_id"] for r in rows}
+        pool = [(g, d) for d in docs if d["id"] not in used and (types is None or d["doc_type"] in types)]
+        rows += draw(pool, {g: STRUCTURE_PER_GROUP}, seed=44, per_doc=1, prefix=g[:2],
+                     keep=lambda s: all(m(s) for m in matchers) and " ".join(s.lower().split()) not in drawn)
+    random.Random(44).shuffle(rows)
+    rows = [{"cand_id": f"t{i:05d}", **{k: v for k, v in r.items() if k != "cand_id"}} for i, r in enumerate(rows)]
+    write_jsonl(HERE / "candidates_structure.jsonl", rows)
+    by = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        by[r["stratum"]][r["doc_type"]] += 1
+    print(f"structure: {len(rows)} statements; document types per group: { {g: dict(v) for g, v in by.items()} }")
+
+
 def gold_dev() -> list[dict]:
     return [g for path in GOLD_FILES for g in read_jsonl(path) if g.get("split", "dev") == "dev"]
 
 
 def batches(strand: str) -> None:
     cands = read_jsonl(HERE / f"candidates_{strand}.jsonl")
-    key = write_batches(f"s{strand[:2]}{strand[-1] if strand[-1].isdigit() else ''}", cands, gold_dev(), size=200,
+    key = write_batches(f"s{strand[:2]}{strand[-1] if strand[-1].isdigit() else ''}", cands, gold_dev(),
+                        size=BATCH_SIZE.get(strand, 200),
                         hidden=30, seed=BATCH_SEED[strand], out=HERE / "batches")
     write_jsonl(HERE / "batches" / f"key_{strand}.jsonl", key)
     print(f"{strand}: {len(key)} items in {len({k['batch'] for k in key})} batches")
@@ -176,7 +221,7 @@ def batches(strand: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("natural", "shortcut", "active", "batches"))
+    parser.add_argument("step", choices=("natural", "shortcut", "active", "structure", "batches"))
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--model", default=str(ROOT / "models" / "tonecls-base"))
     parser.add_argument("--strand", default="natural")
@@ -187,5 +232,7 @@ if __name__ == "__main__":
         shortcut(a.model)
     elif a.step == "active":
         active(a.round, a.model)
+    elif a.step == "structure":
+        structure()
     else:
         batches(a.strand)
