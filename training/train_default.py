@@ -456,6 +456,8 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                                    "from training/ablation.jsonl. "
                                    + " ".join(sorted({f"Rows without a data_sha256: {r['note']}." for r in ablation
                                                       if r.get("note")}))
+                                   + (f" The shipped recipe is {FINAL!r}; the rows after it are experiments that did not "
+                                      "beat it on future-dev." if list(ABLATION)[-1] != FINAL else "")
                                    + " Data configurations not yet measured: "
                                    + (", ".join(n for n in ABLATION if n not in {r["data"] for r in ablation}) or "none")
                                    + ".",
