@@ -4,6 +4,7 @@
     python training/silver2/draw.py shortcut           # candidates_shortcut.jsonl (scores a pool with the current model)
     python training/silver2/draw.py active --round 1 --model models/tonecls-base
     python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
+    python training/silver2/draw.py recent             # candidates_recent.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -17,7 +18,10 @@ Strands (all from documents before the future period, and of no gold, silver or 
 * ``structure``: statements whose form, not their words, sets the tone, where the model of
   2026-12-04 fails most (behavioural suite): negations, conditions with a consequence, other
   actors' words reported, the spoken register, leverage named without the word "card", and war
-  words in history and commemoration; drawn naturally among the statements of each form.
+  words in history and commemoration; drawn naturally among the statements of each form;
+* ``recent``: the register closest to the future period, natural by document type among the last
+  years before it (UN debate 2016-2020, White House July 2023 - June 2024), where the model of
+  2026-12-05 misses most on future-dev (UN speeches rated a level too low).
 
 The model and the weak labels only decide which statements are drawn; the levels come from the
 annotators, who see the text alone.
@@ -68,11 +72,13 @@ STRUCTURE_GROUPS = {  # group: (patterns a statement must all match, document ty
                  r"liberation|victims of|generations ago|years ago)\b"], None),
 }
 STRUCTURE_PER_GROUP = 170
+RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 110, "fact sheet": 70,
+          "readout": 70, "joint statement": 30}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
         [HERE.parent / "future" / "candidates.jsonl"]
-BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36}
+BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37}
 BATCH_SIZE = {"structure": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
@@ -206,6 +212,21 @@ def structure() -> None:
     print(f"structure: {len(rows)} statements; document types per group: { {g: dict(v) for g, v in by.items()} }")
 
 
+def is_recent(d: dict) -> bool:
+    """Whether a document is from the last five years of its corpus before the future period."""
+    return d["date"][:4] >= "2016" if d["source"] == "un-general-debate" else d["date"][:7] >= "2023-07"
+
+
+def recent() -> None:
+    """``RECENT`` statements of the years just before the future period, natural within document type.
+    Documents may be shared with the round's other strands (statements not): too few recent ones are left."""
+    drawn = drawn_texts(but="recent")
+    docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False)) if is_recent(d)]
+    rows = draw(docs, RECENT, seed=45, prefix="r", keep=lambda s: " ".join(s.lower().split()) not in drawn)
+    write_jsonl(HERE / "candidates_recent.jsonl", rows)
+    print(f"recent: {len(rows)} statements from {len({r['doc_id'] for r in rows})} documents")
+
+
 def gold_dev() -> list[dict]:
     return [g for path in GOLD_FILES for g in read_jsonl(path) if g.get("split", "dev") == "dev"]
 
@@ -221,7 +242,7 @@ def batches(strand: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("natural", "shortcut", "active", "structure", "batches"))
+    parser.add_argument("step", choices=("natural", "shortcut", "active", "structure", "recent", "batches"))
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--model", default=str(ROOT / "models" / "tonecls-base"))
     parser.add_argument("--strand", default="natural")
@@ -234,5 +255,7 @@ if __name__ == "__main__":
         active(a.round, a.model)
     elif a.step == "structure":
         structure()
+    elif a.step == "recent":
+        recent()
     else:
         batches(a.strand)
