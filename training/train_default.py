@@ -25,8 +25,9 @@ a training statement whose text equals a future, gold test or suite statement is
 (``training_rows``; ``tests/test_datasets.py`` checks both). No rule here looks at the motivating
 "card" remark: it is reported per run.
 
-The data ablation (``ABLATION``) adds one source at a time; ``FINAL`` is the recipe that ships (a row
-after it is an experiment on seed 42 that has not beaten it on future-dev yet), trained
+The data ablation (``ABLATION``) adds one source at a time; ``FINAL`` is the recipe that ships, the one
+with the highest future-dev QWK averaged over the seeds (a row after it is an experiment that has not
+beaten it yet), trained
 with three seeds that share the head's initial weights, and the shipped model is their uniform weight
 average (a "model soup") when its future-dev QWK is at least the seeds' mean, else the seed with the
 best future-dev QWK. Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
@@ -91,15 +92,16 @@ ABLATION = {
     "+ structure forms": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural",
                           "silver 2 shortcut", "silver 2 active", "counterfactual edits", "silver 2 structure"),
 }
-# The recipe that ships. A row after it is an experiment, measured on seed 42; it becomes FINAL (and is
-# trained with every seed) when its future-dev QWK is higher.
+# The recipe that ships. A row after it is an experiment, measured on seed 42 first; it becomes FINAL when
+# its future-dev QWK averaged over SEEDS is higher than FINAL's (``seeds_mean``): one seed's future-dev
+# QWK moves by about 0.02 between seeds, more than most data additions change it.
 FINAL = "+ counterfactual edits"
 SEEDS = (42, 1, 7)
 INIT_SEED = 42          # the head's initial weights, shared by the seeds so their weights can be averaged
 # The ablation table's columns: the choosing split's numbers and what the run cost (a final-recipe row also
 # holds its reporting numbers, which go in the seed table instead).
-EXPERIMENT_COLUMNS = ("data", "seed", "future-dev QWK", "training rows", "steps", "minutes", "future-dev Spearman",
-                      "future-dev macro-F1", "data_sha256")
+EXPERIMENT_COLUMNS = ("data", "seed", "future-dev QWK", "future-dev QWK, mean of seeds", "training rows", "steps",
+                      "minutes", "future-dev Spearman", "future-dev macro-F1", "data_sha256")
 GOLD_REPEAT = 2         # adjudicated double ratings weigh twice a single rating
 
 
@@ -319,9 +321,19 @@ def record(row: dict) -> None:
 
 
 def recorded_ablation() -> list[dict]:
-    """The seed-42 row of each data configuration in ``training/ablation.jsonl`` (in ``ABLATION`` order)."""
+    """The seed-42 row of each data configuration in ``training/ablation.jsonl`` (in ``ABLATION`` order),
+    with the future-dev QWK averaged over ``SEEDS`` where every seed was trained."""
     rows = read_jsonl(ABLATION_RECORD) if ABLATION_RECORD.is_file() else []
-    return [r for name in ABLATION for r in rows if r["data"] == name and r["seed"] == SEEDS[0]]
+    means = seeds_mean(rows)
+    return [r | ({"future-dev QWK, mean of seeds": means[name]} if name in means else {})
+            for name in ABLATION for r in rows if r["data"] == name and r["seed"] == SEEDS[0]]
+
+
+def seeds_mean(rows: list[dict]) -> dict[str, float]:
+    """Mean future-dev QWK over ``SEEDS`` of each data configuration whose rows hold every seed."""
+    by = {(r["data"], r["seed"]): r["future-dev QWK"] for r in rows}
+    return {name: round(float(np.mean([by[name, s] for s in SEEDS])), 4)
+            for name in ABLATION if all((name, s) in by for s in SEEDS)}
 
 
 def soup(folders, out: Path) -> Path:
@@ -456,8 +468,10 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                                    "from training/ablation.jsonl. "
                                    + " ".join(sorted({f"Rows without a data_sha256: {r['note']}." for r in ablation
                                                       if r.get("note")}))
-                                   + (f" The shipped recipe is {FINAL!r}; the rows after it are experiments that did not "
-                                      "beat it on future-dev." if list(ABLATION)[-1] != FINAL else "")
+                                   + f" The shipped recipe is {FINAL!r}, the configuration with the highest future-dev QWK "
+                                   f"averaged over seeds {list(SEEDS)} among those trained with every seed"
+                                   + ("; the rows after it are experiments that did not beat it." if list(ABLATION)[-1] != FINAL
+                                      else ".")
                                    + " Data configurations not yet measured: "
                                    + (", ".join(n for n in ABLATION if n not in {r["data"] for r in ablation}) or "none")
                                    + ".",
