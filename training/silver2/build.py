@@ -20,7 +20,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from annotation import LEVELS, agreement, collect, read_jsonl, read_log, write_jsonl  # noqa: E402
 
-STRANDS = ("natural", "shortcut", "active1", "active2", "structure")
+STRANDS = ("natural", "shortcut", "active1", "active2", "structure", "recent")
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 FIELDS = ("doc_id", "source", "actor", "date", "doc_type", "text")
 
