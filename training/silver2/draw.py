@@ -2,7 +2,7 @@
 
     python training/silver2/draw.py natural            # candidates_natural.jsonl
     python training/silver2/draw.py shortcut           # candidates_shortcut.jsonl (scores a pool with the current model)
-    python training/silver2/draw.py active --round 1 --model models/tonecls-base
+    python training/silver2/draw.py active --round 1 --model models/tonecls-base   # rounds 1-3
     python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
     python training/silver2/draw.py recent             # candidates_recent.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
@@ -56,7 +56,7 @@ SHORTCUT_GROUPS = {
     "leverage": r"\b(leverage|cards?|holdings|reserves|treasur(y|ies)|bargaining chip|pressure)\b",
 }
 SHORTCUT_PER_GROUP = 360
-ACTIVE_SIZE = {1: 1500, 2: 1000}
+ACTIVE_SIZE = {1: 1500, 2: 1000, 3: 1200}
 STRUCTURE_GROUPS = {  # group: (patterns a statement must all match, document types or None for all)
     "negation": ([r"\b(will not|won't|would not|wouldn't|shall not|do not|don't|does not|doesn't|cannot|can't|never|"
                   r"no longer|not going to|not seek|not intend|refus\w*|rul(e|es|ed) out)\b"], None),
@@ -78,7 +78,7 @@ GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.json
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
         [HERE.parent / "future" / "candidates.jsonl"]
-BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37}
+BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37, "active3": 38}
 BATCH_SIZE = {"structure": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
