@@ -283,16 +283,18 @@ def adjudication_workspace(items: list[dict], folder: Path, seed: int = 0) -> Pa
     return folder
 
 
-def collect(key: list[dict], annotations: Path, gold_levels: dict, log: dict) -> tuple[dict, dict]:
+def collect(key: list[dict], annotations: Path, gold_levels: dict, log: dict,
+            dropped: tuple[str, ...] = ()) -> tuple[dict, dict]:
     """Every batch of ``key`` from ``annotations/<batch>.jsonl``: ``(source_id -> rating, quality)``.
 
     ``rating`` holds the level, the batch, who rated it and when (from ``log``: batch -> {annotator,
     finished_at}) and the batch's QWK on its hidden gold statements; ``quality`` has one entry per
     batch, plus one per discarded pass in ``annotations/discarded/`` (a batch below QWK 0.90 was
     rated again from scratch by another annotator; the first pass stays there, scored, never used).
+    A ``dropped`` batch (no pass reached 0.90) has only discarded passes: its statements get no rating.
     """
     ratings, quality = {}, {}
-    for batch in sorted({k["batch"] for k in key}):
+    for batch in sorted({k["batch"] for k in key} - set(dropped)):
         labels = read_labels(annotations / f"{batch}.jsonl")
         q = check(labels, key, batch, gold_levels)
         quality[batch] = {**q, **log.get(batch, {})}
