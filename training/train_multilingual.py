@@ -20,6 +20,12 @@ probabilities there, the calibration targets, are sharper than on new text; ECE 
 what that costs.
 
 Writes the head and its ``config.json`` (with every number it reports) into ``--out``.
+
+    python training/train_multilingual.py --recalibrate   # after the English model changed
+
+keeps the head in ``--out`` (trained with the teacher its config names) and fits only its calibrators and
+conformal intervals to the new ``--teacher`` on ``ml-dev``, then measures ``ml-test`` again (minutes, not
+the hour of embedding every training statement).
 """
 
 from __future__ import annotations
@@ -240,8 +246,6 @@ def align(logits: np.ndarray, target: np.ndarray, groups: np.ndarray | None = No
 
 def main() -> None:
     from tonecls.classifier import ToneClassifier
-    from tonecls.conformal import ConformalPredictor
-    from tonecls.metrics import expected_calibration_error
     from tonecls.multilingual import MultilingualScorer
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -249,11 +253,37 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "models" / "tonecls-base" / "multilingual"))
     p.add_argument("--unlabelled", type=int, default=8000)
     p.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
+    p.add_argument("--recalibrate", action="store_true",
+                   help="keep the head in --out; fit its calibrators to --teacher and measure again")
     args = p.parse_args()
 
     teacher = ToneClassifier.from_pretrained(args.teacher, multilingual=False)  # the English model alone
     scorer = MultilingualScorer({}, {})
     ml = read_jsonl(TRANSLATIONS)
+    split = {s: [r for r in ml if r["split"] == s] for s in ("ml-dev", "ml-test")}
+    sets = {s: {lang: (embed(scorer, [r[lang] for r in part]), np.asarray([r["level"] for r in part]))
+                for lang in LANGS} for s, part in split.items()}
+    if args.recalibrate:
+        head = MultilingualScorer.from_pretrained(args.out)
+        info = {k: v for k, v in head.info.items() if k in (
+            "trained_on", "teacher", "chosen", "configurations", "another seed (ml-dev mean QWK)")}
+    else:
+        head, info = choose_and_train(args, teacher, scorer, ml, sets)
+    info["calibrated_to"] = f"{Path(args.teacher).name}, weights sha256 {teacher_key(args.teacher)}"
+    calibrate_and_report(head, teacher, scorer, split, sets, info, args.out)
+
+
+def teacher_key(folder) -> str:
+    """The first 12 hex digits of the English model's weights' sha256 (the model the calibrators match)."""
+    from tonecls.encoder import sha256_file
+
+    return sha256_file(Path(folder) / "model.safetensors")[:12]
+
+
+def choose_and_train(args, teacher, scorer, ml, sets):
+    """Choose and train the head on ``ml-dev`` (``CONFIGS``); returns it uncalibrated, with its ``info``."""
+    from tonecls.multilingual import MultilingualScorer
+
     rows = recipe.not_in(recipe.training_rows(recipe.ABLATION[recipe.FINAL]), [{"text": r["en"]} for r in ml])
     translated = read_jsonl(TRAIN_TRANSLATIONS) if TRAIN_TRANSLATIONS.is_file() else []
     originals = [{"text": r["en"]} for r in translated]
@@ -264,9 +294,6 @@ def main() -> None:
     print(f"{len(rows)} labelled rows, {len(translated)} translated training statements, {len(pool)} unlabelled "
           "statements with teacher probabilities", flush=True)
     x_en, x_tr, x_pool = (embed(scorer, [r["text"] for r in part]) for part in (rows, translated, [{"text": t} for t in pool]))
-    split = {s: [r for r in ml if r["split"] == s] for s in ("ml-dev", "ml-test")}
-    sets = {s: {lang: (embed(scorer, [r[lang] for r in part]), np.asarray([r["level"] for r in part]))
-                for lang in LANGS} for s, part in split.items()}
 
     soft_originals = teacher_probabilities(teacher, [r["text"] for r in originals]) if translated else None
 
@@ -294,7 +321,21 @@ def main() -> None:
     chosen = max(results, key=lambda r: r["ml-dev mean QWK (ja, zh, ru)"])["configuration"]
     _, best_other_seed, _ = cached_head(chosen, *training_set(CONFIGS[chosen]), CONFIGS[chosen]["distill"],
                                         CONFIGS[chosen]["hidden"], sets["ml-dev"], seed=1)
-    head = MultilingualScorer(heads[chosen], {})
+    info = {"trained_on": f"{len(rows)} human-labelled training rows of train_default.py (English)"
+                          + (f", {len(translated)} of them translated (training/multilingual/train_translations.jsonl)"
+                             if CONFIGS[chosen]["translations"] else "")
+                          + f" and {len(pool)} unlabelled statements with the English model's probabilities",
+            "teacher": str(Path(args.teacher).name), "chosen": chosen, "configurations": [
+                {k: v for k, v in r.items() if k != "epochs"} for r in results],
+            "another seed (ml-dev mean QWK)": round(best_other_seed, 4)}
+    return MultilingualScorer(heads[chosen], {}), info
+
+
+def calibrate_and_report(head, teacher, scorer, split, sets, info: dict, out) -> None:
+    """Fit the head's calibrators (per language, to ``teacher``) and conformal intervals on ``ml-dev``,
+    measure ``ml-test`` and English routing, and save the head with ``info`` and every number into ``out``."""
+    from tonecls.conformal import ConformalPredictor
+    from tonecls.metrics import expected_calibration_error
 
     # A calibrator per language on ml-dev, matching the English model on the originals; the pooled one
     # (Japanese, Chinese, Russian) for languages not measured. Conformal intervals on ml-dev's levels.
@@ -337,18 +378,11 @@ def main() -> None:
                       "future-dev QWK, the English model": round(ordinal_metrics(
                           y_fd, teacher.predict_proba([r["text"] for r in future_dev]))["qwk"], 4)}
     eng = ordinal_metrics(sets["ml-test"]["en"][1], english_probs)
-    info = {"trained_on": f"{len(rows)} human-labelled training rows of train_default.py (English)"
-                          + (f", {len(translated)} of them translated (training/multilingual/train_translations.jsonl)"
-                             if CONFIGS[chosen]["translations"] else "")
-                          + f" and {len(pool)} unlabelled statements with the English model's probabilities",
-            "teacher": str(Path(args.teacher).name), "chosen": chosen, "configurations": [
-                {k: v for k, v in r.items() if k != "epochs"} for r in results],
-            "another seed (ml-dev mean QWK)": round(best_other_seed, 4),
-            "calibration_choice": calibration,
+    info = {**info, "calibration_choice": calibration,
             "ml_test": report, "english_model_on_ml_test": {"QWK": round(eng["qwk"], 4), "Spearman": round(eng["spearman"], 4),
                                                             "ECE": round(float(expected_calibration_error(sets["ml-test"]["en"][1], english_probs)), 4)},
             "english_routing": english_choice, "languages_measured": list(LANGS)}
-    head.save(args.out, info)
+    head.save(out, info)
     print(json.dumps({k: v for k, v in info.items() if k != "configurations"}, indent=2))
 
 
