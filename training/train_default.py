@@ -479,8 +479,8 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                                                       if r.get("note")}))
                                    + f" The shipped recipe is {FINAL!r}, the configuration with the highest future-dev QWK "
                                    f"averaged over seeds {list(SEEDS)} among those trained with every seed"
-                                   + ("; the rows after it are experiments that did not beat it." if ablation and ablation[-1]["data"] != FINAL
-                                      else ".")
+                                   + ("; the rows after it are experiments that did not beat it."
+                                      if ablation and ablation[-1]["data"] != FINAL else ".")
                                    + " Data configurations not yet measured: "
                                    + (", ".join(n for n in ABLATION if n not in {r["data"] for r in ablation}) or "none")
                                    + ".",
