@@ -90,9 +90,14 @@ def taken_documents(own_strands: bool = True) -> set[str]:
     return docs
 
 
+def normalized(text: str) -> str:
+    """A statement's text for comparing: lower case, single spaces."""
+    return " ".join(text.lower().split())
+
+
 def drawn_texts(but: str | None = None) -> set[str]:
     """The statements of this round's strands (but ``candidates_<but>.jsonl``), normalised."""
-    return {" ".join(r["text"].lower().split()) for path in HERE.glob("candidates_*.jsonl")
+    return {normalized(r["text"]) for path in HERE.glob("candidates_*.jsonl")
             if path.stem != f"candidates_{but}" for r in read_jsonl(path)}
 
 
@@ -164,7 +169,7 @@ def active(round_: int, model: str) -> None:
     drawn = drawn_texts()
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False))]
     pool = draw(docs, {k: v * 4 for k, v in NATURAL.items()}, seed=50 + round_, per_doc=2, prefix="p",
-                keep=lambda s: " ".join(s.lower().split()) not in drawn)
+                keep=lambda s: normalized(s) not in drawn)
     texts = [r["text"] for r in pool]
     probs = _model_levels(model, texts)
     entropy = -(probs * np.log(np.clip(probs, 1e-12, 1))).sum(1)
@@ -202,7 +207,7 @@ def structure() -> None:
         used = {r["doc_id"] for r in rows}
         pool = [(g, d) for d in docs if d["id"] not in used and (types is None or d["doc_type"] in types)]
         rows += draw(pool, {g: STRUCTURE_PER_GROUP}, seed=44, per_doc=1, prefix=g[:2],
-                     keep=lambda s: all(m(s) for m in matchers) and " ".join(s.lower().split()) not in drawn)
+                     keep=lambda s: all(m(s) for m in matchers) and normalized(s) not in drawn)
     random.Random(44).shuffle(rows)
     rows = [{"cand_id": f"t{i:05d}", **{k: v for k, v in r.items() if k != "cand_id"}} for i, r in enumerate(rows)]
     write_jsonl(HERE / "candidates_structure.jsonl", rows)
@@ -222,7 +227,7 @@ def recent() -> None:
     Documents may be shared with the round's other strands (statements not): too few recent ones are left."""
     drawn = drawn_texts(but="recent")
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False)) if is_recent(d)]
-    rows = draw(docs, RECENT, seed=45, prefix="r", keep=lambda s: " ".join(s.lower().split()) not in drawn)
+    rows = draw(docs, RECENT, seed=45, prefix="r", keep=lambda s: normalized(s) not in drawn)
     write_jsonl(HERE / "candidates_recent.jsonl", rows)
     print(f"recent: {len(rows)} statements from {len({r['doc_id'] for r in rows})} documents")
 
