@@ -3,6 +3,7 @@
     python training/silver2/draw.py natural            # candidates_natural.jsonl
     python training/silver2/draw.py shortcut           # candidates_shortcut.jsonl (scores a pool with the current model)
     python training/silver2/draw.py active --round 1 --model models/tonecls-base   # rounds 1-3
+    python training/silver2/draw.py active --round 4 --recent   # round 4, among the recent years only
     python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
     python training/silver2/draw.py recent             # candidates_recent.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
@@ -21,7 +22,9 @@ Strands (all from documents before the future period, and of no gold, silver or 
   words in history and commemoration; drawn naturally among the statements of each form;
 * ``recent``: the register closest to the future period, natural by document type among the last
   years before it (UN debate 2016-2020, White House July 2023 - June 2024), where the model of
-  2026-12-05 misses most on future-dev (UN speeches rated a level too low).
+  2026-12-05 misses most on future-dev (UN speeches rated a level too low);
+* ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
+  only (the register of ``recent``, which moved future-dev most).
 
 The model and the weak labels only decide which statements are drawn; the levels come from the
 annotators, who see the text alone.
@@ -56,7 +59,7 @@ SHORTCUT_GROUPS = {
     "leverage": r"\b(leverage|cards?|holdings|reserves|treasur(y|ies)|bargaining chip|pressure)\b",
 }
 SHORTCUT_PER_GROUP = 360
-ACTIVE_SIZE = {1: 1500, 2: 1000, 3: 1200}
+ACTIVE_SIZE = {1: 1500, 2: 1000, 3: 1200, 4: 1200}
 STRUCTURE_GROUPS = {  # group: (patterns a statement must all match, document types or None for all)
     "negation": ([r"\b(will not|won't|would not|wouldn't|shall not|do not|don't|does not|doesn't|cannot|can't|never|"
                   r"no longer|not going to|not seek|not intend|refus\w*|rul(e|es|ed) out)\b"], None),
@@ -78,7 +81,7 @@ GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.json
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
         [HERE.parent / "future" / "candidates.jsonl"]
-BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37, "active3": 38}
+BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37, "active3": 38, "active4": 39}
 BATCH_SIZE = {"structure": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
@@ -160,14 +163,16 @@ def shortcut(model: str) -> None:
     print(f"shortcut: {len(rows)} statements; model levels per group: {dict(counts)}")
 
 
-def active(round_: int, model: str) -> None:
-    """The statements the model is least sure of, or disagrees with the weak labels on most."""
+def active(round_: int, model: str, recent_only: bool = False) -> None:
+    """The statements the model is least sure of, or disagrees with the weak labels on most (``recent_only``:
+    among the documents of the years just before the future period, :func:`is_recent`)."""
     from tonecls.labeling.pipeline import DEFAULTS, WeakLabeler
 
     # The pool may share documents with this round's other strands (not their statements): a model's
     # doubts are spread thinly, and excluding those documents would leave almost no press briefings.
     drawn = drawn_texts()
-    docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False))]
+    docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False))
+            if not recent_only or is_recent(d)]
     pool = draw(docs, {k: v * 4 for k, v in NATURAL.items()}, seed=50 + round_, per_doc=2, prefix="p",
                 keep=lambda s: normalized(s) not in drawn)
     texts = [r["text"] for r in pool]
@@ -250,6 +255,7 @@ if __name__ == "__main__":
     parser.add_argument("step", choices=("natural", "shortcut", "active", "structure", "recent", "batches"))
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--model", default=str(ROOT / "models" / "tonecls-base"))
+    parser.add_argument("--recent", action="store_true", help="active: draw among the recent years only")
     parser.add_argument("--strand", default="natural")
     a = parser.parse_args()
     if a.step == "natural":
@@ -257,7 +263,7 @@ if __name__ == "__main__":
     elif a.step == "shortcut":
         shortcut(a.model)
     elif a.step == "active":
-        active(a.round, a.model)
+        active(a.round, a.model, recent_only=a.recent)
     elif a.step == "structure":
         structure()
     elif a.step == "recent":
