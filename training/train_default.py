@@ -12,7 +12,7 @@ Data roles (no statement has two):
 * **training**, human-quality labels only: the gold set's ``dev`` split and round 3 (two blind
   ratings + adjudication), silver round 1 and silver round 2 (one blind rating each, every batch
   measured on hidden gold statements: natural draw, shortcut words, active learning, structure
-  forms, recent years, active round 3), the
+  forms, recent years, active rounds 3 and 4), the
   counterfactual edits (rated blind), the anchor set (written from the scale), and half of
   keep-it-local as level ranges (verbal conflict = 2-4, cooperation = 0-1);
 * **choosing**: ``future-dev`` (early stopping, the data configuration, soup or single run, the
@@ -97,6 +97,9 @@ ABLATION = {
     "+ active round 3": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural",
                          "silver 2 shortcut", "silver 2 active", "counterfactual edits", "silver 2 structure",
                          "silver 2 recent", "silver 2 active 3"),
+    "+ active round 4 (recent)": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local",
+                                  "silver 2 natural", "silver 2 shortcut", "silver 2 active", "counterfactual edits",
+                                  "silver 2 structure", "silver 2 recent", "silver 2 active 3", "silver 2 active 4"),
 }
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it becomes FINAL when
 # its future-dev QWK averaged over SEEDS is higher than FINAL's (``seeds_mean``): one seed's future-dev
@@ -180,6 +183,7 @@ SOURCES = {
     "silver 2 structure": lambda: _exact(_silver2("structure")()),
     "silver 2 recent": lambda: _exact(_silver2("recent")()),
     "silver 2 active 3": lambda: _exact(_silver2("active3")()),
+    "silver 2 active 4": lambda: _exact(_silver2("active4")()),
     "counterfactual edits": lambda: _exact(read_jsonl(EDITS)),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),
     "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
@@ -190,7 +194,7 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 natural": _silver2("natural"), "silver 2 shortcut": _silver2("shortcut"),
                "silver 2 active": lambda: _silver2("active1")() + _silver2("active2")(),
                "silver 2 structure": _silver2("structure"), "silver 2 recent": _silver2("recent"),
-               "silver 2 active 3": _silver2("active3")}
+               "silver 2 active 3": _silver2("active3"), "silver 2 active 4": _silver2("active4")}
 
 
 def held_out_texts() -> set[str]:
