@@ -15,6 +15,11 @@ change in ``score``, and accuracy / QWK against the labels when the file has the
 recommended setting is the fastest backend with the smallest guard whose agreement is at least
 ``--min-agreement`` (default 0.995, a margin over the 99 % target for a test split of a few
 hundred statements); it is then run for real as a check. ``--save`` writes the record.
+
+``--smooth ALPHA`` quantises the smoothed network for onnx-int8 (:mod:`tonecls.smoothing`; choose
+ALPHA on dev sets with ``benchmarks/int8_recipes.py``): the activation maxima of ``--calibration``
+*training* statements are written beside the record (``int8-smoothing.safetensors``), which names
+them with their sha256.
 """
 
 from __future__ import annotations
@@ -103,13 +108,17 @@ def main(argv=None) -> int:
     ap.add_argument("--save", action="store_true", help="write the record (cache dir, or --to-model-folder)")
     ap.add_argument("--to-model-folder", action="store_true", help="write MODEL/fast.json")
     ap.add_argument("--json", help="also write the full report here")
+    ap.add_argument("--smooth", type=float, default=None, metavar="ALPHA",
+                    help="onnx-int8 quantises the smoothed network (tonecls.smoothing) with this alpha")
+    ap.add_argument("--calibration", default="training/silver/silver.jsonl:300", metavar="PATH:N",
+                    help="training statements (JSONL, field text) whose first N give the activation maxima for --smooth")
     args = ap.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
     from tonecls.classifier import ToneClassifier
-    from tonecls.backends import apply_backend, save_agreement_record
+    from tonecls.backends import apply_backend, cache_dir, save_agreement_record, weights_key
 
     texts, gold, parts = [], [], []
     for item in args.data:
@@ -133,11 +142,24 @@ def main(argv=None) -> int:
     print(f"{args.model}: {n} statements ({len(enc.windows)} windows) from {data_name}; "
           f"reference torch fp32 {n / timings['torch']:.0f}/s")
     guards = [float(g) for g in args.guards.split(",")]
+    smoothing = None
+    if args.smooth is not None:
+        from tonecls.smoothing import activation_maxima, save_maxima
+
+        path, _, count = args.calibration.rpartition(":")
+        with open(path, encoding="utf-8") as f:
+            calibration = [json.loads(line)["text"] for line in f if line.strip()][:int(count)]
+        maxima = activation_maxima(ref.network, [torch.tensor(w) for w in ref.encode(calibration).windows])
+        file = (Path(args.model) / "int8-smoothing.safetensors" if args.save and args.to_model_folder else
+                cache_dir() / "agreement" / f"{weights_key(ref)[:32]}-int8-smoothing.safetensors")
+        smoothing = {"alpha": args.smooth, "file": str(file), "sha256": save_maxima(maxima, file)}
+        print(f"smoothing alpha {args.smooth}: activation maxima of {len(calibration)} statements of {path} in {file}")
     results: dict = {"torch": {"agreement": 1.0, **quality(ref_levels, gold)}}
     windows: dict = {}
     for backend in args.backends.split(","):
         clf = ToneClassifier.from_pretrained(args.model)
-        apply_backend(clf, backend, guard=0.0, threads=args.threads)
+        apply_backend(clf, backend, guard=0.0, threads=args.threads,
+                      smoothing=smoothing if backend == "onnx-int8" else None)
         clf.window_logits(type(enc)(enc.windows[:64], enc.owner[:64]))  # warm-up
         t = time.perf_counter()
         windows[backend] = clf.window_logits(enc)
@@ -171,13 +193,17 @@ def main(argv=None) -> int:
             best = min(ok, key=lambda r: r["guard"])
             recommended = {"backend": backend, "guard": best["guard"], "agreement": best["agreement"],
                            "rerun_fraction": best["rerun_fraction"], "exclude": ["head"]}
+            if smoothing and backend == "onnx-int8":
+                recommended["smoothing"] = {"alpha": args.smooth, "file": Path(smoothing["file"]).name,
+                                            "sha256": smoothing["sha256"], "calibration": args.calibration}
             break
     if recommended is None and "onnx" in results:
         recommended = {"backend": "onnx", "guard": 0.0, "agreement": results["onnx"]["by_guard"][0]["agreement"],
                        "rerun_fraction": 0.0, "exclude": ["head"]}
     if recommended:  # run the recommended setting for real: the simulation must hold
         clf = ToneClassifier.from_pretrained(args.model)
-        apply_backend(clf, recommended["backend"], guard=recommended["guard"], threads=args.threads)
+        apply_backend(clf, recommended["backend"], guard=recommended["guard"], threads=args.threads,
+                      smoothing=smoothing if "smoothing" in recommended else None)
         t = time.perf_counter()
         real = clf.predict_proba(texts).argmax(axis=1)
         recommended["rate"] = n / (time.perf_counter() - t)

@@ -30,6 +30,8 @@ Recipes:
 ``static``               static (calibrated) activation scales, per-channel weights, QDQ format
 ``nbits8-bN``            ``MatMulNBits`` 8-bit weights in blocks of N along the input, int8
                          compute with activations quantised per row and block (``accuracy_level=4``)
+``smooth-aNN``           ``dynamic`` on the smoothed network (:mod:`tonecls.smoothing`, alpha = NN / 100,
+                         activation maxima from the ``--calibration`` training statements)
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 GUARDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0)
 TARGET = 0.99
 RECIPES = ("dynamic", "dynamic-7bit", "dynamic-keep-ffn-out", "dynamic-keep-last", "static", "nbits8-b32",
-           "nbits8-b128")
+           "nbits8-b128", "smooth-a50", "smooth-a65", "smooth-a80", "smooth-a90", "smooth-a100")
 
 
 def jsonl(path: Path, split: str) -> list[str]:
@@ -63,13 +65,24 @@ def head_nodes(model) -> list[str]:
     return names + [f"{n}_MatMul" for n in names]
 
 
-def build(recipe: str, fp32: Path, out: Path, calibration: list[np.ndarray]) -> Path:
+def build(recipe: str, fp32: Path, out: Path, calibration: list[np.ndarray], network=None) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     path = out / f"{recipe}.onnx"
     if path.is_file():
         return path
+    if recipe.startswith("smooth"):
+        from types import SimpleNamespace
+
+        from tonecls import backends, smoothing
+
+        import torch
+
+        maxima = smoothing.activation_maxima(network, [torch.from_numpy(w) for w in calibration])
+        net = smoothing.smoothed(network, maxima, alpha=int(recipe.split("-a")[1]) / 100)
+        fp32 = backends.export_onnx(SimpleNamespace(network=net), out / f"{recipe}-fp32.onnx")
+        recipe = "dynamic"
     model = onnx.load(str(fp32))
     keep = head_nodes(model)
     matmuls = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm")]
@@ -158,7 +171,7 @@ def main(argv=None) -> int:
     runners = {"fp32 (ONNX)": backends.ort_forward(fp32, args.threads)}
     for r in recipes:
         t = time.perf_counter()
-        runners[r] = backends.ort_int8_forward(build(r, fp32, work, calib), args.threads)
+        runners[r] = backends.ort_int8_forward(build(r, fp32, work, calib, clf.network), args.threads)
         print(f"built {r} in {time.perf_counter() - t:.1f} s", flush=True)
 
     def run_all(forward):

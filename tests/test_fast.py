@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tonecls import backends as fast
+from tonecls import graphs
 from tonecls import start
 from tonecls.classifier import ToneClassifier
 
@@ -90,7 +91,7 @@ def test_head_stays_fp32_and_exclude_keeps_layers(tiny_classifier):
     kept = fast.torch_int8_network(tiny_classifier.network, exclude=("head", "encoder.encoder.layer.1"))
     assert isinstance(kept.encoder.encoder.layer[1].output.dense, torch.nn.Linear)
     assert not isinstance(kept.encoder.encoder.layer[0].output.dense, torch.nn.Linear)
-    assert fast._module_to_node_prefix("encoder.encoder.layer.5.output.dense") == "/encoder/encoder/layer.5/output/dense/"
+    assert graphs._module_to_node_prefix("encoder.encoder.layer.5.output.dense") == "/encoder/encoder/layer.5/output/dense/"
 
 
 def test_auto_uses_a_record_only_for_the_same_weights(tiny_model_dir, tiny_classifier):
@@ -179,7 +180,7 @@ def test_onnx_int8_keeps_excluded_layers_fp32(tiny_model_dir):
     linears = ("attention/self/query", "attention/self/key", "attention/self/value", "attention/output/dense",
                "intermediate/dense", "output/dense")
     # ONNX node names follow the module paths (BertModel's), which is what `exclude` matches.
-    layer = {i: {f"{fast._module_to_node_prefix(f'encoder.encoder.layer.{i}')}{m}/MatMul" for m in linears} for i in (0, 1)}
+    layer = {i: {f"{graphs._module_to_node_prefix(f'encoder.encoder.layer.{i}')}{m}/MatMul" for m in linears} for i in (0, 1)}
     assert layer[0] | layer[1] <= matmuls(fast.export_onnx(clf))
     kept = matmuls(fast.quantize_onnx(clf, exclude=("head", "encoder.encoder.layer.1")))
     assert layer[1] <= kept and not layer[0] & kept

@@ -13,7 +13,9 @@ module builds runners and never imports the classifier.
                and dynamically quantised activations in the encoder's Linear layers; the head
                (and any layers named in ``exclude``) stay fp32
 ``onnx-int8``  ONNX Runtime with ``onnxruntime.quantization.quantize_dynamic`` (per-channel
-               int8 MatMuls); the head and ``exclude`` layers stay fp32
+               int8 MatMuls); the head and ``exclude`` layers stay fp32; with ``smoothing``, of
+               the smoothed network (:mod:`tonecls.smoothing`: the same function, activation
+               outliers moved into the weights, which int8 reads far better)
 ``auto``       the fastest backend recorded as agreeing with fp32 on ≥ 99 % of levels for
                *these weights*, *this runtime* and *this processor class* (see
                :func:`agreement_record`); without such a record ``onnx`` (exact) when
@@ -46,24 +48,23 @@ are re-run get exactly the fp32 result; the others carry int8's small error in `
 and the probabilities. ``benchmarks/agreement.py`` measures agreement and the re-run
 fraction for several guards on a labelled split and writes the record that ``auto`` reads.
 
-Compiled graphs are cached under ``$TONECLS_CACHE`` (default ``~/.cache/tonecls``), keyed by
-a hash of the network's weights and the quantisation settings; nothing is downloaded.
+Compiled graphs (:mod:`tonecls.graphs`) are cached under ``$TONECLS_CACHE`` (default
+``~/.cache/tonecls``), keyed by a hash of the network's weights and the quantisation settings;
+nothing is downloaded.
 
 >>> from tonecls import ToneClassifier
 >>> clf = ToneClassifier.from_pretrained("./models/tonecls-base", backend="auto")   # doctest: +SKIP
 >>> clf.backend                                                                   # doctest: +SKIP
-'onnx-int8+guard0.1'
+'onnx-int8-smooth0.8+guard0.1'
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import os
 import threading
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -72,6 +73,8 @@ import numpy as np
 
 from ._files import atomic_write
 from .exceptions import BackendUnavailable  # noqa: F401 (re-exported)
+# The graphs and their keys live in .graphs; the public names are re-exported as part of this module's interface.
+from .graphs import EXPORT_VERSION, _has_ort, _module, _require_ort, cache_dir, export_onnx, quantize_onnx, weights_key
 
 BACKENDS = ("torch", "onnx", "int8", "onnx-int8", "auto")
 # The one backend choice of the convenience paths: ``tonecls.score()`` / ``load_default()``, the
@@ -82,7 +85,6 @@ AGREEMENT_TARGET = 0.99
 RECORD_NAME = "fast.json"
 # Fastest first: the order in which ``auto`` considers recorded backends.
 _SPEED_ORDER = ("onnx-int8", "int8", "onnx", "torch")
-EXPORT_VERSION = 3  # bump when the export or quantisation recipe changes (invalidates cached graphs)
 # Libraries recorded in agreement records and output metadata; those in RUNTIME_COMPARED compute
 # the numbers, so a record measured on other versions of them is not trusted by ``auto``.
 RUNTIME_PACKAGES = ("tonecls", "torch", "onnxruntime", "onnx", "transformers", "tokenizers")
@@ -91,10 +93,6 @@ log = logging.getLogger("tonecls")
 
 
 # --------------------------------------------------------------------------- keys and cache
-def cache_dir() -> Path:
-    return Path(os.environ.get("TONECLS_CACHE", Path.home() / ".cache" / "tonecls"))
-
-
 @dataclass
 class Runner:
     """Runs a network: ``forward(input_ids, attention_mask) -> logits`` for one padded batch.
@@ -109,30 +107,6 @@ class Runner:
     options: dict = field(default_factory=dict)
     guard_stats: dict | None = None
     weights_key: str | None = None
-
-
-_weights_keys: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def weights_key(clf) -> str:
-    """sha256 of the network's tensors (names, dtypes, shapes, bytes) and pooling: identifies
-    *these weights* whatever folder or base package they came from."""
-    if clf.runner is not None and clf.runner.weights_key:
-        return clf.runner.weights_key
-    cached = _weights_keys.get(_module(clf.network))
-    if cached:
-        return cached
-    digest = hashlib.sha256()
-    digest.update(f"pooling={clf.network.pooling};labels={list(clf.labels)}".encode())
-    for name, tensor in sorted(clf.network.state_dict().items()):
-        if name.endswith("position_ids"):
-            continue
-        t = tensor.detach().contiguous().cpu()
-        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
-        digest.update(t.view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
-    key = digest.hexdigest()
-    _weights_keys[_module(clf.network)] = key
-    return key
 
 
 def runtime_versions() -> dict[str, str | None]:
@@ -173,95 +147,6 @@ def cpu_kind() -> str:
         if flag in flags:
             return f"{machine}-{kind}"
     return machine
-
-
-# --------------------------------------------------------------------------- ONNX export
-def _has_ort() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _require_ort():
-    if not _has_ort():
-        raise BackendUnavailable("The onnx backends need onnxruntime: pip install 'tonecls[fast]'")
-
-
-def export_onnx(clf, path: str | Path | None = None, *, opset: int = 17) -> Path:
-    """Export the fp32 network to ONNX (inputs ``input_ids``, ``attention_mask``; output
-    ``logits``; batch and sequence axes dynamic). Without ``path`` the graph is cached under
-    :func:`cache_dir` keyed by :func:`weights_key`."""
-    import torch
-
-    if path is None:
-        path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{EXPORT_VERSION}-fp32.onnx"
-    path = Path(path)
-    if path.is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    network = _module(clf.network).eval()
-    ids = torch.full((2, 16), 101, dtype=torch.long)
-    mask = torch.ones_like(ids)
-    mask[1, 10:] = 0
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-            "logits": {0: "batch"}}
-    import warnings
-
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")
-        # The TorchScript exporter writes one self-contained file in ~2 s; the dynamo exporter
-        # is the fallback for torch versions that drop it.
-        try:
-            torch.onnx.export(network, (ids, mask), str(tmp), input_names=["input_ids", "attention_mask"],
-                              output_names=["logits"], dynamic_axes=axes, opset_version=opset, dynamo=False)
-        except Exception:  # pragma: no cover - depends on the torch version
-            program = torch.onnx.export(network, (ids, mask), input_names=["input_ids", "attention_mask"],
-                                        output_names=["logits"], dynamic_axes=axes, dynamo=True)
-            program.save(str(tmp), external_data=False)
-    os.replace(tmp, path)
-    return path
-
-
-def _module_to_node_prefix(module: str) -> str:
-    # "encoder.encoder.layer.5.output.dense" -> "/encoder/encoder/layer.5/output/dense/"
-    parts, out = module.split("."), []
-    for p in parts:
-        if p.isdigit() and out:
-            out[-1] += "." + p
-        else:
-            out.append(p)
-    return "/" + "/".join(out) + "/"
-
-
-def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool = True,
-                  reduce_range: bool = False) -> Path:
-    """Dynamic int8 ONNX graph of the network (cached). ``exclude`` names modules (as in
-    ``network.named_modules()``) whose MatMul/Gemm stay fp32; the head by default."""
-    _require_ort()
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tag = hashlib.sha256(json.dumps([sorted(exclude), per_channel, reduce_range]).encode()).hexdigest()[:10]
-    path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{EXPORT_VERSION}-int8-{tag}.onnx"
-    if path.is_file():
-        return path
-    fp32 = export_onnx(clf)
-    model = onnx.load(str(fp32))
-    prefixes = [_module_to_node_prefix(m) for m in exclude]
-    excluded = [n.name for n in model.graph.node
-                if n.op_type in ("MatMul", "Gemm") and any(n.name.startswith(p) for p in prefixes)]
-    # onnxruntime rewrites a Gemm into "<name>_MatMul" + "<name>_Add" before it reads nodes_to_exclude,
-    # so the original name alone leaves the head quantised (found when onnxruntime 1.32 failed the tests).
-    excluded += [f"{n.name}_MatMul" for n in model.graph.node if n.op_type == "Gemm" and n.name in excluded]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.onnx")
-    quantize_dynamic(str(fp32), str(tmp), per_channel=per_channel, reduce_range=reduce_range,
-                     weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
-                     nodes_to_exclude=excluded)
-    os.replace(tmp, path)
-    return path
 
 
 def ort_forward(onnx_path: str | Path, threads: int | None = None, *, sha256: str | None = None,
@@ -516,8 +401,14 @@ def choose_auto(clf) -> tuple[str, dict]:
         distrust = record_problem(record)
         if distrust is None and rec.get("agreement", 0) >= AGREEMENT_TARGET and rec.get("backend") in BACKENDS:
             if rec["backend"] not in ("onnx", "onnx-int8") or _has_ort():
+                smoothing = rec.get("smoothing")
+                if smoothing:  # the maxima file lies beside the record
+                    smoothing = {"alpha": smoothing["alpha"], "sha256": smoothing["sha256"],
+                                 "file": str(Path(record["_path"]).parent / smoothing["file"]),
+                                 "recorded_in": record["_path"]}
                 return rec["backend"], {
                     "guard": rec.get("guard", 0.0), "exclude": tuple(rec.get("exclude", ("head",))),
+                    "smoothing": smoothing,
                     "reason": (f"{rec['backend']} agreed with fp32 on {rec['agreement']:.2%} of levels "
                                f"({record.get('data', '?')}, record {record['_path']})")}
     if _has_ort():
@@ -549,12 +440,14 @@ def apply_backend(clf, backend: str = "torch", **options):
 
 
 def build_runner(clf, backend: str = "torch", *, guard: float | None = None, exclude: Sequence[str] | None = None,
-                 threads: int | None = None, per_channel: bool = True, independent: bool = True) -> Runner | None:
+                 threads: int | None = None, per_channel: bool = True, independent: bool = True,
+                 smoothing: dict | None = None) -> Runner | None:
     """A :class:`Runner` of ``clf``'s network for ``backend`` (None for plain ``"torch"``). Its
-    ``name`` says what was built, e.g. ``"onnx-int8+guard0.05"``. ``guard`` and ``exclude`` apply to
-    the int8 backends; ``threads`` sets intra-op threads (default: torch's setting).
-    ``independent=False`` runs the int8 backends batched, so that scores depend on the batch (for
-    benchmarks; the name says ``-batched``)."""
+    ``name`` says what was built, e.g. ``"onnx-int8-smooth0.8+guard0.1"``. ``guard`` and ``exclude``
+    apply to the int8 backends, ``smoothing`` to ``onnx-int8`` (see :func:`quantize_onnx`);
+    ``threads`` sets intra-op threads (default: torch's setting). ``independent=False`` runs the
+    int8 backends batched, so that scores depend on the batch (for benchmarks; the name says
+    ``-batched``)."""
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; choose one of {list(BACKENDS)}.")
     with _apply_lock:
@@ -564,10 +457,13 @@ def build_runner(clf, backend: str = "torch", *, guard: float | None = None, exc
             reason, notice = opts.pop("reason"), opts.pop("notice", None)
             guard = opts.get("guard", 0.0) if guard is None else guard
             exclude = opts.get("exclude", ("head",)) if exclude is None else exclude
+            smoothing = opts.get("smoothing") if smoothing is None else smoothing
+        if smoothing and backend != "onnx-int8":
+            raise ValueError(f"smoothing applies to the onnx-int8 backend only, not {backend!r}.")
         guard = 0.0 if guard is None else float(guard)
         exclude = tuple(("head",) if exclude is None else exclude)
         options = {"backend": backend, "guard": guard, "exclude": list(exclude), "per_channel": per_channel,
-                   "independent": independent, "reason": reason, "notice": notice}
+                   "independent": independent, "smoothing": smoothing or None, "reason": reason, "notice": notice}
         reference = None
         if backend == "torch":
             return None if reason is None else Runner(torch_forward(_module(clf.network), threads), "torch", options)
@@ -578,22 +474,16 @@ def build_runner(clf, backend: str = "torch", *, guard: float | None = None, exc
             forward = torch_rows_forward(qnet, threads) if independent else torch_forward(qnet, threads)
             reference = torch_forward(_module(clf.network), threads)
         else:  # onnx-int8
-            forward = ort_int8_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel), threads,
-                                       independent)
+            forward = ort_int8_forward(quantize_onnx(clf, exclude=exclude, per_channel=per_channel, smoothing=smoothing),
+                                       threads, independent)
             reference = ort_forward(export_onnx(clf), threads, lazy=True) if guard > 0 else None
-        name, stats = backend, None
+        name, stats = backend + (f"-smooth{float(smoothing['alpha']):g}" if smoothing else ""), None
         if reference is not None and guard > 0:
             stats = {}
             forward = guarded(forward, reference, clf.calibrated_probabilities, guard, stats)
-            name = f"{backend}+guard{guard:g}"
+            name += f"+guard{guard:g}"
         if backend in ("int8", "onnx-int8") and tuple(exclude) != ("head",):
             name += "-keep:" + ",".join(e for e in exclude if e != "head")
         if backend in ("int8", "onnx-int8") and not independent:
             name += "-batched"
         return Runner(forward, name, options, stats)
-
-
-# --------------------------------------------------------------------------- stand-ins
-def _module(network):
-    """The torch module behind ``network``: a stand-in (:class:`tonecls.start.NoNetwork`) loads it."""
-    return network.torch_module() if hasattr(type(network), "torch_module") else network

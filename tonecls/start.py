@@ -74,7 +74,8 @@ def ort_worker_spec(clf) -> dict | None:
     guard = float(options.get("guard") or 0.0)
     exclude = tuple(options.get("exclude") or ("head",))
     per_channel = options.get("per_channel", True)
-    fast_path = export_onnx(clf) if backend == "onnx" else quantize_onnx(clf, exclude=exclude, per_channel=per_channel)
+    fast_path = export_onnx(clf) if backend == "onnx" else quantize_onnx(clf, exclude=exclude, per_channel=per_channel,
+                                                                         smoothing=options.get("smoothing"))
     return {"name": clf.name, "labels": list(clf.labels), "max_length": clf.max_length, "stride": clf.stride,
             "aggregate": clf.aggregate, "pooling": clf.network.pooling, "tokenizer": clf.tokenizer.to_str(),
             "calibrator": clf.calibrator.to_dict() if clf.calibrator is not None else None,
