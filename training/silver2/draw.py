@@ -5,6 +5,7 @@
     python training/silver2/draw.py active --round 1 --model models/tonecls-base   # rounds 1-3
     python training/silver2/draw.py active --round 4 --recent   # round 4, among the recent years only
     python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
+    python training/silver2/draw.py structure --round 2    # candidates_structure2.jsonl (no model)
     python training/silver2/draw.py recent             # candidates_recent.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
@@ -25,6 +26,10 @@ Strands (all from documents before the future period, and of no gold, silver or 
   2026-12-05 misses most on future-dev (UN speeches rated a level too low);
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
   only (the register of ``recent``, which moved future-dev most).
+* ``structure2``: a second draw of ``structure``'s forms (other statements, another seed), plus
+  ``finance``: statements about reserves, holdings, bonds and currencies, where the seed case's
+  cautious counterparts live (the behavioural suite's weakest category after the model of
+  2026-12-05; ``+ structure forms`` was the one strand that raised the future-dev mean over seeds).
 
 The model and the weak labels only decide which statements are drawn; the levels come from the
 annotators, who see the text alone.
@@ -75,14 +80,17 @@ STRUCTURE_GROUPS = {  # group: (patterns a statement must all match, document ty
                  r"liberation|victims of|generations ago|years ago)\b"], None),
 }
 STRUCTURE_PER_GROUP = 170
+STRUCTURE2_GROUPS = {**STRUCTURE_GROUPS, "finance": ([r"\b(reserves|holdings|treasur(y|ies)|bonds?|sovereign debt|"
+                                                       r"currenc(y|ies)|dollars?|yuan|renminbi|yen)\b"], None)}
 RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 110, "fact sheet": 70,
           "readout": 70, "joint statement": 30}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
         [HERE.parent / "future" / "candidates.jsonl"]
-BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37, "active3": 38, "active4": 39}
-BATCH_SIZE = {"structure": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
+BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
+              "active3": 38, "active4": 39, "structure2": 40}
+BATCH_SIZE = {"structure": 170, "structure2": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
 def taken_documents(own_strands: bool = True) -> set[str]:
@@ -201,25 +209,28 @@ def active(round_: int, model: str, recent_only: bool = False) -> None:
           f"(pool {entropy.mean():.3f})")
 
 
-def structure() -> None:
-    """Statements of each form in ``STRUCTURE_GROUPS``, natural within the form (one per document).
-    As for ``active``, documents may be shared with the round's other strands (not statements): the
+def structure(round_: int = 1) -> None:
+    """Statements of each form in ``STRUCTURE_GROUPS`` (round 2: ``STRUCTURE2_GROUPS``, another
+    seed, none of round 1's statements), natural within the form (one per document). As for
+    ``active``, documents may be shared with the round's other strands (not statements): the
     remarks and briefings left otherwise hold too few statements in the spoken register."""
+    strand, seed, groups, prefix = (("structure", 44, STRUCTURE_GROUPS, "t") if round_ == 1 else
+                                    ("structure2", 46, STRUCTURE2_GROUPS, "u"))
     docs = past_documents(taken_documents(own_strands=False))
-    drawn, rows = drawn_texts(but="structure"), []
-    for g, (patterns, types) in STRUCTURE_GROUPS.items():
+    drawn, rows = drawn_texts(but=strand), []
+    for g, (patterns, types) in groups.items():
         matchers = [words(p) for p in patterns]
         used = {r["doc_id"] for r in rows}
         pool = [(g, d) for d in docs if d["id"] not in used and (types is None or d["doc_type"] in types)]
-        rows += draw(pool, {g: STRUCTURE_PER_GROUP}, seed=44, per_doc=1, prefix=g[:2],
+        rows += draw(pool, {g: STRUCTURE_PER_GROUP}, seed=seed, per_doc=1, prefix=g[:2],
                      keep=lambda s: all(m(s) for m in matchers) and normalized(s) not in drawn)
-    random.Random(44).shuffle(rows)
-    rows = [{"cand_id": f"t{i:05d}", **{k: v for k, v in r.items() if k != "cand_id"}} for i, r in enumerate(rows)]
-    write_jsonl(HERE / "candidates_structure.jsonl", rows)
+    random.Random(seed).shuffle(rows)
+    rows = [{"cand_id": f"{prefix}{i:05d}", **{k: v for k, v in r.items() if k != "cand_id"}} for i, r in enumerate(rows)]
+    write_jsonl(HERE / f"candidates_{strand}.jsonl", rows)
     by = defaultdict(lambda: defaultdict(int))
     for r in rows:
         by[r["stratum"]][r["doc_type"]] += 1
-    print(f"structure: {len(rows)} statements; document types per group: { {g: dict(v) for g, v in by.items()} }")
+    print(f"{strand}: {len(rows)} statements; document types per group: { {g: dict(v) for g, v in by.items()} }")
 
 
 def is_recent(d: dict) -> bool:
@@ -265,7 +276,7 @@ if __name__ == "__main__":
     elif a.step == "active":
         active(a.round, a.model, recent_only=a.recent)
     elif a.step == "structure":
-        structure()
+        structure(a.round)
     elif a.step == "recent":
         recent()
     else:
