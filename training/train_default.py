@@ -103,6 +103,10 @@ ABLATION = {
     "+ structure forms 2": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural",
                             "silver 2 shortcut", "silver 2 active", "counterfactual edits", "silver 2 structure",
                             "silver 2 recent", "silver 2 active 3", "silver 2 active 4", "silver 2 structure 2"),
+    "+ recent years 2": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local", "silver 2 natural",
+                         "silver 2 shortcut", "silver 2 active", "counterfactual edits", "silver 2 structure",
+                         "silver 2 recent", "silver 2 active 3", "silver 2 active 4", "silver 2 structure 2",
+                         "silver 2 recent 2"),
 }
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it becomes FINAL when
 # its future-dev QWK averaged over SEEDS is higher than FINAL's (``seeds_mean``): one seed's future-dev
@@ -188,6 +192,7 @@ SOURCES = {
     "silver 2 active 3": lambda: _exact(_silver2("active3")()),
     "silver 2 active 4": lambda: _exact(_silver2("active4")()),
     "silver 2 structure 2": lambda: _exact(_silver2("structure2")()),
+    "silver 2 recent 2": lambda: _exact(_silver2("recent2")()),
     "counterfactual edits": lambda: _exact(read_jsonl(EDITS)),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),
     "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
@@ -199,7 +204,7 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 active": lambda: _silver2("active1")() + _silver2("active2")(),
                "silver 2 structure": _silver2("structure"), "silver 2 recent": _silver2("recent"),
                "silver 2 active 3": _silver2("active3"), "silver 2 active 4": _silver2("active4"),
-               "silver 2 structure 2": _silver2("structure2")}
+               "silver 2 structure 2": _silver2("structure2"), "silver 2 recent 2": _silver2("recent2")}
 
 
 def held_out_texts() -> set[str]:
