@@ -18,8 +18,8 @@ hundred statements); it is then run for real as a check. ``--save`` writes the r
 
 ``--smooth ALPHA`` quantises the smoothed network for onnx-int8 (:mod:`tonecls.smoothing`; choose
 ALPHA on dev sets with ``benchmarks/int8_recipes.py``): the activation maxima of ``--calibration``
-*training* statements are written beside the record (``int8-smoothing.safetensors``), which names
-them with their sha256.
+*training* statements (``PATH:N``, the first N; ``PATH``, all) are written beside the record
+(``int8-smoothing.safetensors``) when it is saved, and the record names them with their sha256.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,14 +147,16 @@ def main(argv=None) -> int:
     if args.smooth is not None:
         from tonecls.smoothing import activation_maxima, save_maxima
 
-        path, _, count = args.calibration.rpartition(":")
+        path, sep, count = args.calibration.rpartition(":")
+        if not sep or not count.isdigit():
+            path, count = args.calibration, None
         with open(path, encoding="utf-8") as f:
-            calibration = [json.loads(line)["text"] for line in f if line.strip()][:int(count)]
+            calibration = [json.loads(line)["text"] for line in f if line.strip()][:int(count) if count else None]
         maxima = activation_maxima(ref.network, [torch.tensor(w) for w in ref.encode(calibration).windows])
-        file = (Path(args.model) / "int8-smoothing.safetensors" if args.save and args.to_model_folder else
-                cache_dir() / "agreement" / f"{weights_key(ref)[:32]}-int8-smoothing.safetensors")
+        # Measured from a private copy; the file beside the record is written only with the record (--save).
+        file = Path(tempfile.mkdtemp(prefix="tonecls-smoothing-")) / "int8-smoothing.safetensors"
         smoothing = {"alpha": args.smooth, "file": str(file), "sha256": save_maxima(maxima, file)}
-        print(f"smoothing alpha {args.smooth}: activation maxima of {len(calibration)} statements of {path} in {file}")
+        print(f"smoothing alpha {args.smooth}: activation maxima of {len(calibration)} statements of {path}")
     results: dict = {"torch": {"agreement": 1.0, **quality(ref_levels, gold)}}
     windows: dict = {}
     for backend in args.backends.split(","):
@@ -194,8 +197,10 @@ def main(argv=None) -> int:
             recommended = {"backend": backend, "guard": best["guard"], "agreement": best["agreement"],
                            "rerun_fraction": best["rerun_fraction"], "exclude": ["head"]}
             if smoothing and backend == "onnx-int8":
-                recommended["smoothing"] = {"alpha": args.smooth, "file": Path(smoothing["file"]).name,
-                                            "sha256": smoothing["sha256"], "calibration": args.calibration}
+                name = ("int8-smoothing.safetensors" if args.to_model_folder else
+                        f"{weights_key(ref)[:32]}-int8-smoothing.safetensors")  # beside the record
+                recommended["smoothing"] = {"alpha": args.smooth, "file": name, "sha256": smoothing["sha256"],
+                                            "calibration": args.calibration}
             break
     if recommended is None and "onnx" in results:
         recommended = {"backend": "onnx", "guard": 0.0, "agreement": results["onnx"]["by_guard"][0]["agreement"],
@@ -217,6 +222,10 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     if args.save:
+        if recommended and "smoothing" in recommended:  # the maxima first: the record names them by sha256
+            folder = Path(args.model) if args.to_model_folder else cache_dir() / "agreement"
+            if save_maxima(maxima, folder / recommended["smoothing"]["file"]) != smoothing["sha256"]:
+                raise SystemExit("the maxima written beside the record differ from the ones measured; record not saved")
         path = save_agreement_record(ref, record, to_model_folder=args.to_model_folder)
         print(f"record written to {path}: backend='auto' now uses {recommended and recommended['backend']}"
               f"{'+guard' + format(recommended['guard'], 'g') if recommended and recommended['guard'] else ''}")

@@ -73,15 +73,13 @@ def build(recipe: str, fp32: Path, out: Path, calibration: list[np.ndarray], net
     if path.is_file():
         return path
     if recipe.startswith("smooth"):
-        from types import SimpleNamespace
-
-        from tonecls import backends, smoothing
-
         import torch
+
+        from tonecls import graphs, smoothing
 
         maxima = smoothing.activation_maxima(network, [torch.from_numpy(w) for w in calibration])
         net = smoothing.smoothed(network, maxima, alpha=int(recipe.split("-a")[1]) / 100)
-        fp32 = backends.export_onnx(SimpleNamespace(network=net), out / f"{recipe}-fp32.onnx")
+        fp32 = graphs._export(net, out / f"{recipe}-fp32.onnx")
         recipe = "dynamic"
     model = onnx.load(str(fp32))
     keep = head_nodes(model)
@@ -164,7 +162,7 @@ def main(argv=None) -> int:
         return p.argmax(axis=1), score_from_probabilities(p)
 
     reference = {k: levels(k, clf.window_logits(e)) for k, e in encs.items()}
-    work = Path(args.work) / backends.weights_key(clf)[:16]
+    work = Path(args.work) / f"{backends.weights_key(clf)[:16]}-calibration{args.calibration}"
     work.mkdir(parents=True, exist_ok=True)
     fp32 = backends.export_onnx(clf)
     recipes = args.recipes.split(",")

@@ -362,7 +362,8 @@ def save_agreement_record(clf, record: dict, *, to_model_folder: bool = False) -
 def record_problem(record: dict) -> str | None:
     """Why ``record`` does not describe this installation (None when it does): it names no
     runtime, was measured on other torch / onnxruntime versions, another processor class
-    (:func:`cpu_kind`), another quantisation recipe, or batched int8."""
+    (:func:`cpu_kind`), another quantisation recipe, or batched int8, or its smoothing entry is
+    malformed."""
     runtime = record.get("runtime")
     if not isinstance(runtime, dict) or not runtime:
         return "names no runtime versions"
@@ -376,6 +377,12 @@ def record_problem(record: dict) -> str | None:
         return f"was measured with export/quantisation recipe v{record.get('export_version')} (this tonecls: v{EXPORT_VERSION})"
     if not record.get("independent_rows"):
         return "was measured on batched int8 (scores now never depend on the batch)"
+    rec = record.get("recommended") or {}
+    smoothing = rec.get("smoothing")
+    if smoothing is not None and not (isinstance(smoothing, dict) and {"alpha", "file", "sha256"} <= set(smoothing)
+                                      and Path(str(smoothing["file"])).name == smoothing["file"]
+                                      and rec.get("backend") == "onnx-int8"):
+        return "has a smoothing entry that is not {alpha, file (a name beside the record), sha256} of onnx-int8"
     return None
 
 
@@ -404,7 +411,7 @@ def choose_auto(clf) -> tuple[str, dict]:
                 smoothing = rec.get("smoothing")
                 if smoothing:  # the maxima file lies beside the record
                     smoothing = {"alpha": smoothing["alpha"], "sha256": smoothing["sha256"],
-                                 "file": str(Path(record["_path"]).parent / smoothing["file"]),
+                                 "file": str((Path(record["_path"]).parent / smoothing["file"]).resolve()),
                                  "recorded_in": record["_path"]}
                 return rec["backend"], {
                     "guard": rec.get("guard", 0.0), "exclude": tuple(rec.get("exclude", ("head",))),
@@ -430,6 +437,12 @@ def choose_auto(clf) -> tuple[str, dict]:
 
 # --------------------------------------------------------------------------- applying
 _apply_lock = threading.Lock()
+
+
+def runner_options(options: dict) -> dict:
+    """The settings of a built runner's ``options`` that :func:`build_runner` takes, to build the
+    same runner again in another process (a bulk worker, a Ray actor)."""
+    return {k: options[k] for k in ("guard", "exclude", "per_channel", "independent", "smoothing") if k in options}
 
 
 def apply_backend(clf, backend: str = "torch", **options):

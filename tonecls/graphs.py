@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 import weakref
 from pathlib import Path
 from typing import Sequence
 
 from .exceptions import BackendUnavailable
 
-EXPORT_VERSION = 3  # bump when the export or quantisation recipe changes (invalidates cached graphs)
+EXPORT_VERSION = 4  # bump when the export or quantisation recipe changes (invalidates cached graphs; v4: smoothing)
 
 
 def cache_dir() -> Path:
@@ -113,9 +115,11 @@ def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool 
                   reduce_range: bool = False, smoothing: dict | None = None) -> Path:
     """Dynamic int8 ONNX graph of the network (cached). ``exclude`` names modules (as in
     ``network.named_modules()``) whose MatMul/Gemm stay fp32; the head by default. ``smoothing``
-    (``{"alpha", "file", "sha256"}``: activation maxima saved by
-    :func:`tonecls.smoothing.save_maxima`) quantises the smoothed network instead
-    (:mod:`tonecls.smoothing`: the same function in fp32, flatter activations for int8)."""
+    (``{"alpha", "file", "sha256"}``, optionally ``"recorded_in"``, the record that names the
+    file, for error messages: activation maxima saved by :func:`tonecls.smoothing.save_maxima`)
+    quantises the smoothed network instead (:mod:`tonecls.smoothing`: the same function in
+    fp32, flatter activations for int8). Each build works in its own temporary folder, so
+    concurrent builds of one graph never read each other's half-written files."""
     _require_ort()
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -126,28 +130,29 @@ def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool 
     path = cache_dir() / "onnx" / f"{weights_key(clf)[:32]}-v{EXPORT_VERSION}-int8-{tag}.onnx"
     if path.is_file():
         return path
-    if smooth:
-        from .smoothing import load_maxima, smoothed
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=path.parent))  # this build's own files, removed after
+    try:
+        if smooth:
+            from .smoothing import load_maxima, smoothed
 
-        maxima = load_maxima(smoothing["file"], smoothing["sha256"], smoothing.get("recorded_in"))
-        network = smoothed(_module(clf.network), maxima, alpha=smooth[0])
-        fp32 = _export(network, path.with_name(path.stem + "-smoothed-fp32.onnx"))
-    else:
-        fp32 = export_onnx(clf)
-    model = onnx.load(str(fp32))
-    prefixes = [_module_to_node_prefix(m) for m in exclude]
-    excluded = [n.name for n in model.graph.node
-                if n.op_type in ("MatMul", "Gemm") and any(n.name.startswith(p) for p in prefixes)]
-    # onnxruntime rewrites a Gemm into "<name>_MatMul" + "<name>_Add" before it reads nodes_to_exclude,
-    # so the original name alone leaves the head quantised (found when onnxruntime 1.32 failed the tests).
-    excluded += [f"{n.name}_MatMul" for n in model.graph.node if n.op_type == "Gemm" and n.name in excluded]
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.onnx")
-    quantize_dynamic(str(fp32), str(tmp), per_channel=per_channel, reduce_range=reduce_range,
-                     weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
-                     nodes_to_exclude=excluded)
-    os.replace(tmp, path)
-    if smooth:
-        fp32.unlink(missing_ok=True)  # only the int8 graph is used; the exact reference is export_onnx's
+            maxima = load_maxima(smoothing["file"], smoothing["sha256"], smoothing.get("recorded_in"))
+            fp32 = _export(smoothed(_module(clf.network), maxima, alpha=smooth[0]), work / "smoothed-fp32.onnx")
+        else:
+            fp32 = export_onnx(clf)
+        model = onnx.load(str(fp32))
+        prefixes = [_module_to_node_prefix(m) for m in exclude]
+        excluded = [n.name for n in model.graph.node
+                    if n.op_type in ("MatMul", "Gemm") and any(n.name.startswith(p) for p in prefixes)]
+        # onnxruntime rewrites a Gemm into "<name>_MatMul" + "<name>_Add" before it reads nodes_to_exclude,
+        # so the original name alone leaves the head quantised (found when onnxruntime 1.32 failed the tests).
+        excluded += [f"{n.name}_MatMul" for n in model.graph.node if n.op_type == "Gemm" and n.name in excluded]
+        quantize_dynamic(str(fp32), str(work / "int8.onnx"), per_channel=per_channel, reduce_range=reduce_range,
+                         weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
+                         nodes_to_exclude=excluded)
+        os.replace(work / "int8.onnx", path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return path
 
 

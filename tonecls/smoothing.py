@@ -3,14 +3,15 @@
 Dynamic int8 quantises a MatMul's input with one scale per window. A BERT encoder's activations
 have a few channels tens of times larger than the rest, so that one scale leaves the other
 channels a handful of int8 steps. Smoothing divides input channel ``j`` by ``s_j`` and multiplies
-row ``j`` of the weight by ``s_j`` (``s_j = max|x_j|^alpha / max|W_j|^(1 - alpha)``, from
+the weight's input column ``j`` by ``s_j`` (``s_j = max|x_j|^alpha / max|W_j|^(1 - alpha)``, from
 activation maxima on calibration windows): in exact arithmetic the network computes the same
 function, while int8 sees flatter activations and only slightly less even weights (Xiao et al.,
 2023, *SmoothQuant*). The division is folded into the operation that feeds the MatMul:
 
 * the attention output: into the value projection (attention mixes values linearly);
-* queries, keys, values and both FFN matrices: a per-channel multiply before the MatMul (in a
-  post-LayerNorm encoder the LayerNorm's output is also the residual, so it cannot take it).
+* queries, keys, values and the first FFN matrix: a per-channel multiply before the MatMul (in a
+  post-LayerNorm encoder the LayerNorm's output is also the residual, so it cannot take it);
+* the second FFN matrix: a per-channel multiply after the activation (GELU does not commute).
 
 >>> import torch
 >>> from tonecls.encoder import ToneNetwork
@@ -25,6 +26,8 @@ True
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 from typing import Iterable
 
 import torch
@@ -92,12 +95,19 @@ def _factors(act: torch.Tensor, weights: list[torch.Tensor], alpha: float) -> to
 @torch.no_grad()
 def smoothed(network, maxima: dict[str, torch.Tensor], alpha: float = 0.5):
     """A copy of ``network`` (compact encoder) that computes the same function with smoothed
-    MatMul inputs; ``maxima`` from :func:`activation_maxima`, ``alpha`` in [0, 1] (0: no change
-    of the activations' spread, 1: all of it moved into the weights)."""
+    MatMul inputs; ``maxima`` from :func:`activation_maxima` on this architecture, ``alpha`` in
+    [0, 1] (how much of the activations' range moves into the weights: at 1 all of it, at 0 the
+    weights' range moves the other way)."""
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}.")
     net = copy.deepcopy(network if getattr(network, "implementation", "compact") == "compact"
                         else network.with_implementation("compact")).eval()
+    expected = {k: m.in_features for k, m in _linears(net).items()}
+    found = {k: tuple(v.shape) for k, v in maxima.items()}
+    if found != {k: (n,) for k, n in expected.items()}:
+        raise ValueError(f"These activation maxima do not fit this network: it needs {len(expected)} vectors "
+                         f"({', '.join(f'{k}: {n}' for k, n in list(expected.items())[:4])}, ...), the maxima hold "
+                         f"{len(found)}. Measure them on this model (activation_maxima, or benchmarks/agreement.py --smooth).")
     for i, layer in enumerate(net.encoder.encoder.layer):
         attention = getattr(layer.attention, "self")
         qkv = ("query", "key", "value")
@@ -124,23 +134,35 @@ def smoothed(network, maxima: dict[str, torch.Tensor], alpha: float = 0.5):
 
 
 def save_maxima(maxima: dict[str, torch.Tensor], path) -> str:
-    """Write ``maxima`` to ``path`` (safetensors); returns the file's sha256, to record beside it."""
-    from pathlib import Path
-
+    """Write ``maxima`` to ``path`` (safetensors, atomically); returns the file's sha256, to record
+    beside it."""
     from safetensors.torch import save_file
 
     from ._files import sha256_file
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous().float() for k, v in maxima.items()}, str(path))
+    tmp = Path(path).with_name(f".{Path(path).name}.{os.getpid()}.part")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous().float() for k, v in maxima.items()}, str(tmp))
+    os.replace(tmp, path)
     return sha256_file(path)
 
 
 def load_maxima(path, sha256: str, recorded_in=None) -> dict[str, torch.Tensor]:
-    """The maxima saved by :func:`save_maxima`, after checking the file's ``sha256``
-    (:class:`~tonecls.exceptions.ChecksumError` if it differs)."""
+    """The maxima saved by :func:`save_maxima`, after checking the file's ``sha256``: a
+    :class:`~tonecls.exceptions.ChecksumError` that names the file, the record
+    (``recorded_in``) and the fix if it is missing or differs."""
     from safetensors.torch import load_file
 
-    from ._files import verify_file
+    from ._files import sha256_file
+    from .exceptions import ChecksumError
 
-    return load_file(str(verify_file(path, sha256, recorded_in)))
+    where = f" named by {recorded_in}" if recorded_in else ""
+    fix = ("Measure and save them again with benchmarks/agreement.py --smooth ALPHA --save (which writes the file and "
+           "its record together), or score with backend='onnx' (exact) meanwhile.")
+    if not Path(path).is_file():
+        raise ChecksumError(f"The int8 smoothing maxima {path}{where} are missing. {fix}")
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise ChecksumError(f"The int8 smoothing maxima {path}{where} have sha256 {actual}, not the recorded {sha256}: "
+                            f"the file was altered or replaced without its record. {fix}")
+    return load_file(str(path))

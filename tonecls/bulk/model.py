@@ -42,6 +42,7 @@ def model_info(clf) -> dict:
     info = {"name": clf.name, "tonecls_version": __version__, "runtime": runtime_versions(), "model_tonecls_version": None, "model_version": None,
             "path": None, "weights_sha256": None, "base_sha256": None, "calibration_sha256": None,
             "weights_key": weights_key(clf), "backend": clf.backend,
+            "smoothing_sha256": (clf.backend_options.get("smoothing") or {}).get("sha256"),
             "calibrator": type(clf.calibrator).__name__ if clf.calibrator is not None else None,
             "max_length": clf.max_length, "stride": clf.stride, "aggregate": clf.aggregate, "labels": list(clf.labels)}
     if clf.path is not None:

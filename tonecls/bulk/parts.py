@@ -21,8 +21,8 @@ FORMAT_VERSION = 1
 def run_fingerprint(reader: ArchiveReader, info: dict, options: dict) -> tuple[str, dict]:
     import hashlib
 
-    model = {k: info[k] for k in ("weights_key", "calibration_sha256", "backend", "max_length", "stride",
-                                  "aggregate", "labels")}
+    model = {k: info.get(k) for k in ("weights_key", "calibration_sha256", "backend", "smoothing_sha256", "max_length",
+                                      "stride", "aggregate", "labels")}
     # the libraries that compute the numbers: parts scored on other versions are not mixed in
     model["runtime"] = {k: info["runtime"].get(k) for k in RUNTIME_COMPARED}
     content = {"format_version": FORMAT_VERSION, "input": reader.fingerprint(), "model": model, "options": options}

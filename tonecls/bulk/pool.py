@@ -23,10 +23,10 @@ def _worker_init(model_dir: str, backend_options: dict, threads: int, queue, spe
 
     torch.set_num_threads(threads)
     from ..classifier import ToneClassifier
-    from ..backends import apply_backend
+    from ..backends import apply_backend, runner_options
 
     clf = ToneClassifier.from_pretrained(model_dir)
-    opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel", "independent")}
+    opts = runner_options(backend_options)
     apply_backend(clf, backend_options["backend"], threads=threads, **opts)
     _WORKER.update(clf=clf, queue=queue)
 

@@ -29,14 +29,14 @@ class RayScorer:
     def __init__(self, model_dir: str, backend_options: dict, text_column: str = "text", batch_size: int = 64,
                  interval: bool = False, segment: bool = False, threads: int | None = None):
         from ..classifier import ToneClassifier
-        from ..backends import apply_backend
+        from ..backends import apply_backend, runner_options
 
         if threads:
             import torch
 
             torch.set_num_threads(threads)
         self.clf = ToneClassifier.from_pretrained(model_dir)
-        opts = {k: v for k, v in backend_options.items() if k in ("guard", "exclude", "per_channel", "independent")}
+        opts = runner_options(backend_options)
         apply_backend(self.clf, backend_options["backend"], threads=threads, **opts)
         self.text_column, self.batch_size, self.interval, self.segment = text_column, batch_size, interval, segment
 
