@@ -84,3 +84,20 @@ def future_sentences(n: int, seed: int = 0) -> list[str]:
         if len(out) >= n:
             break
     return out[:n]
+
+
+def split_texts(path: Path, split: str) -> list[str]:
+    """The texts of ``split`` in a labelled JSONL file."""
+    with open(path, encoding="utf-8") as f:
+        return [r["text"] for r in map(json.loads, f) if r.get("split") == split]
+
+
+def agreement_sets(n: int) -> dict[str, list[str]]:
+    """The text sets that fast paths are compared with fp32 on: gold dev and future-dev (to choose),
+    gold test, future test and ``n`` future-period sentences (to report)."""
+    gold, future = ROOT / "training/gold/gold.jsonl", ROOT / "training/future/future.jsonl"
+    gold_test = split_texts(gold, "test")
+    return {"gold dev": sorted(set(split_texts(gold, "dev")) - set(gold_test)),
+            "future dev": split_texts(future, "future-dev"), "gold test": gold_test,
+            "future test": split_texts(future, "future-test"), "future sentences": future_sentences(n)}
+

@@ -39,19 +39,14 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from _common import future_sentences
-    from int8_recipes import jsonl
+    from _common import agreement_sets
 
     from tonecls.backends import Runner, cpu_kind, runtime_versions, torch_forward
     from tonecls.classifier import ToneClassifier
     from tonecls.scale import score_from_probabilities
 
     clf = ToneClassifier.from_pretrained(args.model)
-    gold_test = jsonl(ROOT / "training/gold/gold.jsonl", "test")
-    sets = {"gold dev": sorted(set(jsonl(ROOT / "training/gold/gold.jsonl", "dev")) - set(gold_test)),
-            "future dev": jsonl(ROOT / "training/future/future.jsonl", "future-dev"), "gold test": gold_test,
-            "future test": jsonl(ROOT / "training/future/future.jsonl", "future-test"),
-            "future sentences": future_sentences(args.n)}
+    sets = agreement_sets(args.n)
     encs = {k: clf.encode(v) for k, v in sets.items()}
     fp32 = torch_forward(clf.network)
 

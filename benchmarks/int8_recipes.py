@@ -55,11 +55,6 @@ RECIPES = ("dynamic", "dynamic-7bit", "dynamic-keep-ffn-out", "dynamic-keep-last
            "nbits8-b128", "smooth-a50", "smooth-a65", "smooth-a80", "smooth-a90", "smooth-a100")
 
 
-def jsonl(path: Path, split: str) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return [r["text"] for r in map(json.loads, f) if r.get("split") == split]
-
-
 def head_nodes(model) -> list[str]:
     names = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and n.name.startswith("/head/")]
     return names + [f"{n}_MatMul" for n in names]
@@ -136,7 +131,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from _common import future_sentences
+    from _common import agreement_sets
     from agreement import guarded_windows
 
     from tonecls import backends
@@ -144,12 +139,7 @@ def main(argv=None) -> int:
     from tonecls.scale import score_from_probabilities
 
     clf = ToneClassifier.from_pretrained(args.model)
-    gold_test = jsonl(ROOT / "training/gold/gold.jsonl", "test")
-    sets = {"gold dev": sorted(set(jsonl(ROOT / "training/gold/gold.jsonl", "dev")) - set(gold_test)),
-            "future dev": jsonl(ROOT / "training/future/future.jsonl", "future-dev"),
-            "gold test": gold_test,
-            "future test": jsonl(ROOT / "training/future/future.jsonl", "future-test"),
-            "future sentences": future_sentences(args.n)}
+    sets = agreement_sets(args.n)
     choosing, reporting = ("gold dev", "future dev"), ("gold test", "future test", "future sentences")
     words = {k: float(np.mean([len(t.split()) for t in v])) for k, v in sets.items()}
     encs = {k: clf.encode(v) for k, v in sets.items()}
