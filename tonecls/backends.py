@@ -92,7 +92,7 @@ RUNTIME_COMPARED = ("torch", "onnxruntime")
 log = logging.getLogger("tonecls")
 
 
-# --------------------------------------------------------------------------- keys and cache
+# --------------------------------------------------------------------------- runners, runtime, processor
 @dataclass
 class Runner:
     """Runs a network: ``forward(input_ids, attention_mask) -> logits`` for one padded batch.
