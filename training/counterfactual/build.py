@@ -1,7 +1,7 @@
 """Counterfactual pairs: minimal edits of real statements, each edit rated blind.
 
-    python training/counterfactual/build.py batches [--round 2]  # written edits -> candidates + blind batches
-    python training/counterfactual/build.py build                # ratings of both rounds -> edits.jsonl + quality.json
+    python training/counterfactual/build.py batches [--round 2|3]  # written edits -> candidates + blind batches
+    python training/counterfactual/build.py build                  # ratings of every round -> edits.jsonl + quality.json
 
 Writers (AI-agent sessions, ``written/<writer>.jsonl``) received real statements from silver round 2's
 natural draw (text only) and wrote three minimal edits of each: two that change the tone (negation,
@@ -16,6 +16,12 @@ Round 2 (``written/cf2_*``) asked for two edits of sources from the shortcut and
 strands, of the kinds round 1 had fewest of and the behavioural weak spots of the previous model
 (negation, reported speech, reporters' questions, veiled threats in spoken register, hedges, blame
 added to or removed from a statement of concern).
+
+Round 3 (``written/cf3_*``) asked for two edits of sources from the ``recent3`` strand (the register
+nearest the future period): one that changes the level (negation, veiled threat in spoken register,
+condition with a consequence, reported speech, a threat at the end of a friendly statement) and one
+that keeps it while putting in or taking out strategic-sounding words (tariffs, sanctions, war,
+reserves, Treasury holdings, leverage, ...).
 
 Edits that use the word "card" are left out, so the motivating remark ("... holdings exists as a
 card in our negotiations") stays an independent test.
@@ -43,15 +49,17 @@ KINDS = ("negation", "condition", "consequence", "reported", "hedge", "veiled", 
 
 # round -> (writers' files, batch name, batch seed, candidates file, key file)
 ROUNDS = {1: ("cf_w*.jsonl", "sed", 36, "candidates.jsonl", "key.jsonl"),
-          2: ("cf2_w*.jsonl", "sed2", 37, "candidates_round2.jsonl", "key_round2.jsonl")}
+          2: ("cf2_w*.jsonl", "sed2", 37, "candidates_round2.jsonl", "key_round2.jsonl"),
+          3: ("cf3_w*.jsonl", "sed3", 38, "candidates_round3.jsonl", "key_round3.jsonl")}
 
 
 def written(pattern: str) -> list[dict]:
-    rows = []
+    """The writers' edits; where a writer rewrote an edit, its last line counts."""
+    rows = {}
     for path in sorted((HERE / "written").glob(pattern)):
         for r in read_jsonl(path):
-            rows.append({**r, "writer": path.stem})
-    return rows
+            rows[path.stem, r.get("edit_id")] = {**r, "writer": path.stem}
+    return list(rows.values())
 
 
 def batches(round_: int) -> None:
