@@ -383,7 +383,7 @@ class ToneClassifier:
         >>> clf = ToneClassifier.from_pretrained("./models/tonecls-base")
         >>> e = clf.explain("If they proceed we will impose countermeasures.")
         >>> [(p.text, round(p.contribution, 1)) for p in e.top(2)]
-        [('we will impose countermeasures', 2.2), ('If they proceed', 0.7)]
+        [('we will impose countermeasures', 2.5), ('If they proceed', 0.6)]
         """
         from .explanation import explain_statements
 
