@@ -9,6 +9,7 @@
     python training/silver2/draw.py recent             # candidates_recent.jsonl (no model)
     python training/silver2/draw.py recent --round 2   # candidates_recent2.jsonl (no model)
     python training/silver2/draw.py recent --round 3   # candidates_recent3.jsonl (no model)
+    python training/silver2/draw.py recent --round 4   # candidates_recent4.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -30,6 +31,8 @@ Strands (all from documents before the future period, and of no gold, silver or 
   statements): the strand that raised the future-dev mean most (0.608 -> 0.616).
 * ``recent3``: a third natural draw of ``recent``'s years and quotas (another seed, none of the
   earlier rounds' statements): ``+ recent years 2`` gave the best seed-42 run yet (future-dev 0.659).
+* ``recent4``: a fourth natural draw of the same years and quotas, drawn on 2026-12-06 while
+  ``+ recent years 3`` was training, so the next session can measure it.
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
   only (the register of ``recent``, which moved future-dev most).
 * ``structure2``: a second draw of ``structure``'s forms (other statements, another seed), plus
@@ -95,7 +98,8 @@ TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supp
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
         [HERE.parent / "future" / "candidates.jsonl"]
 BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
-              "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42}
+              "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
+              "recent4": 43}
 BATCH_SIZE = {"structure": 170, "structure2": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
@@ -246,9 +250,10 @@ def is_recent(d: dict) -> bool:
 
 def recent(round_: int = 1) -> None:
     """``RECENT`` statements of the years just before the future period, natural within document type
-    (rounds 2 and 3: another seed, none of the earlier rounds' statements). Documents may be shared with
+    (rounds 2-4: another seed, none of the earlier rounds' statements). Documents may be shared with
     the round's other strands (statements not): too few recent ones are left."""
-    strand, seed, prefix = {1: ("recent", 45, "r"), 2: ("recent2", 47, "q"), 3: ("recent3", 48, "v")}[round_]
+    strand, seed, prefix = {1: ("recent", 45, "r"), 2: ("recent2", 47, "q"), 3: ("recent3", 48, "v"),
+                             4: ("recent4", 49, "k")}[round_]
     drawn = drawn_texts(but=strand)
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False)) if is_recent(d)]
     rows = draw(docs, RECENT, seed=seed, prefix=prefix, keep=lambda s: normalized(s) not in drawn)
