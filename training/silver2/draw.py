@@ -6,6 +6,7 @@
     python training/silver2/draw.py active --round 4 --recent   # round 4, among the recent years only
     python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
     python training/silver2/draw.py structure --round 2    # candidates_structure2.jsonl (no model)
+    python training/silver2/draw.py structure --round 3    # candidates_structure3.jsonl (no model)
     python training/silver2/draw.py recent             # candidates_recent.jsonl (no model)
     python training/silver2/draw.py recent --round 2   # candidates_recent2.jsonl (no model)
     python training/silver2/draw.py recent --round 3   # candidates_recent3.jsonl (no model)
@@ -39,6 +40,9 @@ Strands (all from documents before the future period, and of no gold, silver or 
   ``finance``: statements about reserves, holdings, bonds and currencies, where the seed case's
   cautious counterparts live (the behavioural suite's weakest category after the model of
   2026-12-05; ``+ structure forms`` was the one strand that raised the future-dev mean over seeds).
+* ``structure3``: a third draw of ``structure2``'s seven forms (another seed, none of the earlier
+  rounds' statements), drawn on 2026-12-06 because the model shipped that day still fails negation
+  (36 %), veiled threats (29 %), trade (43 %) and leverage (43 %) in the behavioural suite.
 
 The model and the weak labels only decide which statements are drawn; the levels come from the
 annotators, who see the text alone.
@@ -99,8 +103,8 @@ TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supp
         [HERE.parent / "future" / "candidates.jsonl"]
 BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
-              "recent4": 43}
-BATCH_SIZE = {"structure": 170, "structure2": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
+              "recent4": 43, "structure3": 44}
+BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
 def taken_documents(own_strands: bool = True) -> set[str]:
@@ -220,12 +224,13 @@ def active(round_: int, model: str, recent_only: bool = False) -> None:
 
 
 def structure(round_: int = 1) -> None:
-    """Statements of each form in ``STRUCTURE_GROUPS`` (round 2: ``STRUCTURE2_GROUPS``, another
-    seed, none of round 1's statements), natural within the form (one per document). As for
+    """Statements of each form in ``STRUCTURE_GROUPS`` (rounds 2 and 3: ``STRUCTURE2_GROUPS``,
+    another seed, none of the earlier rounds' statements), natural within the form (one per document). As for
     ``active``, documents may be shared with the round's other strands (not statements): the
     remarks and briefings left otherwise hold too few statements in the spoken register."""
-    strand, seed, groups, prefix = (("structure", 44, STRUCTURE_GROUPS, "t") if round_ == 1 else
-                                    ("structure2", 46, STRUCTURE2_GROUPS, "u"))
+    strand, seed, groups, prefix = {1: ("structure", 44, STRUCTURE_GROUPS, "t"),
+                                    2: ("structure2", 46, STRUCTURE2_GROUPS, "u"),
+                                    3: ("structure3", 56, STRUCTURE2_GROUPS, "j")}[round_]
     docs = past_documents(taken_documents(own_strands=False))
     drawn, rows = drawn_texts(but=strand), []
     for g, (patterns, types) in groups.items():
