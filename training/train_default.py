@@ -116,6 +116,16 @@ ABLATION = {
                                  "silver 2 structure", "silver 2 recent", "silver 2 active 3", "silver 2 active 4",
                                  "silver 2 structure 2", "silver 2 recent 2", "silver 2 recent 3",
                                  "counterfactual edits 3"),
+    "+ recent years 4": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local",
+                         "silver 2 natural", "silver 2 shortcut", "silver 2 active", "counterfactual edits",
+                         "silver 2 structure", "silver 2 recent", "silver 2 active 3", "silver 2 active 4",
+                         "silver 2 structure 2", "silver 2 recent 2", "silver 2 recent 3",
+                         "counterfactual edits 3", "silver 2 recent 4"),
+    "+ structure forms 3": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local",
+                            "silver 2 natural", "silver 2 shortcut", "silver 2 active", "counterfactual edits",
+                            "silver 2 structure", "silver 2 recent", "silver 2 active 3", "silver 2 active 4",
+                            "silver 2 structure 2", "silver 2 recent 2", "silver 2 recent 3",
+                            "counterfactual edits 3", "silver 2 recent 4", "silver 2 structure 3"),
 }
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it becomes FINAL when
 # its future-dev QWK averaged over SEEDS is higher than FINAL's (``seeds_mean``): one seed's future-dev
@@ -205,6 +215,8 @@ SOURCES = {
     "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),
     "silver 2 recent 3": lambda: _exact(_silver2("recent3")()),
     "counterfactual edits 3": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 3]),
+    "silver 2 recent 4": lambda: _exact(_silver2("recent4")()),
+    "silver 2 structure 3": lambda: _exact(_silver2("structure3")()),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),
     "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
                                "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],
@@ -216,7 +228,8 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 structure": _silver2("structure"), "silver 2 recent": _silver2("recent"),
                "silver 2 active 3": _silver2("active3"), "silver 2 active 4": _silver2("active4"),
                "silver 2 structure 2": _silver2("structure2"), "silver 2 recent 2": _silver2("recent2"),
-               "silver 2 recent 3": _silver2("recent3")}
+               "silver 2 recent 3": _silver2("recent3"), "silver 2 recent 4": _silver2("recent4"),
+               "silver 2 structure 3": _silver2("structure3")}
 
 
 def held_out_texts() -> set[str]:
