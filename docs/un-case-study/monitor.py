@@ -72,16 +72,20 @@ def main(argv=None) -> int:
     rows = []
     for actor, year, direction, what in run.KNOWN:
         hit = ev[(ev.actor == actor) & (ev.direction == direction) & ev.year.between(year, year + 1)]
+        tested = summ[(summ.actor == actor) & (summ.year == year)]  # what the monitor saw in the shift's year
         rows.append({"country": actor, "year": year, "direction": direction, "what": what,
                      "result": "found" if len(hit) else "missed",
                      "detail": "; ".join(f"{r.year} {r.kind} {r.size_levels:+.2f} levels, p {r.p_value:.3g}"
-                                         for r in hit.itertuples()) or "-"})
+                                         for r in hit.itertuples()) or "; ".join(
+                         f"no event: period {r.size_levels:+.2f} levels, p {r.p_period:.2g}" for r in tested.itertuples())
+                         or "-"})
     known = pd.DataFrame(rows)
     matched = set()
     for r in known.itertuples():
         for y in (r.year, r.year + 1):
             matched.add((r.country, y, r.direction))
-    over = ev[[(a, y, d) not in matched for a, y, d in zip(ev.actor, ev.year, ev.direction)]]
+    # a boolean array, not a list: an empty list would select no columns instead of no rows
+    over = ev[np.array([(a, y, d) not in matched for a, y, d in zip(ev.actor, ev.year, ev.direction)], dtype=bool)]
     over_tab = over.groupby(["actor", "year", "direction"]).agg(
         kinds=("kind", lambda k: "+".join(sorted(set(k)))), size_levels=("size_levels", "max"),
         p=("p_value", "min")).reset_index()
