@@ -126,6 +126,12 @@ ABLATION = {
                             "silver 2 structure", "silver 2 recent", "silver 2 active 3", "silver 2 active 4",
                             "silver 2 structure 2", "silver 2 recent 2", "silver 2 recent 3",
                             "counterfactual edits 3", "silver 2 recent 4", "silver 2 structure 3"),
+    "+ counterfactual edits 4": ("gold dev", "gold round 3", "silver 1", "anchors", "keep-it-local",
+                                 "silver 2 natural", "silver 2 shortcut", "silver 2 active", "counterfactual edits",
+                                 "silver 2 structure", "silver 2 recent", "silver 2 active 3", "silver 2 active 4",
+                                 "silver 2 structure 2", "silver 2 recent 2", "silver 2 recent 3",
+                                 "counterfactual edits 3", "silver 2 recent 4", "silver 2 structure 3",
+                                 "counterfactual edits 4"),
 }
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it becomes FINAL when
 # its future-dev QWK averaged over SEEDS is higher than FINAL's (``seeds_mean``): one seed's future-dev
@@ -215,6 +221,7 @@ SOURCES = {
     "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),
     "silver 2 recent 3": lambda: _exact(_silver2("recent3")()),
     "counterfactual edits 3": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 3]),
+    "counterfactual edits 4": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 4]),
     "silver 2 recent 4": lambda: _exact(_silver2("recent4")()),
     "silver 2 structure 3": lambda: _exact(_silver2("structure3")()),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),

@@ -1,6 +1,7 @@
 """Counterfactual pairs: minimal edits of real statements, each edit rated blind.
 
-    python training/counterfactual/build.py batches [--round 2|3]  # written edits -> candidates + blind batches
+    python training/counterfactual/build.py sources --round 4      # round 4's source statements for the writers
+    python training/counterfactual/build.py batches [--round 2|3|4]  # written edits -> candidates + blind batches
     python training/counterfactual/build.py build                  # ratings of every round -> edits.jsonl + quality.json
 
 Writers (AI-agent sessions, ``written/<writer>.jsonl``) received real statements from silver round 2's
@@ -22,6 +23,12 @@ nearest the future period): one that changes the level (negation, veiled threat 
 condition with a consequence, reported speech, a threat at the end of a friendly statement) and one
 that keeps it while putting in or taking out strategic-sounding words (tariffs, sanctions, war,
 reserves, Treasury holdings, leverage, ...).
+
+Round 4 (``written/cf4_*``) asked for two edits of sources from the ``structure3`` strand (``sources``:
+equal numbers from each of its seven sentence forms, at random), one that changes the level and one that
+keeps it, aimed at the weakest categories of the model of 2026-12-06's behavioural suite: negation,
+veiled threats in spoken register, leverage named without the word "card", trade measures that punish
+or merely regulate, and calm statements about reserves and holdings.
 
 Edits that use the word "card" are left out, so the motivating remark ("... holdings exists as a
 card in our negotiations") stays an independent test.
@@ -50,7 +57,28 @@ KINDS = ("negation", "condition", "consequence", "reported", "hedge", "veiled", 
 # round -> (writers' files, batch name, batch seed, candidates file, key file)
 ROUNDS = {1: ("cf_w*.jsonl", "sed", 36, "candidates.jsonl", "key.jsonl"),
           2: ("cf2_w*.jsonl", "sed2", 37, "candidates_round2.jsonl", "key_round2.jsonl"),
-          3: ("cf3_w*.jsonl", "sed3", 38, "candidates_round3.jsonl", "key_round3.jsonl")}
+          3: ("cf3_w*.jsonl", "sed3", 38, "candidates_round3.jsonl", "key_round3.jsonl"),
+          4: ("cf4_w*.jsonl", "sed4", 39, "candidates_round4.jsonl", "key_round4.jsonl")}
+SOURCES_ROUND4 = {"strand": "structure3", "n": 440, "seed": 39}
+
+
+def sources(round_: int, out: Path) -> None:
+    """Round 4's source statements (``SOURCES_ROUND4``): equal numbers of each sentence form of the strand,
+    at random, as ``out/sources.jsonl`` (``source_id``, ``text``: what the writers see)."""
+    import random
+
+    assert round_ == 4, "only round 4's sources are drawn by this script"
+    spec = SOURCES_ROUND4
+    form = {c["cand_id"]: c["stratum"] for c in read_jsonl(HERE.parent / "silver2" / f"candidates_{spec['strand']}.jsonl")}
+    rows = [r for r in read_jsonl(SILVER2) if r["strand"] == spec["strand"]]
+    forms = sorted({form[r["silver_id"]] for r in rows})
+    rng, chosen = random.Random(spec["seed"]), []
+    for i, f in enumerate(forms):
+        pool = [r for r in rows if form[r["silver_id"]] == f]
+        chosen += rng.sample(pool, spec["n"] // len(forms) + (i < spec["n"] % len(forms)))
+    rng.shuffle(chosen)
+    write_jsonl(out / "sources.jsonl", [{"source_id": r["silver_id"], "text": r["text"]} for r in chosen])
+    print(f"{len(chosen)} sources of {len(forms)} forms -> {out / 'sources.jsonl'}")
 
 
 def written(pattern: str) -> list[dict]:
@@ -128,7 +156,13 @@ def build() -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("batches", "build"))
+    parser.add_argument("step", choices=("sources", "batches", "build"))
     parser.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS))
+    parser.add_argument("--out", default=str(HERE / "batches"), help="sources: where sources.jsonl goes")
     a = parser.parse_args()
-    batches(a.round) if a.step == "batches" else build()
+    if a.step == "sources":
+        sources(a.round, Path(a.out))
+    elif a.step == "batches":
+        batches(a.round)
+    else:
+        build()
