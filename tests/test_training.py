@@ -134,3 +134,24 @@ def test_init_seed_fixes_the_new_head_so_seeds_can_be_averaged():
 
     assert torch.equal(head(1, 7), head(2, 7))
     assert not torch.equal(head(1, None), head(2, None))
+
+
+def test_weight_average_is_what_is_evaluated_and_returned():
+    # After one step the average is 0.1 x the initial weights + 0.9 x the trained ones (decay min(d, 1/10) at step 0).
+    one = FAST | {"max_steps": 1, "eval_every": 1}
+    init = build_tiny_classifier().network.state_dict()
+    raw = train(_corpus(1), TrainingArguments(**one), model=build_tiny_classifier(), progress=False)
+    avg = train(_corpus(1), TrainingArguments(**one | {"ema_decay": 0.99}), model=build_tiny_classifier(),
+                progress=False)
+    raw_state, avg_state = raw.network.state_dict(), avg.network.state_dict()
+    assert raw_state.keys() == avg_state.keys() == init.keys()
+    moved = [k for k in init if not torch.equal(raw_state[k], init[k])]
+    assert moved  # the step trained something
+    for k in init:
+        expected = 0.1 * init[k].float() + 0.9 * raw_state[k].float() if k in moved else init[k]
+        torch.testing.assert_close(avg_state[k].float(), expected.float(), rtol=1e-5, atol=1e-6)
+    (h,) = avg.training_summary_["history"]
+    assert set(h) >= {"qwk", "qwk_raw"} and "qwk_raw" not in raw.training_summary_["history"][0]
+    assert h["qwk_raw"] == raw.training_summary_["history"][0]["qwk"]
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainingArguments(ema_decay=1.0)

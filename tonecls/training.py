@@ -46,7 +46,10 @@ class TrainingArguments:
     """Everything that decides a training run; saved as ``training_args.json`` beside the model.
 
     ``seed`` sets the data order and dropout; ``init_seed`` (default: ``seed``) the new head's initial
-    weights, so runs of several seeds that share it can be averaged weight by weight.
+    weights, so runs of several seeds that share it can be averaged weight by weight. ``ema_decay`` (0:
+    off) keeps an exponential moving average of the trained weights (decay ``min(ema_decay, (1 + t) /
+    (10 + t))`` at step ``t``); evaluation, early stopping and the returned model then use the average,
+    and the history records the raw weights' QWK beside it (``qwk_raw``).
     """
 
     objective: str = "ordinal"
@@ -68,6 +71,7 @@ class TrainingArguments:
     eval_every: int = 250
     max_eval_samples: int = 2000
     patience: int = 4
+    ema_decay: float = 0.0
     seed: int = 42
     init_seed: int | None = None
     num_threads: int | None = None
@@ -78,6 +82,8 @@ class TrainingArguments:
             raise ValueError(f"Unknown objective {self.objective!r}; choose one of {list(OBJECTIVES)}.")
         if self.class_weighting not in CLASS_WEIGHTINGS:
             raise ValueError(f"Unknown class_weighting {self.class_weighting!r}; choose one of {list(CLASS_WEIGHTINGS)}.")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0 turns the average off), got {self.ema_decay}.")
         if self.epochs <= 0 and not self.max_steps:
             raise ValueError("epochs must be > 0 (or set max_steps).")
 
@@ -335,6 +341,17 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         pred = logits.argmax(1)
         return {"qwk": quadratic_weighted_kappa(eval_set.low, pred), "accuracy": float((pred == eval_set.low).mean())}
 
+    # (average, parameter) pairs of the trained weights, when an exponential moving average is kept
+    averaged = [(p.detach().clone(), p) for p in net.parameters() if p.requires_grad] if args.ema_decay else []
+
+    def swap_average() -> None:
+        """Exchange the network's trained weights with their moving average (call twice to undo)."""
+        with torch.no_grad():
+            for avg, p in averaged:
+                held = p.detach().clone()
+                p.copy_(avg)
+                avg.copy_(held)
+
     history, best, best_state, bad = [], -np.inf, None, 0
     step, started = 0, time.time()
     bar = tqdm(total=total, desc="training", disable=not progress, unit="step")
@@ -352,6 +369,11 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()
+            if averaged:
+                decay = min(args.ema_decay, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    for avg, p in averaged:
+                        avg.lerp_(p.detach(), 1.0 - decay)
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
@@ -359,6 +381,10 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
             bar.set_postfix(loss=f"{loss.item():.3f}")
             if step % args.eval_every == 0 or step == total:
                 metrics = {"step": step, "loss": float(loss.item()), "seconds": round(time.time() - started, 1), **evaluate()}
+                if averaged:
+                    raw = metrics["qwk"]
+                    swap_average()  # the network holds the average until the next swap
+                    metrics = {**metrics, **evaluate(), "qwk_raw": raw}
                 history.append(metrics)
                 if progress:
                     bar.write(json.dumps(metrics))
@@ -369,6 +395,8 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
                     bad += 1
                     if bad >= args.patience:
                         stop = True
+                if averaged:
+                    swap_average()
             if step >= total or stop:
                 break
     bar.close()

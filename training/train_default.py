@@ -71,6 +71,9 @@ SILVER2 = TRAINING / "silver2" / "silver2.jsonl"
 EDITS = TRAINING / "counterfactual" / "edits.jsonl"
 FUTURE = TRAINING / "future" / "future.jsonl"
 ABLATION_RECORD = TRAINING / "ablation.jsonl"
+# Runs of the same data with another training recipe (``--ema``): kept apart, so that the ablation and the
+# choice of FINAL compare one recipe only.
+RECIPE_RECORD = TRAINING / "recipe_experiments.jsonl"
 SUITE = ROOT / "benchmarks" / "behaviour" / "suite.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
 MOTIVATING = {
@@ -276,13 +279,14 @@ def data_fingerprint(sources) -> str:
 def training_arguments(name: str, seed: int, args) -> TrainingArguments:
     return TrainingArguments(objective="ordinal", epochs=args.epochs, batch_size=16, class_weighting="none",
                              num_threads=args.threads, eval_every=args.eval_every, patience=3, seed=seed,
+                             ema_decay=args.ema,
                              init_seed=INIT_SEED, max_length=128,
                              extra={"data": name, "sources": list(ABLATION[name]), "gold_repeat": GOLD_REPEAT,
                                     "data_sha256": data_fingerprint(ABLATION[name])})
 
 
 def run_folder(name: str, seed: int, args) -> Path:
-    return Path(args.runs) / f"{slug(name)}-seed{seed}"
+    return Path(args.runs) / f"{slug(name)}-seed{seed}{f'-ema{args.ema:g}' if args.ema else ''}"
 
 
 # --------------------------------------------------------------------------- measuring
@@ -307,8 +311,10 @@ def behaviour(clf) -> dict:
 
 
 def _comparable(training_args: dict) -> dict:
-    """Training arguments without the thread count, which changes speed, not what is learned."""
-    return {k: v for k, v in training_args.items() if k != "num_threads"}
+    """Training arguments (an argument added since a run was stored at its default) without the thread
+    count, which changes speed, not what is learned."""
+    defaults = json.loads(TrainingArguments().to_json())
+    return {k: v for k, v in (defaults | training_args).items() if k != "num_threads"}
 
 
 def report(clf, future_test, gold_test) -> dict:
@@ -340,9 +346,10 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     if row:
         if future_test is not None and "future-test QWK" not in row:
             row = _add_report(folder, row, future_test)
-        recorded = read_jsonl(ABLATION_RECORD) if ABLATION_RECORD.is_file() else []
+        path = RECIPE_RECORD if args.ema else ABLATION_RECORD
+        recorded = read_jsonl(path) if path.is_file() else []
         if not any(r.items() >= (row | {"data_sha256": targs.extra["data_sha256"]}).items() for r in recorded):
-            record(row | {"data_sha256": targs.extra["data_sha256"]})
+            record(row | {"data_sha256": targs.extra["data_sha256"]}, path)
         return row
     import datasets
 
@@ -354,24 +361,26 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     save_trained(clf, folder, targs, delta_from_base=True, dtype="float16")
     stored = ToneClassifier.from_pretrained(folder)  # measured as stored (fp16 delta), uncalibrated
     dev = measure(stored, future_dev)
-    row = {"data": name, "seed": seed, "training rows": len(data), "steps": clf.training_summary_["steps"],
+    row = {"data": name, "seed": seed, **({"ema_decay": args.ema} if args.ema else {}),
+           "training rows": len(data), "steps": clf.training_summary_["steps"],
            "minutes": round((time.time() - started) / 60, 1), "future-dev QWK": dev["qwk"],
            "future-dev Spearman": dev["spearman"], "future-dev macro-F1": dev["macro_f1"]}
     metrics = json.loads((folder / "metrics.json").read_text())
     (folder / "metrics.json").write_text(json.dumps(metrics | {"run": row}, indent=2) + "\n")
     if future_test is not None:
         row = _add_report(folder, row, future_test)
-    record(row | {"data_sha256": targs.extra["data_sha256"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    record(row | {"data_sha256": targs.extra["data_sha256"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+           RECIPE_RECORD if args.ema else ABLATION_RECORD)
     print(json.dumps(row), flush=True)
     return row
 
 
-def record(row: dict) -> None:
-    """Add a finished run's row to ``training/ablation.jsonl`` (replacing an earlier row of the same data and seed)."""
-    rows = [r for r in read_jsonl(ABLATION_RECORD) if (r["data"], r["seed"]) != (row["data"], row["seed"])] \
-        if ABLATION_RECORD.is_file() else []
+def record(row: dict, path: Path = ABLATION_RECORD) -> None:
+    """Add a finished run's row to ``path`` (replacing an earlier row of the same data, seed and recipe)."""
+    key = (row["data"], row["seed"], row.get("ema_decay"))
+    rows = [r for r in read_jsonl(path) if (r["data"], r["seed"], r.get("ema_decay")) != key] if path.is_file() else []
     rows.append(row)
-    with open(ABLATION_RECORD, "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in sorted(rows, key=lambda r: (list(ABLATION).index(r["data"]), r["seed"])))
 
 
@@ -419,11 +428,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="with --run: train with this weight-average decay (TrainingArguments.ema_decay) and "
+                             "record the row in training/recipe_experiments.jsonl, not the ablation")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--ablation", action="store_true", help="also train the ablation rows the runs folder lacks")
     args = parser.parse_args()
 
     future_dev, future_test = load_future()
+    if args.ema and not args.run:
+        parser.error("--ema is an experiment: use it with --run (the recipe that ships does not average weights)")
     if args.run:
         run(args.run, args.seed, future_dev, args, future_test if args.run == FINAL else None)
         return
