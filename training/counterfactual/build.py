@@ -67,7 +67,8 @@ def sources(round_: int, out: Path) -> None:
     at random, as ``out/sources.jsonl`` (``source_id``, ``text``: what the writers see)."""
     import random
 
-    assert round_ == 4, "only round 4's sources are drawn by this script"
+    if round_ != 4:
+        raise SystemExit(f"sources --round {round_}: rounds 1-3 drew their sources by hand; only round 4's are drawn here")
     spec = SOURCES_ROUND4
     form = {c["cand_id"]: c["stratum"] for c in read_jsonl(HERE.parent / "silver2" / f"candidates_{spec['strand']}.jsonl")}
     rows = [r for r in read_jsonl(SILVER2) if r["strand"] == spec["strand"]]
