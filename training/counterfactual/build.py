@@ -68,7 +68,7 @@ def sources(round_: int, out: Path) -> None:
     import random
 
     if round_ != 4:
-        raise SystemExit(f"sources --round {round_}: rounds 1-3 drew their sources by hand; only round 4's are drawn here")
+        raise SystemExit(f"sources --round {round_}: only round 4's sources are drawn by this script (rounds 1-3: see the README)")
     spec = SOURCES_ROUND4
     form = {c["cand_id"]: c["stratum"] for c in read_jsonl(HERE.parent / "silver2" / f"candidates_{spec['strand']}.jsonl")}
     rows = [r for r in read_jsonl(SILVER2) if r["strand"] == spec["strand"]]
