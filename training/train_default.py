@@ -344,6 +344,8 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     except FileNotFoundError:
         row = None
     if row:
+        if args.ema:
+            row |= average_vs_raw(json.loads((folder / "metrics.json").read_text())["training"]["history"])
         if future_test is not None and "future-test QWK" not in row:
             row = _add_report(folder, row, future_test)
         path = RECIPE_RECORD if args.ema else ABLATION_RECORD
@@ -364,7 +366,8 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     row = {"data": name, "seed": seed, **({"ema_decay": args.ema} if args.ema else {}),
            "training rows": len(data), "steps": clf.training_summary_["steps"],
            "minutes": round((time.time() - started) / 60, 1), "future-dev QWK": dev["qwk"],
-           "future-dev Spearman": dev["spearman"], "future-dev macro-F1": dev["macro_f1"]}
+           "future-dev Spearman": dev["spearman"], "future-dev macro-F1": dev["macro_f1"],
+           **(average_vs_raw(clf.training_summary_["history"]) if args.ema else {})}
     metrics = json.loads((folder / "metrics.json").read_text())
     (folder / "metrics.json").write_text(json.dumps(metrics | {"run": row}, indent=2) + "\n")
     if future_test is not None:
@@ -373,6 +376,24 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
            RECIPE_RECORD if args.ema else ABLATION_RECORD)
     print(json.dumps(row), flush=True)
     return row
+
+
+def average_vs_raw(history: list[dict]) -> dict:
+    """What a weight-average run's evaluations say about the raw weights of the same run (their training is
+    the same: the average only watches), within this run's evaluations: the best raw future-dev QWK up to
+    where the raw weights' own early stopping (patience 3) would have stopped, that step (or the run's
+    last), and the mean change from one evaluation to the next of either curve."""
+    raw, avg = np.array([h["qwk_raw"] for h in history]), np.array([h["qwk"] for h in history])
+    best, bad, stop = -np.inf, 0, len(raw)
+    for i, q in enumerate(raw):
+        best, bad = (q, 0) if q > best else (best, bad + 1)
+        if bad >= 3:
+            stop = i + 1
+            break
+    return {"raw weights: best future-dev QWK before their own stop": round(float(raw[:stop].max()), 4),
+            "raw weights: their stop or the run's end (steps)": history[stop - 1]["step"],
+            "mean eval-to-eval change, average": round(float(np.abs(np.diff(avg)).mean()), 4),
+            "mean eval-to-eval change, raw": round(float(np.abs(np.diff(raw)).mean()), 4)}
 
 
 def record(row: dict, path: Path = ABLATION_RECORD) -> None:
