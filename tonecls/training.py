@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from .exceptions import DataError
-from .scale import LEVELS, NUM_LEVELS, level_from_label
+from .scale import NUM_LEVELS, level_from_label
 
 OBJECTIVES = ("ordinal", "cross_entropy")
 CLASS_WEIGHTINGS = ("balanced", "none")
