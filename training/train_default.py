@@ -146,6 +146,7 @@ INIT_SEED = 42          # the head's initial weights, shared by the seeds so the
 # holds its reporting numbers, which go in the seed table instead).
 EXPERIMENT_COLUMNS = ("data", "seed", "future-dev QWK", "future-dev QWK, mean of seeds", "training rows", "steps",
                       "minutes", "future-dev Spearman", "future-dev macro-F1", "data_sha256")
+PATIENCE = 3            # evaluations without a better future-dev QWK before a run stops
 GOLD_REPEAT = 2         # adjudicated double ratings weigh twice a single rating
 
 
@@ -278,7 +279,7 @@ def data_fingerprint(sources) -> str:
 
 def training_arguments(name: str, seed: int, args) -> TrainingArguments:
     return TrainingArguments(objective="ordinal", epochs=args.epochs, batch_size=16, class_weighting="none",
-                             num_threads=args.threads, eval_every=args.eval_every, patience=3, seed=seed,
+                             num_threads=args.threads, eval_every=args.eval_every, patience=PATIENCE, seed=seed,
                              ema_decay=args.ema,
                              init_seed=INIT_SEED, max_length=128,
                              extra={"data": name, "sources": list(ABLATION[name]), "gold_repeat": GOLD_REPEAT,
@@ -381,13 +382,13 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
 def average_vs_raw(history: list[dict]) -> dict:
     """What a weight-average run's evaluations say about the raw weights of the same run (their training is
     the same: the average only watches), within this run's evaluations: the best raw future-dev QWK up to
-    where the raw weights' own early stopping (patience 3) would have stopped, that step (or the run's
+    where the raw weights' own early stopping (``PATIENCE``) would have stopped, that step (or the run's
     last), and the mean change from one evaluation to the next of either curve."""
     raw, avg = np.array([h["qwk_raw"] for h in history]), np.array([h["qwk"] for h in history])
     best, bad, stop = -np.inf, 0, len(raw)
     for i, q in enumerate(raw):
         best, bad = (q, 0) if q > best else (best, bad + 1)
-        if bad >= 3:
+        if bad >= PATIENCE:
             stop = i + 1
             break
     return {"raw weights: best future-dev QWK before their own stop": round(float(raw[:stop].max()), 4),
