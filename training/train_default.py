@@ -104,14 +104,14 @@ for _name, _source in (
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it becomes FINAL when
-# its future-dev QWK averaged over SEEDS is higher than FINAL's (``seeds_mean``): one seed's future-dev
-# QWK moves by about 0.02 between seeds, more than most data additions change it.
+# its future-dev QWK averaged over SEEDS is higher than FINAL's on the same future-dev (``seeds_mean``): one
+# seed's future-dev QWK moves by about 0.02 between seeds, more than most data additions change it.
 FINAL = "+ recent years 2"
 SEEDS = (42, 1, 7)
 INIT_SEED = 42          # the head's initial weights, shared by the seeds so their weights can be averaged
 # The ablation table's columns: the choosing split's numbers and what the run cost (a final-recipe row also
 # holds its reporting numbers, which go in the seed table instead).
-EXPERIMENT_COLUMNS = ("data", "seed", "future-dev QWK", "future-dev QWK, mean of seeds", "training rows", "steps",
+EXPERIMENT_COLUMNS = ("data", "seed", "future-dev statements", "future-dev QWK", "future-dev QWK, mean of seeds", "training rows", "steps",
                       "minutes", "future-dev Spearman", "future-dev macro-F1", "data_sha256")
 PATIENCE = 3            # evaluations without a better future-dev QWK before a run stops
 GOLD_REPEAT = 2         # adjudicated double ratings weigh twice a single rating
@@ -244,13 +244,19 @@ def data_fingerprint(sources) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def training_arguments(name: str, seed: int, args) -> TrainingArguments:
+def dev_fingerprint(future_dev) -> str:
+    """sha256 of the choosing split's statements and levels: early stopping reads it, so it is part of a run."""
+    return hashlib.sha256(json.dumps([[r["text"], r["level"]] for r in future_dev]).encode()).hexdigest()[:16]
+
+
+def training_arguments(name: str, seed: int, args, future_dev) -> TrainingArguments:
     return TrainingArguments(objective="ordinal", epochs=args.epochs, batch_size=16, class_weighting="none",
                              num_threads=args.threads, eval_every=args.eval_every, patience=PATIENCE, seed=seed,
                              ema_decay=args.ema,
                              init_seed=INIT_SEED, max_length=128,
                              extra={"data": name, "sources": list(ABLATION[name]), "gold_repeat": GOLD_REPEAT,
-                                    "data_sha256": data_fingerprint(ABLATION[name])})
+                                    "data_sha256": data_fingerprint(ABLATION[name]),
+                                    "future_dev_sha256": dev_fingerprint(future_dev)})
 
 
 def run_folder(name: str, seed: int, args) -> Path:
@@ -305,7 +311,7 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     """Train one run (or reuse it) and return its row: future-dev numbers (the choosing split), and
     for the final recipe (``future_test`` given) the reporting numbers of :func:`report` too."""
     folder = run_folder(name, seed, args)
-    targs = training_arguments(name, seed, args)
+    targs = training_arguments(name, seed, args, future_dev)
     try:
         same = _comparable(json.loads((folder / "training_args.json").read_text())) == _comparable(json.loads(targs.to_json()))
         row = json.loads((folder / "metrics.json").read_text()).get("run") if same else None
@@ -333,7 +339,8 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     dev = measure(stored, future_dev)
     row = {"data": name, "seed": seed, **({"ema_decay": args.ema} if args.ema else {}),
            "training rows": len(data), "steps": clf.training_summary_["steps"],
-           "minutes": round((time.time() - started) / 60, 1), "future-dev QWK": dev["qwk"],
+           "minutes": round((time.time() - started) / 60, 1), "future-dev statements": len(future_dev),
+           "future-dev QWK": dev["qwk"],
            "future-dev Spearman": dev["spearman"], "future-dev macro-F1": dev["macro_f1"],
            **(average_vs_raw(clf.training_summary_["history"]) if args.ema else {})}
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -365,26 +372,34 @@ def average_vs_raw(history: list[dict]) -> dict:
 
 
 def record(row: dict, path: Path = ABLATION_RECORD) -> None:
-    """Add a finished run's row to ``path`` (replacing an earlier row of the same data, seed and recipe)."""
-    key = (row["data"], row["seed"], row.get("ema_decay"))
-    rows = [r for r in read_jsonl(path) if (r["data"], r["seed"], r.get("ema_decay")) != key] if path.is_file() else []
+    """Add a finished run's row to ``path`` (replacing an earlier row of the same data, seed, recipe and future-dev)."""
+    def key(r):
+        return r["data"], r["seed"], r.get("ema_decay"), r["future-dev statements"]
+
+    rows = [r for r in read_jsonl(path) if key(r) != key(row)] if path.is_file() else []
     rows.append(row)
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in sorted(rows, key=lambda r: (list(ABLATION).index(r["data"]), r["seed"])))
 
 
 def recorded_ablation() -> list[dict]:
-    """The seed-42 row of each data configuration in ``training/ablation.jsonl`` (in ``ABLATION`` order),
-    with the future-dev QWK averaged over ``SEEDS`` where every seed was trained."""
+    """The seed-42 rows of each data configuration in ``training/ablation.jsonl`` (in ``ABLATION`` order; one
+    per future-dev it was measured on), with the future-dev QWK averaged over ``SEEDS`` where every seed was
+    trained on that future-dev."""
     rows = read_jsonl(ABLATION_RECORD) if ABLATION_RECORD.is_file() else []
-    means = seeds_mean(rows)
-    return [r | ({"future-dev QWK, mean of seeds": means[name]} if name in means else {})
-            for name in ABLATION for r in rows if r["data"] == name and r["seed"] == SEEDS[0]]
+    out = []
+    for n in sorted({r["future-dev statements"] for r in rows}):
+        means = seeds_mean(rows, n)
+        out += [r | ({"future-dev QWK, mean of seeds": means[name]} if name in means else {})
+                for name in ABLATION for r in rows
+                if r["data"] == name and r["seed"] == SEEDS[0] and r["future-dev statements"] == n]
+    return out
 
 
-def seeds_mean(rows: list[dict]) -> dict[str, float]:
-    """Mean future-dev QWK over ``SEEDS`` of each data configuration whose rows hold every seed."""
-    by = {(r["data"], r["seed"]): r["future-dev QWK"] for r in rows}
+def seeds_mean(rows: list[dict], n_dev: int) -> dict[str, float]:
+    """Mean future-dev QWK over ``SEEDS`` of each data configuration whose rows hold every seed, measured
+    on a future-dev of ``n_dev`` statements (round 2 enlarged it: QWKs on different splits do not compare)."""
+    by = {(r["data"], r["seed"]): r["future-dev QWK"] for r in rows if r["future-dev statements"] == n_dev}
     return {name: round(float(np.mean([by[name, s] for s in SEEDS])), 4)
             for name in ABLATION if all((name, s) in by for s in SEEDS)}
 

@@ -2,14 +2,16 @@
 
     python training/future/build.py
 
-Reads ``candidates.jsonl``, ``batches/key.jsonl`` (which item of which batch is which statement),
-``annotations/fa_*.jsonl`` and ``fb_*.jsonl`` (pass A and pass B, by different annotators, with
-different batch compositions and item ids) and ``annotations/adjudication.jsonl`` (the level of
-every statement the passes disagree on). Writes ``future.jsonl`` (final level, both ratings,
-split) and ``quality.json`` (each batch against its hidden gold statements, A against B).
+Per round of ``draw.ROUNDS``: reads its candidates (``candidates.jsonl``, ``candidates_2.jsonl``), its key
+(``batches/key.jsonl``, ``batches/key_2.jsonl``: which item of which batch is which statement), the two
+passes' annotations (``annotations/fa_*.jsonl`` and ``fb_*.jsonl``; ``ga_*``, ``gb_*``: by different
+annotators, with different batch compositions and item ids) and its adjudication
+(``annotations/adjudication.jsonl``, ``adjudication_2.jsonl``: the level of every statement the passes
+disagree on). Writes ``future.jsonl`` (final level, both ratings, round, split) and ``quality.json`` (each
+batch against its hidden gold statements, A against B per round).
 
 Split: by document, ``future-dev`` (to choose models) or ``future-test`` (to report only), by a
-stable hash of the document id.
+stable hash of the document id (``draw.split_of``); round 2 drew from ``future-dev`` documents only.
 """
 
 from __future__ import annotations
@@ -22,18 +24,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from annotation import LEVELS, agreement, check, item_id, read_jsonl, read_labels, stable_half, write_jsonl  # noqa: E402
-from draw import GOLD_DEV, PASSES  # noqa: E402
+from annotation import LEVELS, agreement, check, item_id, read_jsonl, read_labels, write_jsonl  # noqa: E402
+from draw import GOLD_DEV, ROUNDS, candidates_file, key_file, split_of  # noqa: E402
 
 
-def split_of(doc_id: str) -> str:
-    return "future-test" if stable_half(f"future|{doc_id}") else "future-dev"
+def adjudication_file(round_: int) -> Path:
+    return HERE / "annotations" / ("adjudication.jsonl" if round_ == 1 else f"adjudication_{round_}.jsonl")
 
 
-def main() -> None:
-    cands = {c["cand_id"]: c for c in read_jsonl(HERE / "candidates.jsonl")}
-    key = read_jsonl(HERE / "batches" / "key.jsonl")
-    gold = {g["gold_id"]: g["level"] for path in GOLD_DEV for g in read_jsonl(path)}
+def merge(round_: int, gold: dict) -> tuple[list[dict], dict]:
+    """The rows of one round, and each of its batches against its hidden gold statements."""
+    spec = ROUNDS[round_]
+    passes = list(spec["passes"])
+    cands = {c["cand_id"]: c for c in read_jsonl(candidates_file(round_))}
+    key = read_jsonl(key_file(round_))
     ratings: dict[str, dict[str, tuple[int, str]]] = {}
     quality = {}
     for batch in sorted({k["batch"] for k in key}):
@@ -41,27 +45,42 @@ def main() -> None:
         quality[batch] = check(labels, key, batch, gold)
         for k in key:
             if k["batch"] == batch and not k["hidden"]:
-                ratings.setdefault(k["source_id"], {})[batch[:2]] = (labels[k["item_id"]], batch)
-    adjudicated = {r["item_id"]: r for r in read_jsonl(HERE / "annotations" / "adjudication.jsonl")}
+                ratings.setdefault(k["source_id"], {})[batch.split("_")[0]] = (labels[k["item_id"]], batch)
+    adjudicated = {r["item_id"]: r for r in read_jsonl(adjudication_file(round_))}
     rows = []
     for cid, c in sorted(cands.items()):
-        (a, batch_a), (b, batch_b) = (ratings[cid][p] for p in PASSES)
-        adj = adjudicated.get(item_id("fadj", cid))
+        (a, batch_a), (b, batch_b) = (ratings[cid][p] for p in passes)
+        adj = adjudicated.get(item_id(f"{spec['prefix']}adj", cid))
         if a != b and adj is None:
             raise SystemExit(f"{cid}: the passes disagree ({a} vs {b}) and there is no adjudication")
         level = a if a == b else int(adj["level"])
+        split = split_of(c["doc_id"])
+        if round_ > 1 and split != "future-dev":
+            raise SystemExit(f"{cid}: round {round_} draws future-dev documents only, {c['doc_id']} is {split}")
         rows.append({"future_id": cid, **{k: c[k] for k in ("doc_id", "source", "actor", "date", "doc_type", "text")},
                      "level": level, "label": LEVELS[level], "annotator_1": a, "annotator_2": b,
                      "adjudicated": a != b, "adjudication_reason": adj["reason"] if a != b else None,
-                     "batches": [batch_a, batch_b], "split": split_of(c["doc_id"])})
-    write_jsonl(HERE / "future.jsonl", rows)
-    first = [r["annotator_1"] for r in rows]
-    second = [r["annotator_2"] for r in rows]
-    summary = {"n": len(rows), "passes A vs B (before adjudication)": agreement(first, second),
+                     "batches": [batch_a, batch_b], "round": round_, "split": split})
+    summary = {"n": len(rows), "passes A vs B (before adjudication)": agreement(
+                   [r["annotator_1"] for r in rows], [r["annotator_2"] for r in rows]),
                "adjudicated": sum(r["adjudicated"] for r in rows),
                "adjudicated to A's level": sum(r["adjudicated"] and r["level"] == r["annotator_1"] for r in rows),
-               "adjudicated to B's level": sum(r["adjudicated"] and r["level"] == r["annotator_2"] for r in rows),
-               "batches vs hidden gold": quality}
+               "adjudicated to B's level": sum(r["adjudicated"] and r["level"] == r["annotator_2"] for r in rows)}
+    return rows, {"summary": summary, "batches": quality}
+
+
+def main() -> None:
+    gold = {g["gold_id"]: g["level"] for path in GOLD_DEV for g in read_jsonl(path)}
+    rows, rounds, quality = [], {}, {}
+    for round_ in ROUNDS:
+        part, q = merge(round_, gold)
+        rows += part
+        rounds[f"round {round_}"] = q["summary"]
+        quality |= q["batches"]
+    texts = Counter(" ".join(r["text"].lower().split()) for r in rows)
+    assert max(texts.values()) == 1, "a statement was drawn twice"
+    write_jsonl(HERE / "future.jsonl", rows)
+    summary = {"n": len(rows), "rounds": rounds, "batches vs hidden gold": quality}
     for split in ("future-dev", "future-test"):
         part = [r for r in rows if r["split"] == split]
         summary[split] = {"n": len(part), "documents": len({r["doc_id"] for r in part}),

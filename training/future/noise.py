@@ -1,0 +1,67 @@
+"""How much a model's future-dev QWK moves by chance: round 1's future-dev against the enlarged one.
+
+    python training/future/noise.py [--model models/tonecls-base] [--draws 2000]
+
+For each choosing set (round 1's 389 future-dev statements; all of future-dev after round 2) prints the
+model's QWK and the standard deviation of its QWK over bootstrap resamples of documents (the unit the
+split is drawn by), and writes them to ``training/future/noise.json``. That spread is what a
+difference between two runs on future-dev has to beat before it means anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+sys.path.insert(0, str(HERE.parent))
+
+from annotation import read_jsonl  # noqa: E402
+
+from tonecls.metrics import quadratic_weighted_kappa  # noqa: E402
+
+
+def document_bootstrap(rows: list[dict], pred: np.ndarray, draws: int, seed: int = 0) -> np.ndarray:
+    """QWK on ``draws`` resamples of the documents (with replacement), each taking all its statements."""
+    rng = np.random.default_rng(seed)
+    docs = sorted({r["doc_id"] for r in rows})
+    by_doc = {d: [] for d in docs}
+    for i, r in enumerate(rows):
+        by_doc[r["doc_id"]].append(i)
+    y = np.asarray([r["level"] for r in rows])
+    out = []
+    for _ in range(draws):
+        idx = np.concatenate([by_doc[docs[j]] for j in rng.integers(len(docs), size=len(docs))])
+        out.append(quadratic_weighted_kappa(y[idx], pred[idx]))
+    return np.asarray(out)
+
+
+def main() -> None:
+    from tonecls.classifier import ToneClassifier
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=str(HERE.parents[1] / "models" / "tonecls-base"))
+    p.add_argument("--draws", type=int, default=2000)
+    args = p.parse_args()
+    dev = [r for r in read_jsonl(HERE / "future.jsonl") if r["split"] == "future-dev"]
+    pred = ToneClassifier.from_pretrained(args.model).predict_proba([r["text"] for r in dev]).argmax(1)
+    result = {"model": Path(args.model).name, "draws": args.draws}
+    for name, keep in (("round 1 future-dev", [r["round"] == 1 for r in dev]), ("future-dev, rounds 1-2", [True] * len(dev))):
+        idx = np.flatnonzero(keep)
+        rows = [dev[i] for i in idx]
+        boot = document_bootstrap(rows, pred[idx], args.draws)
+        result[name] = {"statements": len(rows), "documents": len({r["doc_id"] for r in rows}),
+                        "assertive or above": sum(r["level"] >= 3 for r in rows),
+                        "QWK": round(float(quadratic_weighted_kappa([r["level"] for r in rows], pred[idx])), 4),
+                        "bootstrap sd of QWK": round(float(boot.std(ddof=1)), 4)}
+    (HERE / "noise.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
