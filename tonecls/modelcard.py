@@ -139,8 +139,9 @@ def _multilingual_section(config: dict) -> list[str]:
                       f"Spearman {_fmt(english.get('Spearman'))}, ECE {_fmt(english.get('ECE'))}; English statements "
                       "are always read by it."]
     if config.get("configurations"):
+        rule = f"; chosen by the rule: {config['rule']}" if config.get("rule") else ""
         lines += ["", "Configurations tried (mean QWK on `ml-dev` over Japanese, Chinese, Russian; another seed of "
-                      f"the chosen one: {_fmt(config.get('another seed (ml-dev mean QWK)'))}):", ""]
+                      f"the chosen one: {_fmt(config.get('another seed (ml-dev mean QWK)'))}{rule}):", ""]
         lines += _table(config["configurations"])
     return lines + [""]
 

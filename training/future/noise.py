@@ -4,8 +4,10 @@
 
 For each choosing set (round 1's 389 future-dev statements; all of future-dev after round 2) prints the
 model's QWK and the standard deviation of its QWK over bootstrap resamples of documents (the unit the
-split is drawn by), and writes them to ``training/future/noise.json``. That spread is what a
-difference between two runs on future-dev has to beat before it means anything.
+split is drawn by), and writes them to ``training/future/noise.json``: how far a model's future-dev QWK
+may sit from its QWK on another draw of the same period's documents. (Two models scored on the same set
+differ by less than that by chance: their errors share statements; nor does it hold the evaluation-to-evaluation
+and seed noise of training.)
 """
 
 from __future__ import annotations
