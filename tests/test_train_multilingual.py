@@ -23,3 +23,7 @@ def test_a_configuration_below_the_tolerance_never_wins_on_agreement():
 
 def test_one_configuration_is_chosen():
     assert recipe.choose([row("only", 0.5, 0.5)]) == "only"
+
+
+def test_a_tie_goes_to_the_configuration_listed_first():
+    assert recipe.choose([row("simpler", 0.76, 0.70), row("larger", 0.76, 0.70)]) == "simpler"

@@ -2,8 +2,8 @@
 
 >>> from tonecls import ToneClassifier
 >>> clf = ToneClassifier.from_pretrained("./models/tonecls-base")
->>> clf.score("We strongly condemn this attack and demand that it stop immediately.").label
-'assertive'
+>>> clf.score("We strongly condemn this attack and demand that it stop immediately.").label  # condemning, no named response
+'firm'
 
 A model folder holds ``config.json`` (ordered labels, library version, encoder config, and the
 sha256 of every weights file), ``model.safetensors``, a tokenizer (``tokenizer.json``, or a
@@ -383,7 +383,7 @@ class ToneClassifier:
         >>> clf = ToneClassifier.from_pretrained("./models/tonecls-base")
         >>> e = clf.explain("If they proceed we will impose countermeasures.")
         >>> [(p.text, round(p.contribution, 1)) for p in e.top(2)]
-        [('we will impose countermeasures', 2.5), ('If they proceed', 0.6)]
+        [('we will impose countermeasures', 2.4), ('If they proceed', 0.4)]
         """
         from .explanation import explain_statements
 

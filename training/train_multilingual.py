@@ -75,7 +75,8 @@ def choose(results: list[dict]) -> str:
     """The configuration with the highest ml-dev agreement with the English model (a translation's level, by the
     uncalibrated head, equal to the English model's on its original) among those whose ml-dev QWK is within
     ``QWK_TOLERANCE`` (what a second seed of one configuration moves by) of the best. Both are what a user of the
-    multilingual path needs: the raters' levels, and the same level whichever language a statement comes in."""
+    multilingual path needs: the raters' levels, and the same level whichever language a statement comes in. A
+    tie goes to the configuration listed first in ``CONFIGS`` (the simpler one)."""
     best = max(r[DEV_QWK] for r in results)
     return max((r for r in results if r[DEV_QWK] >= best - QWK_TOLERANCE), key=lambda r: r[DEV_SAME])["configuration"]
 CACHE = ROOT / "artifacts" / "ml-cache"
