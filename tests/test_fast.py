@@ -130,6 +130,18 @@ def test_export_is_cached_and_keyed_by_weights(tiny_model_dir, tiny_classifier):
     assert fast.export_onnx(tiny_classifier) != path
 
 
+def test_int8_weights_are_7_bit_where_the_processor_has_no_int8_dot_product(tiny_model_dir, monkeypatch):
+    # without VNNI, ONNX Runtime's u8 x s8 products saturate int16 sums: 7-bit weights avoid it
+    clf = ToneClassifier.from_pretrained(tiny_model_dir)
+    graph = {}
+    for kind in ("x86_64-avx2", "x86_64-avx512", "x86_64-avx512-vnni", "x86_64-amx"):
+        monkeypatch.setattr(fast, "cpu_kind", lambda kind=kind: kind)
+        graph[kind] = fast.quantize_onnx(clf)
+    assert graph["x86_64-avx2"] == graph["x86_64-avx512"] == fast.quantize_onnx(clf, reduce_range=True)
+    assert graph["x86_64-avx512-vnni"] == graph["x86_64-amx"] == fast.quantize_onnx(clf, reduce_range=False)
+    assert graph["x86_64-avx2"] != graph["x86_64-amx"]
+
+
 def test_backend_names_are_checked(tiny_model_dir):
     with pytest.raises(ValueError, match="Unknown backend 'gpu'"):
         ToneClassifier.from_pretrained(tiny_model_dir, backend="gpu")

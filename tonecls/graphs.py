@@ -17,7 +17,9 @@ from typing import Sequence
 
 from .exceptions import BackendUnavailable
 
-EXPORT_VERSION = 4  # bump when the export or quantisation recipe changes (invalidates cached graphs; v4: smoothing)
+# bump when the export or quantisation recipe changes (invalidates cached graphs and agreement records; v4: smoothing;
+# v5: 7-bit weights on processors without an int8 dot product)
+EXPORT_VERSION = 5
 
 
 def cache_dir() -> Path:
@@ -112,15 +114,21 @@ def _module_to_node_prefix(module: str) -> str:
 
 
 def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool = True,
-                  reduce_range: bool = False, smoothing: dict | None = None) -> Path:
+                  reduce_range: bool | None = None, smoothing: dict | None = None) -> Path:
     """Dynamic int8 ONNX graph of the network (cached). ``exclude`` names modules (as in
     ``network.named_modules()``) whose MatMul/Gemm stay fp32; the head by default. ``smoothing``
     (``{"alpha", "file", "sha256"}``, optionally ``"recorded_in"``, the record that names the
     file, for error messages: activation maxima saved by :func:`tonecls.smoothing.save_maxima`)
     quantises the smoothed network instead (:mod:`tonecls.smoothing`: the same function in
-    fp32, flatter activations for int8). Each build works in its own temporary folder, so
-    concurrent builds of one graph never read each other's half-written files."""
+    fp32, flatter activations for int8). ``reduce_range`` (7-bit weights) defaults to on where the
+    processor has no int8 dot product (x86 AVX2 or AVX-512 without VNNI: u8 x s8 products go through
+    int16 sums that saturate, ONNX Runtime's advice) and off elsewhere. Each build works in its own
+    temporary folder, so concurrent builds of one graph never read each other's half-written files."""
     _require_ort()
+    if reduce_range is None:
+        from .backends import cpu_kind
+
+        reduce_range = cpu_kind().endswith(("-avx2", "-avx512"))
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
