@@ -135,7 +135,7 @@ def test_int8_weights_are_7_bit_where_the_processor_has_no_int8_dot_product(tiny
     clf = ToneClassifier.from_pretrained(tiny_model_dir)
     graph = {}
     for kind in ("x86_64-avx2", "x86_64-avx512", "x86_64-avx512-vnni", "x86_64-amx"):
-        monkeypatch.setattr(fast, "cpu_kind", lambda kind=kind: kind)
+        monkeypatch.setattr(graphs, "cpu_kind", lambda kind=kind: kind)
         graph[kind] = fast.quantize_onnx(clf)
     assert graph["x86_64-avx2"] == graph["x86_64-avx512"] == fast.quantize_onnx(clf, reduce_range=True)
     assert graph["x86_64-avx512-vnni"] == graph["x86_64-amx"] == fast.quantize_onnx(clf, reduce_range=False)

@@ -74,7 +74,7 @@ import numpy as np
 from ._files import atomic_write
 from .exceptions import BackendUnavailable  # noqa: F401 (re-exported)
 # The graphs and their keys live in .graphs; the public names are re-exported as part of this module's interface.
-from .graphs import EXPORT_VERSION, _has_ort, _module, _require_ort, cache_dir, export_onnx, quantize_onnx, weights_key
+from .graphs import EXPORT_VERSION, _has_ort, _module, _require_ort, cache_dir, cpu_kind, export_onnx, quantize_onnx, weights_key
 
 BACKENDS = ("torch", "onnx", "int8", "onnx-int8", "auto")
 # The one backend choice of the convenience paths: ``tonecls.score()`` / ``load_default()``, the
@@ -125,28 +125,6 @@ def runtime_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
-
-
-def cpu_kind() -> str:
-    """The processor's int8 instruction class, e.g. ``"x86_64-avx2"`` or ``"x86_64-avx512-vnni"``.
-
-    ONNX Runtime and torch pick different int8 kernels for each class (without VNNI, u8 x s8
-    products go through int16 sums that can saturate), so int8 results, and the agreement
-    measured on them, hold for one class only; an agreement record names the class it was made on.
-    """
-    import platform
-
-    machine = platform.machine().lower() or "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith(("flags", "Features"))), set())
-    except OSError:
-        flags = set()
-    for flag, kind in (("amx_int8", "amx"), ("avx512_vnni", "avx512-vnni"), ("avx_vnni", "avx-vnni"),
-                       ("avx512bw", "avx512"), ("avx2", "avx2"), ("asimddp", "neon-dotprod"), ("asimd", "neon")):
-        if flag in flags:
-            return f"{machine}-{kind}"
-    return machine
 
 
 def ort_forward(onnx_path: str | Path, threads: int | None = None, *, sha256: str | None = None,

@@ -113,6 +113,28 @@ def _module_to_node_prefix(module: str) -> str:
     return "/" + "/".join(out) + "/"
 
 
+def cpu_kind() -> str:
+    """The processor's int8 instruction class, e.g. ``"x86_64-avx2"`` or ``"x86_64-avx512-vnni"``.
+
+    ONNX Runtime and torch pick different int8 kernels for each class (without VNNI, u8 x s8
+    products go through int16 sums that can saturate), so int8 results, and the agreement
+    measured on them, hold for one class only; an agreement record names the class it was made on.
+    """
+    import platform
+
+    machine = platform.machine().lower() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith(("flags", "Features"))), set())
+    except OSError:
+        flags = set()
+    for flag, kind in (("amx_int8", "amx"), ("avx512_vnni", "avx512-vnni"), ("avx_vnni", "avx-vnni"),
+                       ("avx512bw", "avx512"), ("avx2", "avx2"), ("asimddp", "neon-dotprod"), ("asimd", "neon")):
+        if flag in flags:
+            return f"{machine}-{kind}"
+    return machine
+
+
 def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool = True,
                   reduce_range: bool | None = None, smoothing: dict | None = None) -> Path:
     """Dynamic int8 ONNX graph of the network (cached). ``exclude`` names modules (as in
@@ -126,8 +148,6 @@ def quantize_onnx(clf, *, exclude: Sequence[str] = ("head",), per_channel: bool 
     temporary folder, so concurrent builds of one graph never read each other's half-written files."""
     _require_ort()
     if reduce_range is None:
-        from .backends import cpu_kind
-
         reduce_range = cpu_kind().endswith(("-avx2", "-avx512"))
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
