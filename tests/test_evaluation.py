@@ -14,7 +14,7 @@ from sklearn import metrics as skm
 from tonecls.bundle import fit_calibration
 from tonecls.calibration import TemperatureScaling, softmax
 from tonecls.evaluation import evaluate_predictions, load_labelled, report_markdown, write_report
-from tonecls.metrics import (accuracy, confusion_matrix, macro_f1, mean_absolute_error, ordinal_metrics,
+from tonecls.metrics import (accuracy, bootstrap_qwk, confusion_matrix, macro_f1, mean_absolute_error, ordinal_metrics,
                              per_level_report, quadratic_weighted_kappa, spearman)
 from tonecls.labeling.read import DataError
 
@@ -63,6 +63,29 @@ def test_qwk_edge_cases():
         quadratic_weighted_kappa([0, 1], [0])
     with pytest.raises(ValueError, match=r"\[0, 4\]"):
         accuracy([0, 5], [0, 1])
+
+
+def test_bootstrap_qwk_resamples_statements_or_whole_groups(predictions):
+    y, pred = predictions
+    worse = np.where(np.arange(len(y)) % 3 == 0, 0, pred)
+    single = bootstrap_qwk(y, pred, draws=300, seed=1)
+    assert single.shape == (300,) and abs(single.mean() - quadratic_weighted_kappa(y, pred)) < 0.01
+    np.testing.assert_array_equal(single, bootstrap_qwk(y, pred, draws=300, seed=1))  # the seed fixes the draws
+    assert (bootstrap_qwk(y, pred, pred, draws=50) == 0).all()  # paired: a model against itself never differs
+    diff = bootstrap_qwk(y, pred, worse, draws=300)
+    assert (diff > 0).mean() > 0.99
+    # Groups of eight identical statements: resampling groups is the statement bootstrap of a set eight
+    # times smaller, so its spread is wider than the statement bootstrap of all rows.
+    small = y[:50], pred[:50]
+    grouped = bootstrap_qwk(np.repeat(small[0], 8), np.repeat(small[1], 8), groups=np.repeat(np.arange(50), 8),
+                            draws=500)
+    flat = bootstrap_qwk(np.repeat(small[0], 8), np.repeat(small[1], 8), draws=500)
+    assert grouped.std() > 2 * flat.std()
+    np.testing.assert_allclose(grouped.std(), bootstrap_qwk(*small, draws=500).std(), rtol=0.25)
+    with pytest.raises(ValueError, match="each of the 400"):
+        bootstrap_qwk(y, pred[:-1])
+    with pytest.raises(ValueError, match="one group per statement"):
+        bootstrap_qwk(y, pred, groups=np.arange(10))
 
 
 def test_ordinal_metrics_refuse_logits_and_mismatched_rows():

@@ -2,7 +2,9 @@
 
 Ordinal metrics take levels (or a continuous score): :func:`quadratic_weighted_kappa`,
 :func:`macro_f1`, :func:`mean_absolute_error`, :func:`accuracy`, :func:`spearman`,
-:func:`confusion_matrix`, :func:`per_level_report`, and :func:`ordinal_metrics` of probabilities.
+:func:`confusion_matrix`, :func:`per_level_report`, and :func:`ordinal_metrics` of probabilities;
+:func:`bootstrap_qwk` resamples a QWK (or the difference of two models' QWK on the same statements),
+by statement or by document.
 Calibration metrics take ``(y, probs)``: :func:`expected_calibration_error` (equal-width or
 equal-mass bins, top-label or class-wise), :func:`adaptive_calibration_error`,
 :func:`maximum_calibration_error`, :func:`brier_score`, :func:`negative_log_likelihood`,
@@ -76,6 +78,37 @@ def quadratic_weighted_kappa(y_true, y_pred, n_levels: int = NUM_LEVELS) -> floa
     expected = np.outer(cm.sum(axis=1), cm.sum(axis=0)) / cm.sum()
     denom = (w * expected).sum()
     return 1.0 if denom == 0 else float(1.0 - (w * cm).sum() / denom)
+
+
+def bootstrap_qwk(y_true, y_pred, y_other=None, *, groups=None, draws: int = 2000, seed: int = 0,
+                  n_levels: int = NUM_LEVELS) -> np.ndarray:
+    """QWK of ``y_pred`` on ``draws`` resamples with replacement, or ``QWK(y_pred) - QWK(y_other)``
+    when ``y_other`` is given (paired: both scored on the same resample). With ``groups`` (one key
+    per statement, e.g. its document) whole groups are resampled, each taking all its statements.
+
+    >>> d = bootstrap_qwk([0, 1, 2, 3, 4, 1], [0, 1, 2, 3, 3, 1], [0, 1, 1, 2, 3, 1], draws=200)
+    >>> d.shape, bool((d >= 0).mean() > 0.9)
+    ((200,), True)
+    """
+    t = _levels(y_true, n_levels)
+    preds = [_levels(p, n_levels) for p in ((y_pred,) if y_other is None else (y_pred, y_other))]
+    if any(len(p) != len(t) for p in preds):
+        raise ValueError(f"Expected predictions for each of the {len(t)} statements, got {[len(p) for p in preds]}.")
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        members = None
+    else:
+        keys, inverse = np.unique(np.asarray(groups), return_inverse=True)
+        if len(inverse) != len(t):
+            raise ValueError(f"Expected one group per statement ({len(t)}), got {len(inverse)}.")
+        members = [np.flatnonzero(inverse == g) for g in range(len(keys))]
+    out = np.empty(draws)
+    for b in range(draws):
+        idx = (rng.integers(len(t), size=len(t)) if members is None
+               else np.concatenate([members[j] for j in rng.integers(len(members), size=len(members))]))
+        q = [quadratic_weighted_kappa(t[idx], p[idx], n_levels) for p in preds]
+        out[b] = q[0] if y_other is None else q[0] - q[1]
+    return out
 
 
 def spearman(y_true, scores) -> float:

@@ -61,19 +61,12 @@ def unlabelled_sample(n_docs: int, seed: int, num_proc: int):
 
 def paired_bootstrap(pred_a: np.ndarray, pred_b: np.ndarray, y: np.ndarray, n: int = 2000, seed: int = 0) -> dict:
     """QWK(a) - QWK(b) on rows both cover, with a 95% bootstrap interval and P(a > b)."""
-    from sklearn.metrics import cohen_kappa_score
+    from tonecls.metrics import bootstrap_qwk, quadratic_weighted_kappa
 
     m = (pred_a >= 0) & (pred_b >= 0)
     a, b, g = pred_a[m], pred_b[m], y[m]
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n):
-        i = rng.integers(0, len(g), len(g))
-        diffs.append(cohen_kappa_score(g[i], a[i], weights="quadratic", labels=range(5))
-                     - cohen_kappa_score(g[i], b[i], weights="quadratic", labels=range(5)))
-    diffs = np.array(diffs)
-    return {"diff": round(float(cohen_kappa_score(g, a, weights="quadratic", labels=range(5))
-                                - cohen_kappa_score(g, b, weights="quadratic", labels=range(5))), 4),
+    diffs = bootstrap_qwk(g, a, b, draws=n, seed=seed)
+    return {"diff": round(quadratic_weighted_kappa(g, a) - quadratic_weighted_kappa(g, b), 4),
             "ci95": [round(float(np.quantile(diffs, 0.025)), 4), round(float(np.quantile(diffs, 0.975)), 4)],
             "p_better": round(float((diffs > 0).mean()), 3), "n": int(m.sum())}
 

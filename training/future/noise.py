@@ -25,22 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from annotation import read_jsonl  # noqa: E402
 
-from tonecls.metrics import quadratic_weighted_kappa  # noqa: E402
-
-
-def document_bootstrap(rows: list[dict], pred: np.ndarray, draws: int, seed: int = 0) -> np.ndarray:
-    """QWK on ``draws`` resamples of the documents (with replacement), each taking all its statements."""
-    rng = np.random.default_rng(seed)
-    docs = sorted({r["doc_id"] for r in rows})
-    by_doc = {d: [] for d in docs}
-    for i, r in enumerate(rows):
-        by_doc[r["doc_id"]].append(i)
-    y = np.asarray([r["level"] for r in rows])
-    out = []
-    for _ in range(draws):
-        idx = np.concatenate([by_doc[docs[j]] for j in rng.integers(len(docs), size=len(docs))])
-        out.append(quadratic_weighted_kappa(y[idx], pred[idx]))
-    return np.asarray(out)
+from tonecls.metrics import bootstrap_qwk, quadratic_weighted_kappa  # noqa: E402
 
 
 def main() -> None:
@@ -56,7 +41,7 @@ def main() -> None:
     for name, keep in (("round 1 future-dev", [r["round"] == 1 for r in dev]), ("future-dev, rounds 1-2", [True] * len(dev))):
         idx = np.flatnonzero(keep)
         rows = [dev[i] for i in idx]
-        boot = document_bootstrap(rows, pred[idx], args.draws)
+        boot = bootstrap_qwk([r["level"] for r in rows], pred[idx], groups=[r["doc_id"] for r in rows], draws=args.draws)
         result[name] = {"statements": len(rows), "documents": len({r["doc_id"] for r in rows}),
                         "assertive or above": sum(r["level"] >= 3 for r in rows),
                         "QWK": round(float(quadratic_weighted_kappa([r["level"] for r in rows], pred[idx])), 4),
