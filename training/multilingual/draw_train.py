@@ -8,7 +8,8 @@ each language, drawn by a seeded sample stratified over the levels (120 per leve
 from the single-rated silver sets and gold round 3 — statements the English model also trains on.
 Never drawn: the translated dev/test sets' originals, the held-out texts of ``train_default.py``
 (future period, gold test, behavioural suite), statements under 6 or over 60 words. Translators see
-the text only, never a level. Round 2 draws again from what round 1 left (level 4 had nothing left).
+the text only, never a level. Round 2 draws again from what round 1 left (level 4 had nothing left);
+round 3 from what rounds 1-2 left of these sources and of the strands rated since (``LATER_SOURCES``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from annotation import read_jsonl, write_jsonl  # noqa: E402
 LANGUAGES = ("ja", "zh", "ru")
 PER_LEVEL = 120
 SOURCES = ("gold round 3", "silver 1", "silver 2 natural", "silver 2 shortcut", "silver 2 active")
+# Round 3 draws from the silver strands rated after rounds 1-2 too (recent years, structure forms, active
+# rounds 3-4): the register nearest the future period, and the forms the English model fails.
+LATER_SOURCES = ("silver 2 structure", "silver 2 recent", "silver 2 active 3", "silver 2 active 4",
+                 "silver 2 structure 2", "silver 2 recent 2", "silver 2 recent 3", "silver 2 recent 4",
+                 "silver 2 structure 3")
 
 
 def main() -> None:
@@ -39,7 +45,8 @@ def main() -> None:
         if args.round > 1 else []
     ml = {recipe.normalized(r["en"]) for r in read_jsonl(HERE / "translations.jsonl")}
     ml |= {recipe.normalized(r["text"]) for r in earlier}
-    rows = [r for r in recipe.training_rows(SOURCES) if recipe.normalized(r["text"]) not in ml
+    sources = SOURCES + (LATER_SOURCES if args.round >= 3 else ())
+    rows = [r for r in recipe.training_rows(sources) if recipe.normalized(r["text"]) not in ml
             and r["level_low"] == r["level_high"] and 6 <= len(r["text"].split()) <= 60]
     unique = {recipe.normalized(r["text"]): r for r in rows}
     by_level = {k: sorted((r for r in unique.values() if r["level_low"] == k), key=lambda r: r["text"])
