@@ -155,3 +155,12 @@ def test_weight_average_is_what_is_evaluated_and_returned():
     assert h["qwk_raw"] == raw.training_summary_["history"][0]["qwk"]
     with pytest.raises(ValueError, match="ema_decay"):
         TrainingArguments(ema_decay=1.0)
+
+
+def test_early_stopping_waits_for_min_steps():
+    # Nothing is learned (learning rates 0), so every evaluation after the first is "no better".
+    frozen = FAST | {"learning_rate": 0.0, "head_learning_rate": 0.0, "eval_every": 5, "patience": 1}
+    early = train(_corpus(), TrainingArguments(**frozen), model=build_tiny_classifier(), progress=False)
+    assert early.training_summary_["steps"] == 10
+    late = train(_corpus(), TrainingArguments(**frozen | {"min_steps": 32}), model=build_tiny_classifier(), progress=False)
+    assert late.training_summary_["steps"] == 35  # the first evaluation at or after step 32

@@ -49,7 +49,8 @@ class TrainingArguments:
     weights, so runs of several seeds that share it can be averaged weight by weight. ``ema_decay`` (0:
     off) keeps an exponential moving average of the trained weights (decay ``min(ema_decay, (1 + t) /
     (10 + t))`` at step ``t``); evaluation, early stopping and the returned model then use the average,
-    and the history records the raw weights' QWK beside it (``qwk_raw``).
+    and the history records the raw weights' QWK beside it (``qwk_raw``). Early stopping ends a run after
+    ``patience`` evaluations without a better validation QWK, but never before step ``min_steps``.
     """
 
     objective: str = "ordinal"
@@ -71,6 +72,7 @@ class TrainingArguments:
     eval_every: int = 250
     max_eval_samples: int = 2000
     patience: int = 4
+    min_steps: int = 0
     ema_decay: float = 0.0
     seed: int = 42
     init_seed: int | None = None
@@ -393,7 +395,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
                     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
                 else:
                     bad += 1
-                    if bad >= args.patience:
+                    if bad >= args.patience and step >= args.min_steps:
                         stop = True
                 if averaged:
                     swap_average()

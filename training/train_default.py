@@ -74,8 +74,8 @@ SILVER2 = TRAINING / "silver2" / "silver2.jsonl"
 EDITS = TRAINING / "counterfactual" / "edits.jsonl"
 FUTURE = TRAINING / "future" / "future.jsonl"
 ABLATION_RECORD = TRAINING / "ablation.jsonl"
-# Runs of the same data with another training recipe (``--ema``): kept apart, so that the ablation and the
-# choice of FINAL compare one recipe only.
+# Runs of the same data with another training recipe (``--ema``, ``--min-steps``): kept apart, so that the
+# ablation and the choice of FINAL compare one recipe only.
 RECIPE_RECORD = TRAINING / "recipe_experiments.jsonl"
 SUITE = ROOT / "benchmarks" / "behaviour" / "suite.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
@@ -264,15 +264,21 @@ def dev_fingerprint(future_dev) -> str:
 def training_arguments(name: str, seed: int, args, future_dev) -> TrainingArguments:
     return TrainingArguments(objective="ordinal", epochs=args.epochs, batch_size=16, class_weighting="none",
                              num_threads=args.threads, eval_every=args.eval_every, patience=PATIENCE, seed=seed,
-                             ema_decay=args.ema,
+                             ema_decay=args.ema, min_steps=args.min_steps,
                              init_seed=INIT_SEED, max_length=128,
                              extra={"data": name, "sources": list(ABLATION[name]), "gold_repeat": GOLD_REPEAT,
                                     "data_sha256": data_fingerprint(ABLATION[name]),
                                     "future_dev_sha256": dev_fingerprint(future_dev)})
 
 
+def experiment(args) -> bool:
+    """Whether the run departs from the shipped recipe (``--ema``, ``--min-steps``): its row is kept apart."""
+    return bool(args.ema or args.min_steps)
+
+
 def run_folder(name: str, seed: int, args) -> Path:
-    return Path(args.runs) / f"{slug(name)}-seed{seed}{f'-ema{args.ema:g}' if args.ema else ''}"
+    return Path(args.runs) / (f"{slug(name)}-seed{seed}{f'-ema{args.ema:g}' if args.ema else ''}"
+                              f"{f'-min{args.min_steps}' if args.min_steps else ''}")
 
 
 # --------------------------------------------------------------------------- measuring
@@ -334,7 +340,7 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
             row |= average_vs_raw(json.loads((folder / "metrics.json").read_text())["training"]["history"])
         if future_test is not None and "future-test QWK" not in row:
             row = _add_report(folder, row, future_test)
-        path = RECIPE_RECORD if args.ema else ABLATION_RECORD
+        path = RECIPE_RECORD if experiment(args) else ABLATION_RECORD
         recorded = read_jsonl(path) if path.is_file() else []
         if not any(r.items() >= (row | {"data_sha256": targs.extra["data_sha256"]}).items() for r in recorded):
             record(row | {"data_sha256": targs.extra["data_sha256"]}, path)
@@ -350,6 +356,7 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     stored = ToneClassifier.from_pretrained(folder)  # measured as stored (fp16 delta), uncalibrated
     dev = measure(stored, future_dev)
     row = {"data": name, "seed": seed, **({"ema_decay": args.ema} if args.ema else {}),
+           **({"min_steps": args.min_steps} if args.min_steps else {}),
            "training rows": len(data), "steps": clf.training_summary_["steps"],
            "minutes": round((time.time() - started) / 60, 1), "future-dev statements": len(future_dev),
            "future_dev_sha256": targs.extra["future_dev_sha256"], "future-dev QWK": dev["qwk"],
@@ -360,7 +367,7 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     if future_test is not None:
         row = _add_report(folder, row, future_test)
     record(row | {"data_sha256": targs.extra["data_sha256"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-           RECIPE_RECORD if args.ema else ABLATION_RECORD)
+           RECIPE_RECORD if experiment(args) else ABLATION_RECORD)
     print(json.dumps(row), flush=True)
     return row
 
@@ -386,7 +393,7 @@ def average_vs_raw(history: list[dict]) -> dict:
 def record(row: dict, path: Path = ABLATION_RECORD) -> None:
     """Add a finished run's row to ``path`` (replacing an earlier row of the same data, seed, recipe and future-dev)."""
     def key(r):
-        return r["data"], r["seed"], r.get("ema_decay"), r["future_dev_sha256"]
+        return r["data"], r["seed"], r.get("ema_decay"), r.get("min_steps"), r["future_dev_sha256"]
 
     rows = [r for r in read_jsonl(path) if key(r) != key(row)] if path.is_file() else []
     rows.append(row)
@@ -448,13 +455,16 @@ def main() -> None:
     parser.add_argument("--ema", type=float, default=0.0,
                         help="with --run: train with this weight-average decay (TrainingArguments.ema_decay) and "
                              "record the row in training/recipe_experiments.jsonl, not the ablation")
+    parser.add_argument("--min-steps", type=int, default=0,
+                        help="with --run: early stopping may not stop before this step (TrainingArguments.min_steps); "
+                             "the row goes to training/recipe_experiments.jsonl, not the ablation")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--ablation", action="store_true", help="also train the ablation rows the runs folder lacks")
     args = parser.parse_args()
 
     future_dev, future_test = load_future()
-    if args.ema and not args.run:
-        parser.error("--ema is an experiment: use it with --run (the recipe that ships does not average weights)")
+    if experiment(args) and not args.run:
+        parser.error("--ema and --min-steps are experiments: use them with --run (the recipe that ships uses neither)")
     if args.run:
         run(args.run, args.seed, future_dev, args, future_test if args.run == FINAL else None)
         return
