@@ -74,18 +74,21 @@ def test_bootstrap_qwk_resamples_statements_or_whole_groups(predictions):
     assert (bootstrap_qwk(y, pred, pred, draws=50) == 0).all()  # paired: a model against itself never differs
     diff = bootstrap_qwk(y, pred, worse, draws=300)
     assert (diff > 0).mean() > 0.99
-    # Groups of eight identical statements: resampling groups is the statement bootstrap of a set eight
-    # times smaller, so its spread is wider than the statement bootstrap of all rows.
+    # Eight copies of each of 50 statements, grouped: resampling the groups is the statement bootstrap of
+    # the 50 (same draws, same order), while resampling the 400 rows is much narrower.
     small = y[:50], pred[:50]
-    grouped = bootstrap_qwk(np.repeat(small[0], 8), np.repeat(small[1], 8), groups=np.repeat(np.arange(50), 8),
-                            draws=500)
-    flat = bootstrap_qwk(np.repeat(small[0], 8), np.repeat(small[1], 8), draws=500)
-    assert grouped.std() > 2 * flat.std()
-    np.testing.assert_allclose(grouped.std(), bootstrap_qwk(*small, draws=500).std(), rtol=0.25)
+    copies = np.repeat(small[0], 8), np.repeat(small[1], 8)
+    grouped = bootstrap_qwk(*copies, groups=np.repeat(np.arange(50), 8), draws=500)
+    np.testing.assert_allclose(grouped, bootstrap_qwk(*small, draws=500))
+    assert grouped.std() > 2 * bootstrap_qwk(*copies, draws=500).std()
     with pytest.raises(ValueError, match="each of the 400"):
         bootstrap_qwk(y, pred[:-1])
     with pytest.raises(ValueError, match="one group per statement"):
         bootstrap_qwk(y, pred, groups=np.arange(10))
+    with pytest.raises(ValueError, match="two groups"):
+        bootstrap_qwk(y, pred, groups=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="draws"):
+        bootstrap_qwk(y, pred, draws=0)
 
 
 def test_ordinal_metrics_refuse_logits_and_mismatched_rows():

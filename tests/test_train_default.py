@@ -100,16 +100,39 @@ def test_the_churn_rule_replaces_only_a_model_better_beyond_chance():
     assert recipe.churn_decision(y, good, rng.integers(0, 5, 600), documents, draws=300)["replaces"]
     close = recipe.churn_decision(y, good, slightly_worse, documents, draws=300)
     assert close["candidate QWK"] > close["shipped QWK"] and not close["replaces"]  # higher, but inside the noise
+    assert 0.5 < close["P(candidate better)"] < recipe.CHURN_P
     assert not recipe.churn_decision(y, slightly_worse, good, documents, draws=300)["replaces"]
     same = recipe.churn_decision(y, good, good, documents, draws=300)
     assert not same["replaces"] and same["P(candidate better)"] == 0.0  # no difference is never better
 
 
-def test_a_model_never_replaces_itself(tmp_path):
+def test_replaces_compares_the_two_models_readings_of_future_dev(tmp_path):
+    import torch
     from tiny_models import EXAMPLES, build_tiny_classifier
+    from tonecls.metrics import quadratic_weighted_kappa
 
-    folder = build_tiny_classifier().save_pretrained(tmp_path / "tiny")
-    dev = [{"text": t, "level": k, "doc_id": f"d{i}"} for i, (k, ts) in enumerate(sorted(EXAMPLES.items())) for t in ts]
-    decision = recipe.replaces(folder, folder, dev, draws=100)
-    assert not decision["replaces"] and decision["candidate weights"] == decision["shipped weights"]
+    shipped = build_tiny_classifier().save_pretrained(tmp_path / "shipped")
+    (shipped / "training_args.json").write_text('{"extra": {"data": "+ recent years 2"}}')
+    other = build_tiny_classifier()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in other.network.parameters():
+            p.add_(torch.randn_like(p))
+    other = other.save_pretrained(tmp_path / "other")
+    dev = [{"text": t, "level": k, "doc_id": f"d{i % 4}"}
+           for i, (k, t) in enumerate((k, t) for k, ts in sorted(EXAMPLES.items()) for t in ts)]
+    decision = recipe.replaces(other, shipped, dev, draws=100)
+    y = [r["level"] for r in dev]
+    for key, folder in (("candidate QWK", other), ("shipped QWK", shipped)):
+        pred = recipe.ToneClassifier.from_pretrained(folder).predict_logits([r["text"] for r in dev]).argmax(1)
+        assert decision[key] == round(quadratic_weighted_kappa(y, pred), 4)
+    assert decision["candidate"] == "other" and decision["shipped data"] == "+ recent years 2"
+    assert decision["candidate weights"] != decision["shipped weights"]
     assert decision["future_dev_sha256"] == recipe.dev_fingerprint(dev)
+
+
+def test_the_shipped_model_was_trained_on_final():
+    import json
+
+    args = json.loads((recipe.ROOT / "models" / "tonecls-base" / "training_args.json").read_text())
+    assert args["extra"]["data"] == recipe.FINAL

@@ -162,5 +162,9 @@ def test_early_stopping_waits_for_min_steps():
     frozen = FAST | {"learning_rate": 0.0, "head_learning_rate": 0.0, "eval_every": 5, "patience": 1}
     early = train(_corpus(), TrainingArguments(**frozen), model=build_tiny_classifier(), progress=False)
     assert early.training_summary_["steps"] == 10
-    late = train(_corpus(), TrainingArguments(**frozen | {"min_steps": 32}), model=build_tiny_classifier(), progress=False)
-    assert late.training_summary_["steps"] == 35  # the first evaluation at or after step 32
+    for min_steps, stop in ((30, 30), (32, 35)):  # the first evaluation at or after min_steps
+        late = train(_corpus(), TrainingArguments(**frozen | {"min_steps": min_steps}), model=build_tiny_classifier(),
+                     progress=False)
+        assert late.training_summary_["steps"] == stop
+    with pytest.raises(ValueError, match="min_steps"):
+        TrainingArguments(min_steps=-1)

@@ -84,6 +84,8 @@ class TrainingArguments:
             raise ValueError(f"Unknown objective {self.objective!r}; choose one of {list(OBJECTIVES)}.")
         if self.class_weighting not in CLASS_WEIGHTINGS:
             raise ValueError(f"Unknown class_weighting {self.class_weighting!r}; choose one of {list(CLASS_WEIGHTINGS)}.")
+        if self.min_steps < 0:
+            raise ValueError(f"min_steps must be >= 0 (0: early stopping may stop at any evaluation), got {self.min_steps}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) (0 turns the average off), got {self.ema_decay}.")
         if self.epochs <= 0 and not self.max_steps:

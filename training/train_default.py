@@ -121,7 +121,8 @@ EXPERIMENT_COLUMNS = ("data", "seed", "future-dev statements", "future-dev QWK",
 # CHURN_P of CHURN_DRAWS paired resamples of future-dev's documents its QWK (most probable level,
 # uncalibrated) is higher than the shipped model's (``replaces``). Fixed on 2026-12-07, before the next
 # comparison, because the rule before it ("higher future-dev QWK") shipped a model on a 0.004 difference
-# that the test splits then reversed. Every decision goes to REPLACEMENTS.
+# that the test splits then reversed. Every decision goes to REPLACEMENTS. (The candidate's checkpoint and
+# soup were chosen on the same future-dev, so P leans its way; the rule is a floor, not a test.)
 CHURN_P = 0.95
 CHURN_DRAWS = 2000
 REPLACEMENTS = TRAINING / "replacements.jsonl"
@@ -443,6 +444,32 @@ def soup(folders, out: Path) -> Path:
     return save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
 
 
+def replaces(candidate: Path, shipped: Path, future_dev, draws: int = CHURN_DRAWS) -> dict:
+    """The churn rule: does ``candidate`` replace ``shipped``? Both read future-dev uncalibrated (most
+    probable level), and :func:`churn_decision` compares them."""
+    texts = [r["text"] for r in future_dev]
+    new, old = (ToneClassifier.from_pretrained(f).predict_logits(texts).argmax(1) for f in (candidate, shipped))
+    shipped_args = json.loads((Path(shipped) / "training_args.json").read_text())
+    return {"candidate": Path(candidate).name,
+            "candidate weights": sha256_file(Path(candidate) / "model.safetensors")[:16],
+            "shipped data": shipped_args.get("extra", {}).get("data"),
+            "shipped weights": sha256_file(Path(shipped) / "model.safetensors")[:16],
+            "future_dev_sha256": dev_fingerprint(future_dev), "future-dev statements": len(future_dev),
+            **churn_decision([r["level"] for r in future_dev], new, old, [r["doc_id"] for r in future_dev], draws)}
+
+
+def churn_decision(y, new, old, documents, draws: int = CHURN_DRAWS) -> dict:
+    """QWK of the new and the old predictions, their difference resampled by document (paired), and
+    whether the new one is higher in at least ``CHURN_P`` of the resamples."""
+    diffs = bootstrap_qwk(y, new, old, groups=documents, draws=draws)
+    p_better = float((diffs > 0).mean())
+    return {"candidate QWK": round(quadratic_weighted_kappa(y, new), 4),
+            "shipped QWK": round(quadratic_weighted_kappa(y, old), 4),
+            "difference, 90% interval": [round(float(q), 4) for q in np.quantile(diffs, [0.05, 0.95])],
+            "P(candidate better)": round(p_better, 4), "rule": f"P >= {CHURN_P} over {draws} document resamples",
+            "replaces": p_better >= CHURN_P}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "models" / "tonecls-base"))
@@ -486,11 +513,13 @@ def main() -> None:
     if (out / "model.safetensors").is_file() and not same_weights:
         decision = {"data": FINAL, **replaces(chosen, out, future_dev)}
         print(json.dumps(decision), flush=True)
-        with open(REPLACEMENTS, "a", encoding="utf-8") as f:
-            f.write(json.dumps(decision) + "\n")
+        recorded = read_jsonl(REPLACEMENTS) if REPLACEMENTS.is_file() else []
+        if decision not in recorded:  # the same comparison, rerun, is one decision
+            with open(REPLACEMENTS, "a", encoding="utf-8") as f:
+                f.write(json.dumps(decision) + "\n")
         if not decision["replaces"]:
-            print(f"keeping the shipped model in {out}: the new one is not better on future-dev beyond chance", flush=True)
-            return
+            sys.exit(f"Kept the shipped model in {out}: {FINAL!r} is not better on future-dev beyond chance "
+                     f"(P {decision['P(candidate better)']} < {CHURN_P}). Set FINAL back to {decision['shipped data']!r}.")
     out.mkdir(parents=True, exist_ok=True)
     for f in ("config.json", "model.safetensors", "training_args.json"):
         shutil.copy2(chosen / f, out / f)
@@ -501,29 +530,6 @@ def main() -> None:
     per_seed = [{"run": folder.name, **{k: v for k, v in r.items() if k == "future-dev QWK" or k in soup_row}}
                 for folder, r in zip(folders, seeds)] + [soup_row]
     describe(out, chosen, ablation, per_seed, soup_dev, future_dev, future_test)
-
-
-def replaces(candidate: Path, shipped: Path, future_dev, draws: int = CHURN_DRAWS) -> dict:
-    """The churn rule: does ``candidate`` replace ``shipped``? Both read future-dev uncalibrated (most
-    probable level), and :func:`churn_decision` compares them."""
-    texts = [r["text"] for r in future_dev]
-    new, old = (ToneClassifier.from_pretrained(f).predict_logits(texts).argmax(1) for f in (candidate, shipped))
-    return {"candidate": str(candidate), "candidate weights": sha256_file(Path(candidate) / "model.safetensors")[:16],
-            "shipped weights": sha256_file(Path(shipped) / "model.safetensors")[:16],
-            "future_dev_sha256": dev_fingerprint(future_dev), "future-dev statements": len(future_dev),
-            **churn_decision([r["level"] for r in future_dev], new, old, [r["doc_id"] for r in future_dev], draws),
-            "decided_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-
-
-def churn_decision(y, new, old, documents, draws: int = CHURN_DRAWS) -> dict:
-    """QWK of the new and the old predictions, their difference resampled by document (paired), and
-    whether the new one is higher in at least ``CHURN_P`` of the resamples."""
-    diffs = bootstrap_qwk(y, new, old, groups=documents, draws=draws)
-    p_better = float((diffs > 0).mean())
-    return {"candidate QWK": round(quadratic_weighted_kappa(y, new), 4), "shipped QWK": round(quadratic_weighted_kappa(y, old), 4),
-            "difference, 90% interval": [round(float(q), 4) for q in np.quantile(diffs, [0.05, 0.95])],
-            "P(candidate better)": round(p_better, 4), "rule": f"P >= {CHURN_P} over {draws} document resamples",
-            "replaces": p_better >= CHURN_P}
 
 
 def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, future_test) -> None:
