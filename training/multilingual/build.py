@@ -13,9 +13,10 @@ only reports it.
 
 Training translations (translate-train): ``draw_train.py`` drew single-rated training statements
 (``train_sources.jsonl``, up to 120 per level and language, other statements for each language: 1,577
-in round 1, 1,440 more in round 2, 1,512 more in round 3 from the silver strands rated since); one AI-agent
-translator session per 240-263 statements translated them with the same brief (``written/tt_<lang>_<part>.jsonl``,
-``written/tt2_...``, ``written/tt3_...``, no checker pass),
+in round 1, 1,440 more in round 2, 1,512 more in round 3 from the silver strands rated since, 1,300 more in
+round 4 from what was left: levels 0-2 full, level 3 74 or 73 per language, level 4 none); one AI-agent
+translator session per 216-263 statements translated them with the same brief (``written/tt_<lang>_<part>.jsonl``,
+``written/tt2_...``, ``written/tt3_...``, ``written/tt4_...``, no checker pass),
 never seeing a level. Each translation takes the
 level of its English original (``train_translations.jsonl``).
 """

@@ -9,7 +9,8 @@ from the single-rated silver sets and gold round 3 — statements the English mo
 Never drawn: the translated dev/test sets' originals, the held-out texts of ``train_default.py``
 (future period, gold test, behavioural suite), statements under 6 or over 60 words. Translators see
 the text only, never a level. Round 2 draws again from what round 1 left (level 4 had nothing left);
-round 3 from what rounds 1-2 left of these sources and of the strands rated since (``LATER_SOURCES``).
+round 3 from what rounds 1-2 left of these sources and of the strands rated since (``LATER_SOURCES``), round 4
+from what rounds 1-3 left of all of them (level 4: nothing left; level 3: 220).
 """
 
 from __future__ import annotations
