@@ -30,22 +30,26 @@ def test_each_ablation_row_adds_sources_to_the_one_before():
 
 def test_the_shipped_recipe_has_the_best_mean_over_seeds_on_future_dev_unless_the_churn_rule_refused_it():
     rows = recipe.read_jsonl(recipe.ABLATION_RECORD)
-    # the newest future-dev on which any configuration holds every seed (an enlarged future-dev starts a new
-    # comparison: the shipped recipe has to win it too before another one can be compared with it)
-    complete = [r for r in rows if recipe.seeds_mean(rows, r["future_dev_sha256"])]
-    newest = max(complete, key=lambda r: r["future-dev statements"])["future_dev_sha256"]
+    # the newest future-dev on which any configuration holds every seed trained the recipe's way (an enlarged
+    # future-dev or a new recipe starts a new comparison: the shipped recipe has to win it too before another
+    # one can be compared with it)
+    complete = [r for r in rows if r.get("min_steps", 0) == recipe.MIN_STEPS and recipe.seeds_mean(rows, recipe.comparison(r))]
+    newest = recipe.comparison(max(complete, key=lambda r: r["future-dev statements"]))
     means = recipe.seeds_mean(rows, newest)
     decisions = recipe.read_jsonl(recipe.REPLACEMENTS) if recipe.REPLACEMENTS.is_file() else []
-    refused = {d["data"] for d in decisions if not d["replaces"] and d["future_dev_sha256"] == newest}
+    refused = {d["data"] for d in decisions if not d["replaces"] and d["future_dev_sha256"] == newest[0]}
     assert {name for name, m in means.items() if m > means[recipe.FINAL]} <= refused
 
 
-def test_seeds_mean_needs_every_seed_on_one_future_dev():
+def test_seeds_mean_needs_every_seed_in_one_comparison():
     rows = [{"data": "+ structure forms", "seed": s, "future-dev QWK": q, "future_dev_sha256": "a"}
             for s, q in zip(recipe.SEEDS, (0.5, 0.6, 0.7))]
-    assert recipe.seeds_mean(rows, "a") == {"+ structure forms": 0.6}
-    assert recipe.seeds_mean(rows[:-1], "a") == {}
-    assert recipe.seeds_mean(rows[:-1] + [rows[-1] | {"future_dev_sha256": "b"}], "a") == {}
+    assert recipe.seeds_mean(rows, ("a", 0)) == {"+ structure forms": 0.6}
+    assert recipe.seeds_mean(rows[:-1], ("a", 0)) == {}
+    assert recipe.seeds_mean(rows[:-1] + [rows[-1] | {"future_dev_sha256": "b"}], ("a", 0)) == {}
+    # a run stopped by another rule (min_steps) is another comparison
+    assert recipe.seeds_mean(rows[:-1] + [rows[-1] | {"min_steps": 3000}], ("a", 0)) == {}
+    assert recipe.seeds_mean([r | {"min_steps": 3000} for r in rows], ("a", 3000)) == {"+ structure forms": 0.6}
 
 
 def test_every_recorded_run_names_the_future_dev_it_was_measured_on():
@@ -119,6 +123,7 @@ def test_replaces_compares_the_two_models_readings_of_future_dev(tmp_path):
         for p in other.network.parameters():
             p.add_(torch.randn_like(p))
     other = other.save_pretrained(tmp_path / "other")
+    (other / "training_args.json").write_text('{"min_steps": 3000, "extra": {"data": "+ recent years 2"}}')
     dev = [{"text": t, "level": k, "doc_id": f"d{i % 4}"}
            for i, (k, t) in enumerate((k, t) for k, ts in sorted(EXAMPLES.items()) for t in ts)]
     decision = recipe.replaces(other, shipped, dev, draws=100)
@@ -127,6 +132,7 @@ def test_replaces_compares_the_two_models_readings_of_future_dev(tmp_path):
         pred = recipe.ToneClassifier.from_pretrained(folder).predict_logits([r["text"] for r in dev]).argmax(1)
         assert decision[key] == round(quadratic_weighted_kappa(y, pred), 4)
     assert decision["candidate"] == "other" and decision["shipped data"] == "+ recent years 2"
+    assert (decision["candidate min_steps"], decision["shipped min_steps"]) == (3000, 0)
     assert decision["candidate weights"] != decision["shipped weights"]
     assert decision["future_dev_sha256"] == recipe.dev_fingerprint(dev)
 
