@@ -5,7 +5,7 @@
 Data roles:
 
 * **training**: the human-quality labels the English model trains on (``train_default.training_rows``,
-  level ranges included), 4,529 of them also translated into Japanese, Chinese and Russian
+  level ranges included), 5,829 of them also translated into Japanese, Chinese and Russian
   (``training/multilingual/train_translations.jsonl``), and the English model's calibrated probabilities
   for unlabelled statements of training documents and for the translations' originals (distillation: the
   head learns the tone the fine-tuned model reads);
