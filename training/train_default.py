@@ -104,6 +104,7 @@ for _name, _source in (
     ("+ recent years 4", "silver 2 recent 4"),
     ("+ structure forms 3", "silver 2 structure 3"),
     ("+ counterfactual edits 4", "counterfactual edits 4"),
+    ("+ active round 5 (recent)", "silver 2 active 5"),
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
@@ -213,6 +214,7 @@ SOURCES = {
     "counterfactual edits 4": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 4]),
     "silver 2 recent 4": lambda: _exact(_silver2("recent4")()),
     "silver 2 structure 3": lambda: _exact(_silver2("structure3")()),
+    "silver 2 active 5": lambda: _exact(_silver2("active5")()),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),
     "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
                                "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],
@@ -225,7 +227,7 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 active 3": _silver2("active3"), "silver 2 active 4": _silver2("active4"),
                "silver 2 structure 2": _silver2("structure2"), "silver 2 recent 2": _silver2("recent2"),
                "silver 2 recent 3": _silver2("recent3"), "silver 2 recent 4": _silver2("recent4"),
-               "silver 2 structure 3": _silver2("structure3")}
+               "silver 2 structure 3": _silver2("structure3"), "silver 2 active 5": _silver2("active5")}
 
 
 def held_out_texts() -> set[str]:

@@ -4,6 +4,7 @@
     python training/silver2/draw.py shortcut           # candidates_shortcut.jsonl (scores a pool with the current model)
     python training/silver2/draw.py active --round 1 --model models/tonecls-base   # rounds 1-3
     python training/silver2/draw.py active --round 4 --recent   # round 4, among the recent years only
+    python training/silver2/draw.py active --round 5 --recent --model artifacts/runs-transfer/recent-years-2-seed1-min3000
     python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
     python training/silver2/draw.py structure --round 2    # candidates_structure2.jsonl (no model)
     python training/silver2/draw.py structure --round 3    # candidates_structure3.jsonl (no model)
@@ -40,6 +41,9 @@ Strands (all from documents before the future period, and of no gold, silver or 
   ``finance``: statements about reserves, holdings, bonds and currencies, where the seed case's
   cautious counterparts live (the behavioural suite's weakest category after the model of
   2026-12-05; ``+ structure forms`` was the one strand that raised the future-dev mean over seeds).
+* ``active5``: active learning round 5 among the recent years, with the best run of the recipe with
+  ``MIN_STEPS`` (``recent-years-2-seed1-min3000``, future-dev 0.662; uncalibrated probabilities), drawn
+  on 2026-12-07 after the churn rule kept the shipped model: the next candidates train with that recipe.
 * ``structure3``: a third draw of ``structure2``'s seven forms (another seed, none of the earlier
   rounds' statements), drawn on 2026-12-06 because the model shipped that day still fails negation
   (36 %), veiled threats (29 %), trade (43 %) and leverage (43 %) in the behavioural suite.
@@ -77,7 +81,7 @@ SHORTCUT_GROUPS = {
     "leverage": r"\b(leverage|cards?|holdings|reserves|treasur(y|ies)|bargaining chip|pressure)\b",
 }
 SHORTCUT_PER_GROUP = 360
-ACTIVE_SIZE = {1: 1500, 2: 1000, 3: 1200, 4: 1200}
+ACTIVE_SIZE = {1: 1500, 2: 1000, 3: 1200, 4: 1200, 5: 1200}
 STRUCTURE_GROUPS = {  # group: (patterns a statement must all match, document types or None for all)
     "negation": ([r"\b(will not|won't|would not|wouldn't|shall not|do not|don't|does not|doesn't|cannot|can't|never|"
                   r"no longer|not going to|not seek|not intend|refus\w*|rul(e|es|ed) out)\b"], None),
@@ -103,7 +107,7 @@ TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supp
         [HERE.parent / "future" / "candidates.jsonl"]
 BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
-              "recent4": 43, "structure3": 44}
+              "recent4": 43, "structure3": 44, "active5": 45}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
