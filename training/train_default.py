@@ -3,7 +3,8 @@
     python training/train_default.py --run "+ counterfactual edits" --seed 42 --threads 1   # one training run
     python training/train_default.py                                                     # every run, then the model
 
-Runs go to ``--runs/<slug>-seed<S>-min<MIN_STEPS>`` and are reused when their training arguments (data sha256
+Runs go to ``--runs/<slug>-seed<S>[-ema<D>]-min<N>`` (no ``-min`` part for ``--min-steps 0``, the recipe
+before ``MIN_STEPS``) and are reused when their training arguments (data sha256
 included) match, so the runs can be trained in parallel first (one process per run, ``--threads 1``)
 and the plain command then only assembles, calibrates, measures and writes the card.
 
@@ -25,15 +26,16 @@ a training statement whose text equals a future, gold test or suite statement is
 (``training_rows``; ``tests/test_datasets.py`` checks both). No rule here looks at the motivating
 "card" remark: it is reported per run.
 
-The data ablation (``ABLATION``) adds one source at a time; ``FINAL`` is the recipe that ships, the one
-with the highest future-dev QWK averaged over the seeds, all measured on the same future-dev (a row after it
-is an experiment that has not beaten it yet), trained
+The data ablation (``ABLATION``) adds one source at a time; ``FINAL`` is the data configuration with the
+highest future-dev QWK averaged over the seeds among runs of one ``comparison`` (the same future-dev and the
+same early-stopping floor; a row after it is an experiment that has not beaten it yet), trained
 with three seeds that share the head's initial weights, and the shipped model is their uniform weight
 average (a "model soup") when its future-dev QWK is at least the seeds' mean, else the seed with the
 best future-dev QWK; it replaces the model already in ``--out`` only when it is better on future-dev
 beyond chance (``replaces``: a paired bootstrap of documents; every decision is kept in
 ``training/replacements.jsonl``), and a data configuration becomes ``FINAL`` only with a model that does
-so. Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
+so. The shipped model can therefore come from an earlier recipe that the churn rule kept: it was trained
+with ``--min-steps 0`` (``python training/train_default.py --min-steps 0`` rebuilds it from its runs). Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
 plain command trains only the final seeds it lacks and reports the ablation from that record
 (``--ablation`` trains the ablation rows it lacks too, about an hour each on two CPU cores).
 """
@@ -75,7 +77,7 @@ EDITS = TRAINING / "counterfactual" / "edits.jsonl"
 FUTURE = TRAINING / "future" / "future.jsonl"
 ABLATION_RECORD = TRAINING / "ablation.jsonl"
 # Runs of the same data with another training recipe (``--ema``, ``--min-steps`` other than MIN_STEPS): kept
-# apart, so that the ablation and the choice of FINAL compare one recipe only.
+# apart from the ablation (which holds both stopping rules, kept apart by ``comparison``).
 RECIPE_RECORD = TRAINING / "recipe_experiments.jsonl"
 SUITE = ROOT / "benchmarks" / "behaviour" / "suite.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
@@ -108,7 +110,7 @@ for _name, _source in (
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
-# its future-dev QWK averaged over SEEDS is higher than FINAL's on the same future-dev (``seeds_mean``: one
+# its future-dev QWK averaged over SEEDS is higher than FINAL's in the same comparison (``seeds_mean``: one
 # seed's future-dev QWK moves by 0.004-0.03 between seeds, as much as most data additions change it), and
 # becomes FINAL when the model built from it passes the churn rule (``replaces``) against the shipped one.
 FINAL = "+ recent years 2"
@@ -280,7 +282,8 @@ def training_arguments(name: str, seed: int, args, future_dev) -> TrainingArgume
 
 
 def experiment(args) -> bool:
-    """Whether the run departs from the shipped recipe (``--ema``, ``--min-steps``): its row is kept apart."""
+    """Whether the run departs from the recipe (``--ema``, ``--min-steps`` other than ``MIN_STEPS``): its row
+    goes to ``RECIPE_RECORD``."""
     return bool(args.ema) or args.min_steps != MIN_STEPS
 
 
@@ -364,7 +367,7 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     stored = ToneClassifier.from_pretrained(folder)  # measured as stored (fp16 delta), uncalibrated
     dev = measure(stored, future_dev)
     row = {"data": name, "seed": seed, **({"ema_decay": args.ema} if args.ema else {}),
-           **({"min_steps": args.min_steps} if args.min_steps else {}),
+           "min_steps": args.min_steps,
            "training rows": len(data), "steps": clf.training_summary_["steps"],
            "minutes": round((time.time() - started) / 60, 1), "future-dev statements": len(future_dev),
            "future_dev_sha256": targs.extra["future_dev_sha256"], "future-dev QWK": dev["qwk"],
@@ -401,7 +404,7 @@ def average_vs_raw(history: list[dict]) -> dict:
 def record(row: dict, path: Path = ABLATION_RECORD) -> None:
     """Add a finished run's row to ``path`` (replacing an earlier row of the same data, seed, recipe and future-dev)."""
     def key(r):
-        return r["data"], r["seed"], r.get("ema_decay"), r.get("min_steps"), r["future_dev_sha256"]
+        return r["data"], r["seed"], r.get("ema_decay"), r.get("min_steps", 0), r["future_dev_sha256"]
 
     rows = [r for r in read_jsonl(path) if key(r) != key(row)] if path.is_file() else []
     rows.append(row)
@@ -495,8 +498,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--ema", type=float, default=0.0,
-                        help="with --run: train with this weight-average decay (TrainingArguments.ema_decay) and "
-                             "record the row in training/recipe_experiments.jsonl, not the ablation")
+                        help="with --run: train with this weight-average decay (TrainingArguments.ema_decay; the floor is "
+                             "--min-steps, the recipe's unless given) and record the row in "
+                             "training/recipe_experiments.jsonl, not the ablation")
     parser.add_argument("--min-steps", type=int, default=MIN_STEPS,
                         help="early stopping may not stop before this step (TrainingArguments.min_steps; the recipe: "
                              "%(default)s); with --run, another value is an experiment whose row goes to "
@@ -506,8 +510,8 @@ def main() -> None:
     args = parser.parse_args()
 
     future_dev, future_test = load_future()
-    if experiment(args) and not args.run:
-        parser.error(f"--ema and --min-steps other than {MIN_STEPS} are experiments: use them with --run")
+    if args.ema and not args.run:
+        parser.error("--ema is an experiment: use it with --run")
     if args.run:
         run(args.run, args.seed, future_dev, args, future_test if args.run == FINAL else None)
         return
@@ -527,17 +531,19 @@ def main() -> None:
     same_weights = (out / "model.safetensors").is_file() and sha256_file(out / "model.safetensors") == sha256_file(
         chosen / "model.safetensors")
     if (out / "model.safetensors").is_file() and not same_weights:
-        decision = {"data": FINAL, **replaces(chosen, out, future_dev)}
+        decision = {"data": FINAL, "soup future-dev QWK": soup_dev, "seeds' mean future-dev QWK": round(mean_dev, 4),
+                    **replaces(chosen, out, future_dev)}
         print(json.dumps(decision), flush=True)
         recorded = read_jsonl(REPLACEMENTS) if REPLACEMENTS.is_file() else []
         if decision not in recorded:  # the same comparison, rerun, is one decision
             with open(REPLACEMENTS, "a", encoding="utf-8") as f:
                 f.write(json.dumps(decision) + "\n")
         if not decision["replaces"]:
-            sys.exit(f"Kept the shipped model in {out}: {FINAL!r} with MIN_STEPS {MIN_STEPS} is not better on future-dev "
-                     f"beyond chance (P {decision['P(candidate better)']} < {CHURN_P}). The shipped model was trained "
-                     f"on {decision['shipped data']!r} with min_steps {decision['shipped min_steps']}: set FINAL "
-                     "back to its data (the recipe of the next candidates may stay).")
+            shipped = f"{decision['shipped data']!r} with --min-steps {decision['shipped min_steps']}"
+            sys.exit(f"Kept the shipped model in {out}: {FINAL!r} with --min-steps {args.min_steps} is not better on "
+                     f"future-dev beyond chance (P {decision['P(candidate better)']} < {CHURN_P}). The shipped model is "
+                     f"{shipped}" + ("." if decision["shipped data"] == FINAL else
+                                     f": set FINAL back to {decision['shipped data']!r}."))
     out.mkdir(parents=True, exist_ok=True)
     for f in ("config.json", "model.safetensors", "training_args.json"):
         shutil.copy2(chosen / f, out / f)
@@ -547,10 +553,10 @@ def main() -> None:
                 **report(ToneClassifier.from_pretrained(soup_dir), future_test, load_gold()[2])}
     per_seed = [{"run": folder.name, **{k: v for k, v in r.items() if k == "future-dev QWK" or k in soup_row}}
                 for folder, r in zip(folders, seeds)] + [soup_row]
-    describe(out, chosen, ablation, per_seed, soup_dev, future_dev, future_test)
+    describe(out, chosen, ablation, per_seed, soup_dev, future_dev, future_test, args.min_steps)
 
 
-def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, future_test) -> None:
+def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, future_test, min_steps: int) -> None:
     """Calibrate the shipped weights on future-dev, measure everything, write metrics.json and the card."""
     from sklearn.metrics import roc_auc_score
 
@@ -616,7 +622,7 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                                                    if f in ("label", "score")}} for k, t in MOTIVATING.items()]},
         },
         "experiments": [{k: r[k] for k in EXPERIMENT_COLUMNS if k in r} for r in ablation],
-        "experiments_description": "What each data addition changed on future-dev (seed 42, same training settings; the "
+        "experiments_description": "What each data addition changed on future-dev (seed 42, same training settings within a group; the "
                                    "choosing split, so these numbers are slightly optimistic). Rows add one source each; "
                                    "from training/ablation.jsonl, grouped by the future-dev a row was measured on "
                                    "(389 statements before round 2 enlarged it to 1,189; QWKs on different sets do not "
@@ -652,7 +658,8 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                            "is natural: few assertive and confrontational statements, so its QWK rests mostly on the "
                            "lower three levels; the gold test covers the upper ones. Statements over 128 tokens are "
                            "scored by windows and take the strongest window.",
-            "reproduce": "python training/train_default.py   # trains every run it lacks (see --run to parallelise)",
+            "reproduce": "python training/train_default.py" + (f" --min-steps {min_steps}" if min_steps != MIN_STEPS else "")
+                         + "   # trains every run it lacks (see --run to parallelise)",
         },
     })
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -1,6 +1,6 @@
 """Training statements to translate (translate-train for the multilingual scorer).
 
-    python training/multilingual/draw_train.py [--round 2]     # -> train_sources.jsonl
+    python training/multilingual/draw_train.py [--round N]     # -> train_sources.jsonl (rounds 1-4 so far)
 
 Up to 600 human-labelled training statements per language (Japanese, Chinese, Russian; 525-526 each, as
 level 4 has only 137 eligible statements), different ones for

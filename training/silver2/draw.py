@@ -41,12 +41,13 @@ Strands (all from documents before the future period, and of no gold, silver or 
   ``finance``: statements about reserves, holdings, bonds and currencies, where the seed case's
   cautious counterparts live (the behavioural suite's weakest category after the model of
   2026-12-05; ``+ structure forms`` was the one strand that raised the future-dev mean over seeds).
-* ``active5``: active learning round 5 among the recent years, with the best run of the recipe with
-  ``MIN_STEPS`` (``recent-years-2-seed1-min3000``, future-dev 0.662; uncalibrated probabilities), drawn
-  on 2026-12-07 after the churn rule kept the shipped model: the next candidates train with that recipe.
 * ``structure3``: a third draw of ``structure2``'s seven forms (another seed, none of the earlier
   rounds' statements), drawn on 2026-12-06 because the model shipped that day still fails negation
   (36 %), veiled threats (29 %), trade (43 %) and leverage (43 %) in the behavioural suite.
+* ``active5``: active learning round 5 among the recent years, with the best run of the recipe with
+  ``MIN_STEPS`` (``artifacts/runs-transfer/recent-years-2-seed1-min3000``, weights sha256 118cfa54e46f3204…,
+  future-dev 0.662; uncalibrated probabilities), drawn on 2026-12-07 after the churn rule kept the shipped
+  model: the next candidates train with that recipe.
 
 The model and the weak labels only decide which statements are drawn; the levels come from the
 annotators, who see the text alone.
@@ -196,7 +197,7 @@ def active(round_: int, model: str, recent_only: bool = False) -> None:
 
     # The pool may share documents with this round's other strands (not their statements): a model's
     # doubts are spread thinly, and excluding those documents would leave almost no press briefings.
-    drawn = drawn_texts()
+    drawn = drawn_texts(but=f"active{round_}")  # a rerun of this round draws the same statements
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False))
             if not recent_only or is_recent(d)]
     pool = draw(docs, {k: v * 4 for k, v in NATURAL.items()}, seed=50 + round_, per_doc=2, prefix="p",
