@@ -60,8 +60,9 @@ def test_a_run_off_the_recipe_is_an_experiment_in_its_own_folder():
     recipe_run = Namespace(ema=0.0, min_steps=recipe.MIN_STEPS, runs="r")
     assert not recipe.experiment(recipe_run)
     assert recipe.run_folder("+ recent years 2", 7, recipe_run).name == f"recent-years-2-seed7-min{recipe.MIN_STEPS}"
-    before = Namespace(ema=0.0, min_steps=0, runs="r")  # the recipe before MIN_STEPS: its old folders
-    assert recipe.experiment(before) and recipe.run_folder("+ recent years 2", 7, before).name == "recent-years-2-seed7"
+    before = Namespace(ema=0.0, min_steps=0, runs="r")  # the rule before MIN_STEPS: its old folders and records
+    assert not recipe.experiment(before) and recipe.run_folder("+ recent years 2", 7, before).name == "recent-years-2-seed7"
+    assert recipe.experiment(Namespace(ema=0.0, min_steps=2000, runs="r"))
     ema = Namespace(ema=0.998, min_steps=recipe.MIN_STEPS, runs="r")
     assert recipe.experiment(ema)
     assert recipe.run_folder("+ recent years 2", 7, ema).name == f"recent-years-2-seed7-ema0.998-min{recipe.MIN_STEPS}"

@@ -76,8 +76,8 @@ SILVER2 = TRAINING / "silver2" / "silver2.jsonl"
 EDITS = TRAINING / "counterfactual" / "edits.jsonl"
 FUTURE = TRAINING / "future" / "future.jsonl"
 ABLATION_RECORD = TRAINING / "ablation.jsonl"
-# Runs of the same data with another training recipe (``--ema``, ``--min-steps`` other than MIN_STEPS): kept
-# apart from the ablation (which holds both stopping rules, kept apart by ``comparison``).
+# Runs of the same data with another training recipe (``--ema``, ``--min-steps`` other than MIN_STEPS and 0):
+# kept apart from the ablation (which holds both stopping rules, MIN_STEPS and 0, apart by ``comparison``).
 RECIPE_RECORD = TRAINING / "recipe_experiments.jsonl"
 SUITE = ROOT / "benchmarks" / "behaviour" / "suite.jsonl"
 KIL = ROOT.parent / "shared" / "data" / "keep-it-local" / "en_annotations_quad_multiclass.tsv"
@@ -282,9 +282,9 @@ def training_arguments(name: str, seed: int, args, future_dev) -> TrainingArgume
 
 
 def experiment(args) -> bool:
-    """Whether the run departs from the recipe (``--ema``, ``--min-steps`` other than ``MIN_STEPS``): its row
-    goes to ``RECIPE_RECORD``."""
-    return bool(args.ema) or args.min_steps != MIN_STEPS
+    """Whether the run departs from the recipe (``--ema``, ``--min-steps`` other than ``MIN_STEPS`` and 0, the
+    rule before it, whose rows are in the ablation too): its row goes to ``RECIPE_RECORD``."""
+    return bool(args.ema) or args.min_steps not in (0, MIN_STEPS)
 
 
 def run_folder(name: str, seed: int, args) -> Path:
@@ -503,8 +503,8 @@ def main() -> None:
                              "training/recipe_experiments.jsonl, not the ablation")
     parser.add_argument("--min-steps", type=int, default=MIN_STEPS,
                         help="early stopping may not stop before this step (TrainingArguments.min_steps; the recipe: "
-                             "%(default)s); with --run, another value is an experiment whose row goes to "
-                             "training/recipe_experiments.jsonl, not the ablation")
+                             "%(default)s; 0: the rule before it, which built the shipped model); with --run, another value is an "
+                             "experiment whose row goes to training/recipe_experiments.jsonl, not the ablation")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--ablation", action="store_true", help="also train the ablation rows the runs folder lacks")
     args = parser.parse_args()
