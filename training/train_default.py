@@ -341,6 +341,7 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     for the final recipe (``future_test`` given) the reporting numbers of :func:`report` too."""
     folder = run_folder(name, seed, args)
     targs = training_arguments(name, seed, args, future_dev)
+    path = RECIPE_RECORD if experiment(args) else ABLATION_RECORD
     try:
         same = _comparable(json.loads((folder / "training_args.json").read_text())) == _comparable(json.loads(targs.to_json()))
         row = json.loads((folder / "metrics.json").read_text()).get("run") if same else None
@@ -351,7 +352,6 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
             row |= average_vs_raw(json.loads((folder / "metrics.json").read_text())["training"]["history"])
         if future_test is not None and "future-test QWK" not in row:
             row = _add_report(folder, row, future_test)
-        path = RECIPE_RECORD if experiment(args) else ABLATION_RECORD
         recorded = read_jsonl(path) if path.is_file() else []
         if not any(r.items() >= (row | {"data_sha256": targs.extra["data_sha256"]}).items() for r in recorded):
             record(row | {"data_sha256": targs.extra["data_sha256"]}, path)
@@ -378,7 +378,7 @@ def run(name: str, seed: int, future_dev, args, future_test=None) -> dict:
     if future_test is not None:
         row = _add_report(folder, row, future_test)
     record(row | {"data_sha256": targs.extra["data_sha256"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-           RECIPE_RECORD if experiment(args) else ABLATION_RECORD)
+           path)
     print(json.dumps(row), flush=True)
     return row
 
