@@ -196,31 +196,7 @@ def _exact(rows):
     return [{"text": r["text"], "level_low": r["level"], "level_high": r["level"]} for r in rows]
 
 
-SOURCES = {
-    "gold dev-fit": lambda: _exact(load_gold()[0]),
-    "gold dev": lambda: _exact(load_gold()[0] + load_gold()[1]),
-    "gold round 3": lambda: _exact(read_jsonl(GOLD_ROUND3)),
-    "silver 1": lambda: _exact(read_jsonl(SILVER)),
-    "silver 2 natural": lambda: _exact(_silver2("natural")()),
-    "silver 2 shortcut": lambda: _exact(_silver2("shortcut")()),
-    "silver 2 active": lambda: _exact(_silver2("active1")() + _silver2("active2")()),
-    "silver 2 structure": lambda: _exact(_silver2("structure")()),
-    "silver 2 recent": lambda: _exact(_silver2("recent")()),
-    "silver 2 active 3": lambda: _exact(_silver2("active3")()),
-    "silver 2 active 4": lambda: _exact(_silver2("active4")()),
-    "silver 2 structure 2": lambda: _exact(_silver2("structure2")()),
-    "silver 2 recent 2": lambda: _exact(_silver2("recent2")()),
-    "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),
-    "silver 2 recent 3": lambda: _exact(_silver2("recent3")()),
-    "counterfactual edits 3": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 3]),
-    "counterfactual edits 4": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 4]),
-    "silver 2 recent 4": lambda: _exact(_silver2("recent4")()),
-    "silver 2 structure 3": lambda: _exact(_silver2("structure3")()),
-    "silver 2 active 5": lambda: _exact(_silver2("active5")()),
-    "anchors": lambda: _exact(read_jsonl(ANCHORS)),
-    "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
-                               "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],
-}
+# Corpus statements (each with its source and date, so the future period can be dropped), by source name.
 SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_gold()[0] + load_gold()[1],
                "gold round 3": lambda: read_jsonl(GOLD_ROUND3), "silver 1": lambda: read_jsonl(SILVER),
                "silver 2 natural": _silver2("natural"), "silver 2 shortcut": _silver2("shortcut"),
@@ -230,6 +206,15 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 structure 2": _silver2("structure2"), "silver 2 recent 2": _silver2("recent2"),
                "silver 2 recent 3": _silver2("recent3"), "silver 2 recent 4": _silver2("recent4"),
                "silver 2 structure 3": _silver2("structure3"), "silver 2 active 5": _silver2("active5")}
+# Sources written for the project (no corpus date), already as training rows.
+WRITTEN_SOURCES = {
+    "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),
+    "counterfactual edits 3": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 3]),
+    "counterfactual edits 4": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 4]),
+    "anchors": lambda: _exact(read_jsonl(ANCHORS)),
+    "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
+                               "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],
+}
 
 
 def held_out_texts() -> set[str]:
@@ -246,10 +231,10 @@ def training_rows(sources) -> list[dict]:
     held = held_out_texts()
     out = []
     for name in sources:
-        raw = SOURCE_ROWS.get(name, lambda: None)()
-        rows = SOURCES[name]()
-        if raw is not None:  # corpus statements carry a source and date: drop the future period
-            rows = [r for r, full in zip(rows, raw) if not in_future(full)]
+        if name in SOURCE_ROWS:  # corpus statements carry a source and date: drop the future period
+            rows = _exact([r for r in SOURCE_ROWS[name]() if not in_future(r)])
+        else:
+            rows = WRITTEN_SOURCES[name]()
         rows = [r for r in rows if normalized(r["text"]) not in held]
         repeat = GOLD_REPEAT if name.startswith("gold") else 1
         out += [{**r, "source": name} for _ in range(repeat) for r in rows]
