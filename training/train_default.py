@@ -34,8 +34,9 @@ average (a "model soup") when its future-dev QWK is at least the seeds' mean, el
 best future-dev QWK; it replaces the model already in ``--out`` only when it is better on future-dev
 beyond chance (``replaces``: a paired bootstrap of documents; every decision is kept in
 ``training/replacements.jsonl``), and a data configuration becomes ``FINAL`` only with a model that does
-so. The shipped model can therefore come from an earlier recipe that the churn rule kept: it was trained
-with ``--min-steps 0`` (``python training/train_default.py --min-steps 0`` rebuilds it from its runs). Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
+so. The shipped model can therefore come from an earlier recipe that the churn rule kept (``--min-steps 0``
+rebuilds one of the recipe before ``MIN_STEPS`` from its runs); the model shipped on 2026-12-07 is the
+recipe's own. Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
 plain command trains only the final seeds it lacks and reports the ablation from that record
 (``--ablation`` trains the ablation rows it lacks too, about an hour each on two CPU cores).
 """
