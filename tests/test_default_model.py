@@ -28,7 +28,7 @@ def test_calm_motivating_case_is_cautious_or_measured():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Known miss of the models of 2026-12-04, -05 and both of -06 (models/tonecls-base/README.md, motivating cases): the seed remark "
+    "Known miss of the models of 2026-12-04, -05, both of -06 and -07 (models/tonecls-base/README.md, motivating cases): the seed remark "
     "reads as measured. The earlier model passed it by a shortcut (any Treasury-holdings sentence scored "
     "confrontational); the models are chosen on future-dev, never on this case."))
 def test_card_motivating_case_is_at_least_assertive():
@@ -81,7 +81,7 @@ def japan_with_model_scores():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "The models of 2026-12-04, -05 and both of -06 read the card remark as measured (score 0.25, 0.18, 0.24, 0.25), so it stands under a level above "
+    "The models of 2026-12-04, -05, both of -06 and -07 read the card remark as measured (score 0.25, 0.18, 0.24, 0.25, 0.24), so it stands under a level above "
     "Japan's baseline (see test_card_motivating_case_is_at_least_assertive)."))
 def test_card_remark_is_the_largest_escalation_against_japans_baseline(japan_with_model_scores):
     st = japan_with_model_scores.statements.query("new")
@@ -115,8 +115,8 @@ def _monitor_japan(japan_un_history, remarks):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "The models of 2026-12-04, -05 and both of -06 read the three May 2025 remarks as calm (JPN monitor: +0.11 / +0.05 / "
-    "+0.08 / +0.11 levels, period-test p 0.66 / 0.85 / 0.77 / 0.66); the detector found this escalation with the previous model's scores (+1.04 levels, p 0.0019). "
+    "The models of 2026-12-04, -05, both of -06 and -07 read the three May 2025 remarks as calm (JPN monitor: +0.11 / +0.05 / "
+    "+0.08 / +0.11 / +0.10 levels, period-test p 0.66 / 0.85 / 0.77 / 0.66 / 0.73); the detector found this escalation with the previous model's scores (+1.04 levels, p 0.0019). "
     "Reading veiled leverage is issue 12's open work."))
 def test_seed_remarks_after_japans_un_history_are_an_escalation(japan_un_history):
     from tonecls.shift.cases import JAPAN_MAY_2025
@@ -135,7 +135,8 @@ def test_calm_remarks_after_japans_un_history_are_no_escalation(japan_un_history
     # the model of 2026-12-04 said no change (p 0.031 in fp32); that of 2026-12-05 reads two of them as
     # cautious (0.00, 0.03) and reports a de-escalation of 0.64 levels, p 0.022 against alpha/2 = 0.025; that of
     # 2026-12-06 (the soup of three seeds) likewise: 0.03, 0.00, 0.25, a de-escalation of 0.62 levels, p 0.024;
-    # the re-run chosen on the enlarged future-dev: 0.08, 0.00, 0.26, no change (-0.57 levels, p 0.039)
+    # the re-run chosen on the enlarged future-dev: 0.08, 0.00, 0.26, no change (-0.57 levels, p 0.039); that of
+    # 2026-12-07: 0.03, 0.00, 0.26, a de-escalation of 0.65 levels, p 0.014
     # (docs/shift.md), a fair reading of a finance minister's courtesy against UN debate speeches.
     from tonecls.shift.cases import JAPAN_CALM_2025
 
