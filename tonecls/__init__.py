@@ -3,7 +3,7 @@
 >>> import tonecls
 >>> result = tonecls.score("If they proceed, we will impose countermeasures on their banks.")
 >>> result.label, result.interval
-('confrontational', (3, 4))
+('confrontational', (4, 4))
 >>> tonecls.score(["We welcome the agreement.", "The talks will resume in May."])[1].label
 'measured'
 """
