@@ -28,8 +28,13 @@ EXAMPLES = {
 }
 
 
-def build_tiny_tokenizer():
-    """A deterministic WordPiece tokenizer: the example words, every letter, digit and punctuation."""
+BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+XLMR_SPECIALS = ("<pad>", "<unk>", "<s>", "</s>", "<mask>")  # RoBERTa / XLM-R's names (e5)
+
+
+def build_tiny_tokenizer(specials=BERT_SPECIALS):
+    """A deterministic WordPiece tokenizer: the example words, every letter, digit and punctuation;
+    ``specials``: the names of padding, unknown, start, end and mask tokens, in that order (ids 0-4)."""
     import re
     import string
 
@@ -37,21 +42,21 @@ def build_tiny_tokenizer():
 
     words = sorted({w for texts in EXAMPLES.values() for t in texts for w in re.findall(r"\w+", t.lower())})
     chars = sorted(set(string.ascii_lowercase + string.digits + string.punctuation))
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *("##" + c for c in chars), *words]
+    tokens = [*specials, *chars, *("##" + c for c in chars), *words]
     vocab = {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok = Tokenizer(models.WordPiece(vocab, unk_token=specials[1]))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     return tok
 
 
-def build_tiny_classifier(max_length: int = 32, stride: int = 8, pooling: str = "mean"):
+def build_tiny_classifier(max_length: int = 32, stride: int = 8, pooling: str = "mean", specials=BERT_SPECIALS):
     """A random 2-layer, 32-wide BERT with a 5-level head: ~60k parameters."""
     from tonecls.classifier import ToneClassifier
     from tonecls.encoder import ToneNetwork
 
     torch.manual_seed(SEED)
-    tok = build_tiny_tokenizer()
+    tok = build_tiny_tokenizer(specials)
     config = dict(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                   intermediate_size=64, max_position_embeddings=64, pad_token_id=0)
     network = ToneNetwork(config, len(LEVELS), pooling)

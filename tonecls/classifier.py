@@ -92,8 +92,7 @@ class ToneClassifier:
         self.runner = runner
         self.multilingual = multilingual
         self.path: Path | None = None
-        self.special_ids = (tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"),
-                            tokenizer.token_to_id("[PAD]"))
+        self.special_ids = special_ids(tokenizer)
 
     @property
     def backend(self) -> str:
@@ -253,12 +252,12 @@ class ToneClassifier:
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         """Token windows of each statement (long statements give several overlapping windows)."""
-        cls_id, sep_id, _ = self.special_ids
+        cls_id, sep_id, _, unk_id = self.special_ids
         body = self.max_length - 2
         step = body - self.stride
         enc = Encoded()
         for i, e in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-            ids = e.ids or [self.tokenizer.token_to_id("[UNK]")]
+            ids = e.ids or [unk_id]
             offsets = e.offsets or [(0, 0)]
             starts = range(0, max(len(ids) - self.stride, 1), step) if len(ids) > body else [0]
             for s in starts:
@@ -278,7 +277,7 @@ class ToneClassifier:
 
     def window_logits(self, enc: Encoded, batch_size: int = 64, progress=None) -> np.ndarray:
         """Logits of every window, computed in length-sorted batches, returned in window order."""
-        _, _, pad_id = self.special_ids
+        _, _, pad_id, _ = self.special_ids
         order = np.argsort([len(w) for w in enc.windows], kind="stable")
         out = np.empty((len(enc.windows), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
@@ -483,6 +482,29 @@ def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: flo
     apply_backend(clf, backend, threads=threads, **({"guard": guard} if guard is not None else {}))
     save_start(clf, request)
     return clf
+
+
+SPECIAL_TOKENS = {"start": ("[CLS]", "<s>"), "end": ("[SEP]", "</s>"), "padding": ("[PAD]", "<pad>"),
+                  "unknown": ("[UNK]", "<unk>")}
+
+
+def special_ids(tokenizer) -> tuple[int, int, int, int]:
+    """Ids of the start, end, padding and unknown tokens: BERT's names, or RoBERTa / XLM-R's.
+
+    >>> from tonecls.encoder import base_file
+    >>> special_ids(_load_tokenizer(base_file("tokenizer.json")))  # all-MiniLM-L6-v2's WordPiece
+    (101, 102, 0, 100)
+    """
+    from .exceptions import ModelError
+
+    ids = []
+    for role, names in SPECIAL_TOKENS.items():
+        found = [i for i in map(tokenizer.token_to_id, names) if i is not None]
+        if not found:
+            raise ModelError(f"The tokenizer has no {role} token (looked for {' or '.join(names)}); "
+                             "use a BERT (WordPiece) or RoBERTa / XLM-R (sentencepiece) tokenizer.")
+        ids.append(found[0])
+    return tuple(ids)
 
 
 def _load_tokenizer(path: Path):

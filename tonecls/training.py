@@ -248,10 +248,10 @@ def _pad(windows: list[list[int]], pad_id: int):
 
 def _truncated_ids(clf, texts: list[str]) -> tuple[list[list[int]], int]:
     """Token ids cut to one window, and how many statements were cut."""
-    cls_id, sep_id, _ = clf.special_ids
+    cls_id, sep_id, _, unk_id = clf.special_ids
     body = clf.max_length - 2
     encoded = clf.tokenizer.encode_batch(texts, add_special_tokens=False)
-    ids = [[cls_id, *(e.ids[:body] or [clf.tokenizer.token_to_id("[UNK]")]), sep_id] for e in encoded]
+    ids = [[cls_id, *(e.ids[:body] or [unk_id]), sep_id] for e in encoded]
     return ids, sum(len(e.ids) > body for e in encoded)
 
 

