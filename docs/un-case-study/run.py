@@ -204,7 +204,7 @@ def shuffle_null(scored, detector_kw: dict, shuffles: int, seed: int, previous=N
     per_speech["country"] = per_speech["actor"].str[:3]
     old = None
     if previous is not None:
-        old = previous.ShiftDetector(**detector_kw, text_column=None).scan(null).events
+        old = previous.ShiftDetector(**detector_kw, text_column=None).detect(null).events  # it had no scan
         old["country"] = old["actor"].str[:3]
     out = []
     for actor in sorted(scored["actor"].unique()):
