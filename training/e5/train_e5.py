@@ -52,7 +52,8 @@ def e5_classifier(folder: Path):
 
 def ml_test(clf) -> dict:
     """QWK on ``ml-test`` (300 gold statements and their Japanese, Chinese and Russian translations, the
-    multilingual scorer's reporting split), each language read by this one English-trained network."""
+    multilingual scorer's reporting split), each language read by this one English-trained network, and the
+    share of translations given the level of their English original (issue 17's agreement)."""
     import numpy as np
 
     from tonecls.metrics import quadratic_weighted_kappa
@@ -60,9 +61,10 @@ def ml_test(clf) -> dict:
     rows = [r for r in recipe.read_jsonl(ROOT / "training" / "multilingual" / "translations.jsonl")
             if r["split"] == "ml-test"]
     y = np.array([r["level"] for r in rows])
-    return {f"ml-test QWK {lang}": round(float(quadratic_weighted_kappa(y, clf.predict_proba([r[lang] for r in rows])
-                                                                         .argmax(1))), 4)
-            for lang in ("en", "ja", "zh", "ru")}
+    levels = {lang: clf.predict_proba([r[lang] for r in rows]).argmax(1) for lang in ("en", "ja", "zh", "ru")}
+    return {**{f"ml-test QWK {lang}": round(float(quadratic_weighted_kappa(y, pred)), 4) for lang, pred in levels.items()},
+            **{f"ml-test same level as en {lang}": round(float(np.mean(levels[lang] == levels["en"])), 4)
+               for lang in ("ja", "zh", "ru")}}
 
 
 def main() -> None:
