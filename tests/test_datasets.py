@@ -2,6 +2,7 @@
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,13 @@ def test_silver_comes_from_documents_of_no_gold_round():
     assert len(silver) == len({r["silver_id"] for r in silver})
     assert gold_docs.isdisjoint(r["doc_id"] for r in silver)
     assert {normalized(r["text"]) for r in silver}.isdisjoint(normalized(r["text"]) for r in GOLD)
+
+
+def test_silver2_ids_are_unique_so_edits_find_their_source():
+    # training/counterfactual/build.py looks source statements up by silver_id
+    rows = read(TRAINING / "silver2" / "silver2.jsonl")
+    seen = Counter(r["silver_id"] for r in rows)
+    assert [k for k, n in seen.items() if n > 1] == [] and len(rows) > 20_000
 
 
 def test_silver_annotators_were_measured_on_hidden_gold_statements():

@@ -271,7 +271,7 @@ def recent(round_: int = 1) -> None:
     (rounds 2-6: another seed, none of the earlier rounds' statements). Documents may be shared with
     the round's other strands (statements not): too few recent ones are left."""
     strand, seed, prefix = {1: ("recent", 45, "r"), 2: ("recent2", 47, "q"), 3: ("recent3", 48, "v"),
-                             4: ("recent4", 49, "k"), 5: ("recent5", 50, "h"), 6: ("recent6", 56, "j")}[round_]
+                             4: ("recent4", 49, "k"), 5: ("recent5", 50, "h"), 6: ("recent6", 56, "y")}[round_]
     drawn = drawn_texts(but=strand)
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False)) if is_recent(d)]
     rows = draw(docs, RECENT, seed=seed, prefix=prefix, keep=lambda s: normalized(s) not in drawn)
