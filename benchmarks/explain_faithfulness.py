@@ -60,7 +60,7 @@ def integrated_gradients(clf, texts, spans_of, steps: int = 16) -> list[list[tup
 
     net = clf.network
     emb = net.encoder.embeddings.word_embeddings
-    cls_id, sep_id, pad_id, _ = clf.special_ids
+    cls_id, sep_id, pad_id = clf.special_ids.start, clf.special_ids.end, clf.special_ids.padding
     out = []
     alphas = torch.linspace(1.0 / steps, 1.0, steps)  # right Riemann sum
     for text, spans in zip(texts, spans_of):

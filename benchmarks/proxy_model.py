@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     for step in range(args.steps):
         idx = [rng.choice(by[k]) for k in rng.choices(range(5), k=args.batch_size) if by[k]]
-        ids, mask = _pad(_truncated_ids(clf, [train[i] for i in idx])[0], clf.special_ids[2])
+        ids, mask = _pad(_truncated_ids(clf, [train[i] for i in idx])[0], clf.special_ids.padding)
         y = torch.tensor([levels[i] for i in idx])
         loss = torch.nn.functional.cross_entropy(net(ids, mask), y)
         opt.zero_grad()

@@ -215,27 +215,29 @@ def test_default_model_path_prefers_the_environment_then_the_source_tree(monkeyp
 
 
 def test_xlmr_token_names_frame_every_window_and_survive_save_load(tmp_path):
-    """A sentencepiece-style vocabulary (<s>, </s>, <pad>, <unk>: e5's) reads, trains and saves as BERT's does."""
+    """A vocabulary with RoBERTa / XLM-R's special tokens in e5's order (<s> 0, <pad> 1, </s> 2, <unk> 3)
+    frames, pads and saves as BERT's does."""
     from tiny_models import XLMR_SPECIALS, build_tiny_classifier
 
     clf = build_tiny_classifier(specials=XLMR_SPECIALS)
-    start, end, pad, unk = (clf.tokenizer.token_to_id(t) for t in ("<s>", "</s>", "<pad>", "<unk>"))
-    assert clf.special_ids == (start, end, pad, unk)
+    assert clf.special_ids == (0, 2, 1, 3)  # start, end, padding, unknown
     enc = clf.encode(["We welcome the agreement.", "\u2063"])  # the second has no token: one <unk>
-    assert all(w[0] == start and w[-1] == end for w in enc.windows)
-    assert enc.windows[1] == [start, unk, end]
+    assert all(w[0] == 0 and w[-1] == 2 for w in enc.windows)
+    assert enc.windows[1] == [0, 3, 2]
     texts = ["We welcome the agreement.", "If they proceed we will impose countermeasures."]
     before = np.array([r.probabilities for r in clf.score(texts)])
+    alone = np.array([r.probabilities for r in clf.score(texts[1:])])  # no padding in its batch
+    np.testing.assert_allclose(before[1:], alone, atol=1e-6)
     clf.save_pretrained(tmp_path / "m")
     after = np.array([r.probabilities for r in ToneClassifier.from_pretrained(tmp_path / "m").score(texts)])
     np.testing.assert_allclose(after, before, atol=1e-6)
 
 
-def test_tokenizer_without_a_start_token_is_refused_by_name():
-    from tiny_models import build_tiny_tokenizer, build_tiny_classifier
+def test_tokenizer_without_a_start_token_is_refused_by_name(tiny_model_dir):
+    from tiny_models import build_tiny_tokenizer
 
     from tonecls.exceptions import ModelError
 
-    network = build_tiny_classifier().network
+    broken = build_tiny_tokenizer(specials=("[PAD]", "[UNK]", "[BOS]", "[SEP]", "[MASK]"))
     with pytest.raises(ModelError, match=r"no start token \(looked for \[CLS\] or <s>\)"):
-        ToneClassifier(network, build_tiny_tokenizer(specials=("[PAD]", "[UNK]", "[BOS]", "[SEP]", "[MASK]")))
+        ToneClassifier(ToneClassifier.from_pretrained(tiny_model_dir).network, broken)

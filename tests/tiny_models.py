@@ -29,12 +29,12 @@ EXAMPLES = {
 
 
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-XLMR_SPECIALS = ("<pad>", "<unk>", "<s>", "</s>", "<mask>")  # RoBERTa / XLM-R's names (e5)
+XLMR_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")  # RoBERTa / XLM-R's names and ids 0-3 (e5's)
 
 
 def build_tiny_tokenizer(specials=BERT_SPECIALS):
     """A deterministic WordPiece tokenizer: the example words, every letter, digit and punctuation;
-    ``specials``: the names of padding, unknown, start, end and mask tokens, in that order (ids 0-4)."""
+    ``specials``: the special tokens' names, ids 0, 1, ... in their order."""
     import re
     import string
 
@@ -44,7 +44,7 @@ def build_tiny_tokenizer(specials=BERT_SPECIALS):
     chars = sorted(set(string.ascii_lowercase + string.digits + string.punctuation))
     tokens = [*specials, *chars, *("##" + c for c in chars), *words]
     vocab = {tok: i for i, tok in enumerate(dict.fromkeys(tokens))}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token=specials[1]))
+    tok = Tokenizer(models.WordPiece(vocab, unk_token=next(t for t in specials if t in ("[UNK]", "<unk>"))))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     return tok
@@ -58,6 +58,7 @@ def build_tiny_classifier(max_length: int = 32, stride: int = 8, pooling: str = 
     torch.manual_seed(SEED)
     tok = build_tiny_tokenizer(specials)
     config = dict(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                  intermediate_size=64, max_position_embeddings=64, pad_token_id=0)
+                  intermediate_size=64, max_position_embeddings=64,
+                  pad_token_id=next(tok.token_to_id(t) for t in specials if t in ("[PAD]", "<pad>")))
     network = ToneNetwork(config, len(LEVELS), pooling)
     return ToneClassifier(network, tok, max_length=max_length, stride=stride, name="tiny")

@@ -34,7 +34,7 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -92,7 +92,7 @@ class ToneClassifier:
         self.runner = runner
         self.multilingual = multilingual
         self.path: Path | None = None
-        self.special_ids = special_ids(tokenizer)
+        self.special_ids = SpecialIds.of(tokenizer)
 
     @property
     def backend(self) -> str:
@@ -183,8 +183,11 @@ class ToneClassifier:
             from .multilingual import MultilingualScorer
 
             scorer = MultilingualScorer.from_pretrained(path / MULTILINGUAL_FOLDER)
-        clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
-                  base=base, name=config.get("name", path.name), multilingual=scorer, **options)
+        try:
+            clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
+                      base=base, name=config.get("name", path.name), multilingual=scorer, **options)
+        except ModelError as err:
+            raise ModelError(f"{tokenizer_file}: {err}") from None
         clf.path = path
         if backend != "torch":
             from .backends import build_runner
@@ -252,7 +255,7 @@ class ToneClassifier:
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         """Token windows of each statement (long statements give several overlapping windows)."""
-        cls_id, sep_id, _, unk_id = self.special_ids
+        cls_id, sep_id, unk_id = self.special_ids.start, self.special_ids.end, self.special_ids.unknown
         body = self.max_length - 2
         step = body - self.stride
         enc = Encoded()
@@ -277,7 +280,7 @@ class ToneClassifier:
 
     def window_logits(self, enc: Encoded, batch_size: int = 64, progress=None) -> np.ndarray:
         """Logits of every window, computed in length-sorted batches, returned in window order."""
-        _, _, pad_id, _ = self.special_ids
+        pad_id = self.special_ids.padding
         order = np.argsort([len(w) for w in enc.windows], kind="stable")
         out = np.empty((len(enc.windows), len(self.labels)), dtype=np.float32)
         for start in range(0, len(order), batch_size):
@@ -484,27 +487,34 @@ def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: flo
     return clf
 
 
-SPECIAL_TOKENS = {"start": ("[CLS]", "<s>"), "end": ("[SEP]", "</s>"), "padding": ("[PAD]", "<pad>"),
-                  "unknown": ("[UNK]", "<unk>")}
-
-
-def special_ids(tokenizer) -> tuple[int, int, int, int]:
-    """Ids of the start, end, padding and unknown tokens: BERT's names, or RoBERTa / XLM-R's.
+class SpecialIds(NamedTuple):
+    """Ids of the tokens that open, close and pad a window, and stand for an empty statement.
 
     >>> from tonecls.encoder import base_file
-    >>> special_ids(_load_tokenizer(base_file("tokenizer.json")))  # all-MiniLM-L6-v2's WordPiece
-    (101, 102, 0, 100)
+    >>> SpecialIds.of(_load_tokenizer(base_file("tokenizer.json")))  # all-MiniLM-L6-v2: BERT's names
+    SpecialIds(start=101, end=102, padding=0, unknown=100)
     """
-    from .exceptions import ModelError
 
-    ids = []
-    for role, names in SPECIAL_TOKENS.items():
-        found = [i for i in map(tokenizer.token_to_id, names) if i is not None]
-        if not found:
-            raise ModelError(f"The tokenizer has no {role} token (looked for {' or '.join(names)}); "
-                             "use a BERT (WordPiece) or RoBERTa / XLM-R (sentencepiece) tokenizer.")
-        ids.append(found[0])
-    return tuple(ids)
+    start: int
+    end: int
+    padding: int
+    unknown: int
+
+    NAMES = {"start": ("[CLS]", "<s>"), "end": ("[SEP]", "</s>"), "padding": ("[PAD]", "<pad>"),
+             "unknown": ("[UNK]", "<unk>")}  # BERT's, then RoBERTa / XLM-R's (e5)
+
+    @classmethod
+    def of(cls, tokenizer) -> "SpecialIds":
+        from .exceptions import ModelError
+
+        ids = {}
+        for role, names in cls.NAMES.items():
+            found = [i for i in map(tokenizer.token_to_id, names) if i is not None]
+            if not found:
+                raise ModelError(f"The tokenizer has no {role} token (looked for {' or '.join(names)}): name its "
+                                 "special tokens [CLS]/[SEP]/[PAD]/[UNK] or <s>/</s>/<pad>/<unk>.")
+            ids[role] = found[0]
+        return cls(**ids)
 
 
 def _load_tokenizer(path: Path):

@@ -248,7 +248,7 @@ def _pad(windows: list[list[int]], pad_id: int):
 
 def _truncated_ids(clf, texts: list[str]) -> tuple[list[list[int]], int]:
     """Token ids cut to one window, and how many statements were cut."""
-    cls_id, sep_id, _, unk_id = clf.special_ids
+    cls_id, sep_id, unk_id = clf.special_ids.start, clf.special_ids.end, clf.special_ids.unknown
     body = clf.max_length - 2
     encoded = clf.tokenizer.encode_batch(texts, add_special_tokens=False)
     ids = [[cls_id, *(e.ids[:body] or [unk_id]), sep_id] for e in encoded]
@@ -364,7 +364,7 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     stop = False
     while step < total and not stop:
         for batch in _batches(lengths, args.batch_size, rng):
-            input_ids, mask = _pad([ids[i] for i in batch], clf.special_ids[2])
+            input_ids, mask = _pad([ids[i] for i in batch], clf.special_ids.padding)
             logits = net(input_ids, mask)
             loss = ordinal_loss(logits, torch.from_numpy(train_data.low[batch]), torch.from_numpy(train_data.high[batch]),
                                 torch.from_numpy(train_data.exact[batch]),
