@@ -138,6 +138,7 @@ PATIENCE = 3            # evaluations without a better future-dev QWK before a r
 # early stopping had ended runs on evaluations that move 0.02-0.04 apart). Rows compare only with rows of
 # the same floor (``comparison``).
 MIN_STEPS = 3000
+RUN_DEFAULTS = {"epochs": 3.0, "eval_every": 200, "ema": 0.0, "min_steps": MIN_STEPS}  # a recipe run's settings
 GOLD_REPEAT = 2         # adjudicated double ratings weigh twice a single rating
 
 
@@ -485,14 +486,14 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT / "artifacts" / "runs-transfer"))
     parser.add_argument("--run", choices=list(ABLATION), help="train only this data configuration (with --seed)")
     parser.add_argument("--seed", type=int, default=SEEDS[0])
-    parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--epochs", type=float, default=RUN_DEFAULTS["epochs"])
+    parser.add_argument("--eval-every", type=int, default=RUN_DEFAULTS["eval_every"])
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    parser.add_argument("--ema", type=float, default=0.0,
+    parser.add_argument("--ema", type=float, default=RUN_DEFAULTS["ema"],
                         help="with --run: train with this weight-average decay (TrainingArguments.ema_decay; the floor is "
                              "--min-steps, the recipe's unless given) and record the row in "
                              "training/recipe_experiments.jsonl, not the ablation")
-    parser.add_argument("--min-steps", type=int, default=MIN_STEPS,
+    parser.add_argument("--min-steps", type=int, default=RUN_DEFAULTS["min_steps"],
                         help="early stopping may not stop before this step (TrainingArguments.min_steps; the recipe: "
                              "%(default)s; 0: the rule before it, which built the models until 2026-12-06); with --run, another value is an "
                              "experiment whose row goes to training/recipe_experiments.jsonl, not the ablation")

