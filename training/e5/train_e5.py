@@ -122,7 +122,9 @@ def main() -> None:
     future_dev, future_test = recipe.load_future()
     if args.report:
         folder = recipe.run_folder(args.data, args.seed, args)
-        rows = recipe.read_jsonl(RECORD)
+        rows = recipe.read_jsonl(RECORD) if RECORD.is_file() else []
+        if not any((r["data"], r["seed"]) == (args.data, args.seed) for r in rows):
+            sys.exit(f"{RECORD} has no run of {args.data!r}, seed {args.seed}: train it first (without --report).")
         clf = ToneClassifier.from_pretrained(folder)
         numbers = recipe.report(clf, future_test, recipe.load_gold()[2]) | ml_test(clf)
         rows = [r | numbers if (r["data"], r["seed"]) == (args.data, args.seed) else r for r in rows]
