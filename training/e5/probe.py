@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
 
 import train_default as recipe  # noqa: E402
-from train_e5 import CONVERTED, ENCODER, e5_classifier  # noqa: E402
+from train_e5 import ENCODER, e5_classifier  # noqa: E402
 
 RECORD = Path(__file__).resolve().parent / "probe.jsonl"
 PREFIX = "query: "
@@ -42,7 +42,6 @@ def main() -> None:
     from tonecls.training import _batches, _pad, ordinal_loss
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--encoder", default=str(CONVERTED))
     p.add_argument("--data", default=recipe.FINAL, choices=list(recipe.ABLATION))
     p.add_argument("--seed", type=int, default=recipe.SEEDS[0])
     p.add_argument("--steps", type=int, default=2000)
@@ -54,7 +53,7 @@ def main() -> None:
     future_dev, _ = recipe.load_future()
     vars(args).update(recipe.RUN_DEFAULTS)
     recipe_args = recipe.training_arguments(args.data, args.seed, args, future_dev)
-    clf = e5_classifier(Path(args.encoder))  # the head's initial weights from INIT_SEED
+    clf = e5_classifier()  # the head's initial weights from INIT_SEED
     net, tok, (bos, eos, pad, _) = clf.network, clf.tokenizer, clf.special_ids
 
     def ids_of(texts):

