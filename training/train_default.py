@@ -511,19 +511,26 @@ def main() -> None:
         for name in ABLATION:
             run(name, SEEDS[0], future_dev, args)
     seeds = [run(FINAL, s, future_dev, args, future_test) for s in SEEDS]
+    ship([run_folder(FINAL, s, args) for s in SEEDS], seeds, Path(args.out), Path(args.runs) / "soup", future_dev,
+         future_test, data=FINAL, min_steps=args.min_steps)
+
+
+def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, future_test, *, data: str, min_steps: int,
+         reproduce: str | None = None, base: str = "all-MiniLM-L6-v2") -> None:
+    """The seeds' soup or the best seed (the rule in the module's docstring), put in ``out`` if it replaces
+    the shipped model there (:func:`replaces`; the decision goes to ``REPLACEMENTS``), then calibrated,
+    measured and described. ``seeds`` are the runs' rows (future-dev and :func:`report`'s numbers)."""
     ablation = recorded_ablation()
-    folders = [run_folder(FINAL, s, args) for s in SEEDS]
-    soup_dir = soup(folders, Path(args.runs) / "soup")
+    soup_dir = soup(folders, soup_dir)
     soup_dev = measure(ToneClassifier.from_pretrained(soup_dir), future_dev)["qwk"]
     mean_dev = float(np.mean([r["future-dev QWK"] for r in seeds]))
-    chosen = soup_dir if soup_dev >= mean_dev else folders[int(np.argmax([r["future-dev QWK"] for r in seeds]))]
+    chosen = soup_dir if soup_dev >= mean_dev else Path(folders[int(np.argmax([r["future-dev QWK"] for r in seeds]))])
     print(f"soup future-dev QWK {soup_dev:.4f} vs seeds' mean {mean_dev:.4f}: shipping {chosen.name}", flush=True)
 
-    out = Path(args.out)
     same_weights = (out / "model.safetensors").is_file() and sha256_file(out / "model.safetensors") == sha256_file(
         chosen / "model.safetensors")
     if (out / "model.safetensors").is_file() and not same_weights:
-        decision = {"data": FINAL, "soup future-dev QWK": soup_dev, "seeds' mean future-dev QWK": round(mean_dev, 4),
+        decision = {"data": data, "soup future-dev QWK": soup_dev, "seeds' mean future-dev QWK": round(mean_dev, 4),
                     **replaces(chosen, out, future_dev)}
         print(json.dumps(decision), flush=True)
         recorded = read_jsonl(REPLACEMENTS) if REPLACEMENTS.is_file() else []
@@ -531,11 +538,9 @@ def main() -> None:
             with open(REPLACEMENTS, "a", encoding="utf-8") as f:
                 f.write(json.dumps(decision) + "\n")
         if not decision["replaces"]:
-            shipped = f"{decision['shipped data']!r} with --min-steps {decision['shipped min_steps']}"
-            sys.exit(f"Kept the shipped model in {out}: {FINAL!r} with --min-steps {args.min_steps} is not better on "
+            sys.exit(f"Kept the shipped model in {out}: {data!r} with --min-steps {min_steps} is not better on "
                      f"future-dev beyond chance (P {decision['P(candidate better)']} < {CHURN_P}). The shipped model is "
-                     f"{shipped}" + ("." if decision["shipped data"] == FINAL else
-                                     f": set FINAL back to {decision['shipped data']!r}."))
+                     f"{decision['shipped data']!r} with --min-steps {decision['shipped min_steps']}.")
     out.mkdir(parents=True, exist_ok=True)
     for f in ("config.json", "model.safetensors", "training_args.json"):
         shutil.copy2(chosen / f, out / f)
@@ -543,12 +548,13 @@ def main() -> None:
         (out / "fast.json").unlink(missing_ok=True)
     soup_row = {"run": soup_dir.name, "future-dev QWK": soup_dev,
                 **report(ToneClassifier.from_pretrained(soup_dir), future_test, load_gold()[2])}
-    per_seed = [{"run": folder.name, **{k: v for k, v in r.items() if k == "future-dev QWK" or k in soup_row}}
+    per_seed = [{"run": Path(folder).name, **{k: v for k, v in r.items() if k == "future-dev QWK" or k in soup_row}}
                 for folder, r in zip(folders, seeds)] + [soup_row]
-    describe(out, chosen, ablation, per_seed, soup_dev, future_dev, future_test, args.min_steps)
+    describe(out, chosen, ablation, per_seed, soup_dev, future_dev, future_test, min_steps, reproduce=reproduce, base=base)
 
 
-def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, future_test, min_steps: int) -> None:
+def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, future_test, min_steps: int, *,
+             reproduce: str | None = None, base: str = "all-MiniLM-L6-v2") -> None:
     """Calibrate the shipped weights on future-dev, measure everything, write metrics.json and the card."""
     from sklearn.metrics import roc_auc_score
 
@@ -634,7 +640,7 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                   "gold_test": {k: gt["calibrated"][k] for k in ("qwk", "spearman", "ece")},
                   "behavioural_pass_rate": suite["pass_rate"], "kil_auc": kil_auc},
         "card": {
-            "intro": "The default model of tonecls: all-MiniLM-L6-v2 fine-tuned on human-quality labels to rate the "
+            "intro": f"The default model of tonecls: {base} fine-tuned on human-quality labels to rate the "
                      "tone of official and diplomatic statements, with temperature-calibrated probabilities and 90 % "
                      "conformal level intervals.",
             "data": describe_training_data(),
@@ -649,8 +655,9 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                            "is natural: few assertive and confrontational statements, so its QWK rests mostly on the "
                            "lower three levels; the gold test covers the upper ones. Statements over 128 tokens are "
                            "scored by windows and take the strongest window.",
-            "reproduce": "python training/train_default.py" + (f" --min-steps {min_steps}" if min_steps != MIN_STEPS else "")
-                         + "   # trains every run it lacks (see --run to parallelise)",
+            "reproduce": reproduce or ("python training/train_default.py"
+                                       + (f" --min-steps {min_steps}" if min_steps != MIN_STEPS else "")
+                                       + "   # trains every run it lacks (see --run to parallelise)"),
         },
     })
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -3,6 +3,7 @@
     python training/e5/train_e5.py --data "+ recent years 5" --seed 42 --threads 2    # about half an hour
     python training/e5/train_e5.py --data "+ recent years 5" --seed 42 --report       # its reporting numbers
     python training/e5/train_e5.py --data "+ recent years 5" --compare                # e5 beside MiniLM, per seed
+    python training/e5/train_e5.py --data "+ recent years 5" --ship                   # soup, churn rule, card
 
 Everything but the encoder is ``train_default``'s: its data configuration, training arguments (ordinal
 objective, word embeddings frozen, three epochs, early stopping on future-dev after ``MIN_STEPS``, the
@@ -15,7 +16,8 @@ translations (Japanese, Chinese, Russian) of English training rows, for one netw
 The row goes to ``training/e5/runs.jsonl``; the MiniLM row of the same data and seed is in
 ``training/ablation.jsonl``. ``--report`` adds the recipe's reporting numbers of a stored run (future test,
 gold test, behavioural suite, motivating cases: ``train_default.report``; ``ml-test`` in four languages) to
-its row. It chooses nothing and ships nothing.
+its row. ``--ship`` is the recipe's last step (``train_default.ship``) on the three seeds: their soup or the
+best seed on future-dev, which replaces the shipped model only under the churn rule.
 """
 
 from __future__ import annotations
@@ -115,6 +117,10 @@ def main() -> None:
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--report", action="store_true", help="add the reporting numbers of the stored run to its row")
     p.add_argument("--compare", action="store_true", help="print the e5 rows of --data beside MiniLM's")
+    p.add_argument("--ship", action="store_true",
+                   help="the recipe's last step on the three seeds of --data (and --translations): their soup or best "
+                        "seed replaces the model in --out only if the churn rule says so (train_default.ship)")
+    p.add_argument("--out", default=str(ROOT / "models" / "tonecls-base"))
     p.add_argument("--translations", action="store_true",
                    help="train on the Japanese, Chinese and Russian translations of English training rows too "
                         "(training/multilingual/train_translations.jsonl): one network for four languages")
@@ -128,6 +134,19 @@ def main() -> None:
     name = args.data + (" + translations" if args.translations else "")
     folder = recipe.run_folder(name, args.seed, args)
     mine = lambda r: (r["data"], r["seed"], r.get("translations", False)) == (args.data, args.seed, args.translations)  # noqa: E731
+    if args.ship:
+        rows = {r["seed"]: r for r in recipe.read_jsonl(RECORD) if r["data"] == args.data
+                and r.get("translations", False) == args.translations}
+        lacking = [s for s in recipe.SEEDS if "future-test QWK" not in rows.get(s, {})]
+        if lacking:
+            sys.exit(f"{RECORD} lacks the reported runs of {name!r} with seeds {lacking}: train them, then --report each.")
+        flags = " --translations" if args.translations else ""
+        recipe.ship([recipe.run_folder(name, s, args) for s in recipe.SEEDS], [rows[s] for s in recipe.SEEDS],
+                    Path(args.out), Path(args.runs) / f"soup-{recipe.slug(name)}", future_dev, future_test,
+                    data=f"{name} (multilingual-e5-small)", min_steps=args.min_steps, base="multilingual-e5-small",
+                    reproduce=f'python training/e5/train_e5.py --data "{args.data}"{flags} --seed S --threads 2   '
+                              f'# S = {", ".join(map(str, recipe.SEEDS))}, each then --report; then --ship')
+        return
     if args.report:
         rows = recipe.read_jsonl(RECORD) if RECORD.is_file() else []
         if not any(mine(r) for r in rows):
