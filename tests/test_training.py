@@ -43,10 +43,12 @@ def test_same_seed_same_model():
 
 
 def test_training_arguments_json_round_trip_and_validation():
-    args = TrainingArguments(objective="cross_entropy", seed=7, extra={"note": "x"})
+    args = TrainingArguments(base="multilingual-e5-small", objective="cross_entropy", seed=7, extra={"note": "x"})
     assert TrainingArguments.from_json(args.to_json()) == args
     with pytest.raises(ValueError, match="ordinal"):
         TrainingArguments(objective="hinge")
+    with pytest.raises(ValueError, match="multilingual-e5-small"):
+        TrainingArguments(base="bert-base-uncased")
     with pytest.raises(ValueError, match="valid ones"):
         TrainingArguments.from_json('{"learning_rat": 1}')
 
@@ -118,7 +120,7 @@ def test_bad_level_row_counts_unlabelled_rows():
 def test_cli_train(tmp_path, monkeypatch):
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join(json.dumps({"text": t, "level": k}) for k, ts in EXAMPLES.items() for t in ts * 4))
-    monkeypatch.setattr("tonecls.classifier.ToneClassifier.from_base", classmethod(lambda cls, **kw: build_tiny_classifier()))
+    monkeypatch.setattr("tonecls.classifier.ToneClassifier.from_base", classmethod(lambda cls, *a, **kw: build_tiny_classifier()))
     assert main(["train", "--data", str(path), "--out", str(tmp_path / "m"), "--epochs", "1", "--batch-size", "8",
                  "--max-length", "32"]) == 0
     assert (tmp_path / "m" / "model.safetensors").exists()

@@ -51,8 +51,11 @@ class TrainingArguments:
     (10 + t))`` at step ``t``); evaluation, early stopping and the returned model then use the average,
     and the history records the raw weights' QWK beside it (``qwk_raw``). Early stopping ends a run after
     ``patience`` evaluations without a better validation QWK, but never before step ``min_steps``.
+    ``base`` is the pretrained encoder a new model starts from (:data:`tonecls.bases.BASES`), when
+    :func:`train` is given no model.
     """
 
+    base: str = "all-MiniLM-L6-v2"
     objective: str = "ordinal"
     emd_weight: float = 1.0
     epochs: float = 1.0
@@ -80,6 +83,10 @@ class TrainingArguments:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        from .bases import BASES
+
+        if self.base not in BASES:
+            raise ValueError(f"Unknown base {self.base!r}; choose one of {sorted(BASES)}.")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"Unknown objective {self.objective!r}; choose one of {list(OBJECTIVES)}.")
         if self.class_weighting not in CLASS_WEIGHTINGS:
@@ -291,7 +298,8 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
 
     if model is None and args.init_seed is not None:
         torch.manual_seed(args.init_seed)
-    clf = model if model is not None else ToneClassifier.from_base(pooling=args.pooling, max_length=args.max_length)
+    clf = model if model is not None else ToneClassifier.from_base(args.base, pooling=args.pooling,
+                                                                   max_length=args.max_length)
     if model is None and args.init_seed is not None:
         torch.manual_seed(args.seed)
     positions = bert_settings(clf.network.encoder_config)["max_position_embeddings"]

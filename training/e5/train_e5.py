@@ -158,6 +158,7 @@ def main() -> None:
         print(json.dumps(numbers))
         return
     targs = recipe.training_arguments(args.data, args.seed, args, future_dev)
+    targs.base = "multilingual-e5-small"  # recorded; the model comes from e5_classifier (its head drawn as before)
     rows = recipe.training_rows(recipe.ABLATION[args.data])
     if args.translations:
         rows += translation_rows(rows)
