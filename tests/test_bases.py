@@ -119,6 +119,8 @@ def test_each_base_gives_every_tensor_of_its_config_and_a_tokenizer_with_start_a
     assert all(tensors[k].shape == v.shape and tensors[k].dtype == torch.float32
                for k, v in network.encoder.state_dict().items() if k in wanted)
     assert list(base.tensors(["embeddings.LayerNorm.bias", "not a tensor"])) == ["embeddings.LayerNorm.bias"]
+    with pytest.raises(ModelError, match="missing.*not a tensor"):  # never left at its random start
+        base.load_into(network.encoder, ["embeddings.LayerNorm.bias", "not a tensor"])
     ids = SpecialIds.of(base.tokenizer())
     assert len(set(ids)) == 4
 

@@ -73,7 +73,9 @@ class Base:
         """Copy this base's tensors (all, or ``names``) into ``encoder`` (a ``ToneNetwork.encoder``)."""
         state = self.tensors(names)
         missing, unexpected = encoder.load_state_dict(state, strict=False)
-        if unexpected or (names is None and [k for k in missing if not k.endswith("position_ids")]):
+        if names is not None:  # every tensor asked for must come from the base
+            missing = sorted(set(names) - set(state))
+        if unexpected or [k for k in missing if not k.endswith("position_ids")]:
             raise ModelError(f"The base {self.name} does not fit the encoder: missing {missing}, unexpected {unexpected}.")
 
     def __repr__(self) -> str:
