@@ -34,7 +34,7 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from .calibration import softmax
 from .exceptions import InvalidInputError
 from .results import ToneScore, result_arrays, tone_scores  # noqa: F401 (re-exported)
 from .scale import LEVELS, id2label, score_from_probabilities
+from .tokens import SpecialIds, load_tokenizer  # noqa: F401 (SpecialIds re-exported)
 from .validation import as_statement_list, validate_texts  # noqa: F401 (validate_texts re-exported)
 
 AGGREGATES = ("max", "mean")
@@ -139,7 +140,7 @@ class ToneClassifier:
         """
         from safetensors.torch import load_file
 
-        from .bases import get_base
+        from .bases import get_base, named_base
         from .encoder import ToneNetwork, verify_file
         from .exceptions import ModelError, ModelNotFoundError, WeightsMismatchError
 
@@ -158,9 +159,11 @@ class ToneClassifier:
                 raise ModelError(f"{config_file}: the encoder settings cannot build a network ({err}).") from None
         except (KeyError, TypeError) as err:
             raise ModelError(f"{config_file}: the encoder settings are incomplete or malformed ({err!r}).") from None
-        base = config.get("base")
-        origin = base or config.get("base_origin")
-        base_encoder = get_base(origin) if origin else None
+        base, origin = config.get("base"), named_base(config)
+        try:
+            base_encoder = get_base(origin) if origin else None
+        except ModelError as err:
+            raise type(err)(f"{config_file}: {err}") from None
         weights = config["weights"]
         weights_file = verify_file(path / weights["file"], weights["sha256"], recorded_in=config_file)
         try:
@@ -178,12 +181,16 @@ class ToneClassifier:
             raise WeightsMismatchError(f"{weights_file} does not fit the network: missing {missing}, "
                                        f"unexpected {unexpected}")
         if missing:
-            base_encoder.load_into(network.encoder, [k[len("encoder."):] for k in missing])
+            try:
+                base_encoder.load_into(network.encoder, [k[len("encoder."):] for k in missing])
+            except (ModelError, RuntimeError) as err:  # the folder's encoder settings do not fit its base
+                raise WeightsMismatchError(f"{config_file}: the encoder tensors {weights_file.name} leaves to the base "
+                                           f"{base_encoder.name} do not fit the network ({err}).") from None
         if config["tokenizer"] == "base":
             tokenizer_file, tokenizer = f"the {base_encoder.name} tokenizer", base_encoder.tokenizer()
         else:
             tokenizer_file = verify_file(path / TOKENIZER_NAME, config.get("tokenizer_sha256", ""), recorded_in=config_file)
-            tokenizer = _load_tokenizer(tokenizer_file)
+            tokenizer = load_tokenizer(tokenizer_file)
         calibrator = load_calibration(path, len(config["labels"]))
         options = {k: config[k] for k in ("max_length", "stride", "aggregate")}
         options.update(overrides)
@@ -440,7 +447,9 @@ def _check_config(config: dict, config_file: Path) -> None:
     if not isinstance(weights.get("file"), str) or not isinstance(weights.get("sha256"), str) \
             or Path(weights["file"]).name != weights["file"]:
         raise ModelError(f"{config_file}: 'weights' must name a file in the folder and its sha256.")
-    if config.get("tokenizer") == "base" and not isinstance(config.get("base") or config.get("base_origin"), dict):
+    from .bases import named_base
+
+    if config.get("tokenizer") == "base" and not isinstance(named_base(config), dict):
         raise ModelError(f"{config_file}: the tokenizer is the base encoder's, but no base is named ('base' or "
                          "'base_origin'); the model folder is damaged (save it again with save_pretrained).")
 
@@ -497,45 +506,6 @@ def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: flo
     apply_backend(clf, backend, threads=threads, **({"guard": guard} if guard is not None else {}))
     save_start(clf, request)
     return clf
-
-
-class SpecialIds(NamedTuple):
-    """Ids of the tokens that open, close and pad a window, and stand for an empty statement.
-
-    >>> from tonecls.bases import get_base
-    >>> SpecialIds.of(get_base("all-MiniLM-L6-v2").tokenizer())  # BERT's names
-    SpecialIds(start=101, end=102, padding=0, unknown=100)
-    """
-
-    start: int
-    end: int
-    padding: int
-    unknown: int
-
-    NAMES = {"start": ("[CLS]", "<s>"), "end": ("[SEP]", "</s>"), "padding": ("[PAD]", "<pad>"),
-             "unknown": ("[UNK]", "<unk>")}  # BERT's, then RoBERTa / XLM-R's (e5)
-
-    @classmethod
-    def of(cls, tokenizer) -> "SpecialIds":
-        from .exceptions import ModelError
-
-        ids = {}
-        for role, names in cls.NAMES.items():
-            found = [i for i in map(tokenizer.token_to_id, names) if i is not None]
-            if not found:
-                raise ModelError(f"The tokenizer has no {role} token (looked for {' or '.join(names)}): name its "
-                                 "special tokens [CLS]/[SEP]/[PAD]/[UNK] or <s>/</s>/<pad>/<unk>.")
-            ids[role] = found[0]
-        return cls(**ids)
-
-
-def _load_tokenizer(path: Path):
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(path))
-    tok.no_padding()
-    tok.no_truncation()
-    return tok
 
 
 # ---------------------------------------------------------------------- default model

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .bases import named_base
+
 
 def _read(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
@@ -45,7 +47,7 @@ def write_model_card(folder: str | Path) -> Path:
     args = _read(folder / "training_args.json")
     card = metrics.get("card", {})
     name = config.get("name", folder.name)
-    base = config.get("base") or config.get("base_origin")
+    base = named_base(config)
 
     lines = [f"# {name}", ""]
     if card.get("intro"):

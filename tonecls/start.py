@@ -110,7 +110,7 @@ def start_key(path: str | Path, request: dict) -> str | None:
     times), the runtime versions, the processor class and the export version. None when a file is
     missing or unreadable (then the folder is loaded the full way, which says what is wrong)."""
     from ._files import read_model_json, sha256_file
-    from .bases import get_base
+    from .bases import get_base, named_base
     from .exceptions import ToneclsError
 
     path = Path(path)
@@ -122,7 +122,7 @@ def start_key(path: str | Path, request: dict) -> str | None:
             f = path / name
             digest.update(name.encode() + b"\0" + (f.read_bytes() if f.is_file() else b"-") + b"\0")
         if config.get("tokenizer") == "base":
-            tokenizer = json.dumps(get_base(config.get("base") or config.get("base_origin")).stamp())
+            tokenizer = json.dumps(get_base(named_base(config)).stamp())
         else:
             tokenizer = sha256_file(path / "tokenizer.json")
         digest.update(sha256_file(path / config["weights"]["file"]).encode() + tokenizer.encode())

@@ -55,7 +55,6 @@ class TrainingArguments:
     :func:`train` is given no model.
     """
 
-    base: str = "all-MiniLM-L6-v2"
     objective: str = "ordinal"
     emd_weight: float = 1.0
     epochs: float = 1.0
@@ -81,6 +80,7 @@ class TrainingArguments:
     init_seed: int | None = None
     num_threads: int | None = None
     extra: dict = field(default_factory=dict)
+    base: str = "all-MiniLM-L6-v2"
 
     def __post_init__(self):
         from .bases import BASES
@@ -265,7 +265,7 @@ def _truncated_ids(clf, texts: list[str]) -> tuple[list[list[int]], int]:
 def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: str | Path | None = None,
           model=None, text_column: str = "text", level_column: str = "level", progress: bool = True,
           encoding: str = "utf-8"):
-    """Fine-tune ``model`` (default: a fresh head on all-MiniLM-L6-v2) and return the best
+    """Fine-tune ``model`` (default: a fresh head on ``args.base``, all-MiniLM-L6-v2 unless set) and return the best
     :class:`~tonecls.classifier.ToneClassifier` by validation QWK (early stopping).
 
     If ``out`` is given, the model folder is written there with ``training_args.json`` and
@@ -298,6 +298,9 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
 
     if model is None and args.init_seed is not None:
         torch.manual_seed(args.init_seed)
+    if model is not None and model.base and model.base.get("name") != args.base:
+        raise ValueError(f"The model is built on {model.base.get('name')!r}, but args.base is {args.base!r}: set "
+                         f"TrainingArguments(base={model.base.get('name')!r}) (training_args.json records it).")
     clf = model if model is not None else ToneClassifier.from_base(args.base, pooling=args.pooling,
                                                                    max_length=args.max_length)
     if model is None and args.init_seed is not None:

@@ -447,6 +447,7 @@ def soup(folders, out: Path) -> Path:
     clf.network.load_state_dict(avg)
     clf.name, clf.calibrator = "tonecls-base", None
     targs = TrainingArguments.from_json((Path(folders[0]) / "training_args.json").read_text())
+    targs.base = clf.base["name"]
     targs.extra = {**targs.extra, "soup_of_seeds": [json.loads((Path(f) / "training_args.json").read_text())["seed"]
                                                     for f in folders]}
     return save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
@@ -516,7 +517,7 @@ def main() -> None:
 
 
 def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, future_test, *, data: str, min_steps: int,
-         reproduce: str | None = None, base: str = "all-MiniLM-L6-v2") -> None:
+         reproduce: str | None = None, base: str = "all-MiniLM-L6-v2", data_note: str = "") -> None:
     """The seeds' soup or the best seed (the rule in the module's docstring), put in ``out`` if it replaces
     the shipped model there (:func:`replaces`; the decision goes to ``REPLACEMENTS``), then calibrated,
     measured and described. ``seeds`` are the runs' rows (future-dev and :func:`report`'s numbers)."""
@@ -550,11 +551,12 @@ def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, futu
                 **report(ToneClassifier.from_pretrained(soup_dir), future_test, load_gold()[2])}
     per_seed = [{"run": Path(folder).name, **{k: v for k, v in r.items() if k == "future-dev QWK" or k in soup_row}}
                 for folder, r in zip(folders, seeds)] + [soup_row]
-    describe(out, chosen, ablation, per_seed, soup_dev, future_dev, future_test, min_steps, reproduce=reproduce, base=base)
+    describe(out, chosen, ablation, per_seed, soup_dev, future_dev, future_test, min_steps, reproduce=reproduce, base=base,
+             data_note=data_note)
 
 
 def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, future_test, min_steps: int, *,
-             reproduce: str | None = None, base: str = "all-MiniLM-L6-v2") -> None:
+             reproduce: str | None = None, base: str = "all-MiniLM-L6-v2", data_note: str = "") -> None:
     """Calibrate the shipped weights on future-dev, measure everything, write metrics.json and the card."""
     from sklearn.metrics import roc_auc_score
 
@@ -643,8 +645,8 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
             "intro": f"The default model of tonecls: {base} fine-tuned on human-quality labels to rate the "
                      "tone of official and diplomatic statements, with temperature-calibrated probabilities and 90 % "
                      "conformal level intervals.",
-            "data": describe_training_data(),
-            "limitations": "The fine-tuned model reads English; Japanese, Chinese and Russian go to the multilingual "
+            "data": " ".join(filter(None, (describe_training_data(), data_note))),
+            "limitations": f"The fine-tuned model ({base}) reads English; Japanese, Chinese and Russian go to the multilingual "
                            "scorer (section above: measured on translations of gold statements, not on original-language "
                            "text), any other detected language too, with the pooled calibrator and unknown quality; "
                            "explanations and bulk runs read English only. The English model was trained and tested on "

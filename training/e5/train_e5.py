@@ -81,19 +81,21 @@ COMPARED = ("future-dev QWK", "future-test QWK", "future-test Spearman", "gold t
             "ml-test QWK ja", "ml-test QWK zh", "ml-test QWK ru")
 
 
-def comparison_table(data: str) -> str:
-    """Markdown: each seed's e5 row (``runs.jsonl``) beside the MiniLM row of the same data, future-dev and
-    early-stopping floor (``training/ablation.jsonl``), and the mean ± sd of the seeds both have."""
+def comparison_table(data: str, translations: bool = False) -> str:
+    """Markdown: each seed's e5 row (``runs.jsonl``; with or without the translations) beside the MiniLM row
+    of the same data, future-dev and early-stopping floor (``training/ablation.jsonl``), and the mean ± sd
+    of the seeds both have."""
     import numpy as np
 
-    e5 = {r["seed"]: r for r in recipe.read_jsonl(RECORD) if r["data"] == data}
+    e5 = {r["seed"]: r for r in recipe.read_jsonl(RECORD)
+          if r["data"] == data and r.get("translations", False) == translations}
     key = {(r["future_dev_sha256"], r["min_steps"]) for r in e5.values()}
     minilm = {r["seed"]: r for r in recipe.read_jsonl(recipe.ABLATION_RECORD)
               if r["data"] == data and (r["future_dev_sha256"], r.get("min_steps")) in key}
     seeds = [s for s in recipe.SEEDS if s in e5 and s in minilm]
     cell = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
     lines = ["| encoder | seed | " + " | ".join(COMPARED) + " |", "|---|---|" + "---|" * len(COMPARED)]
-    for name, rows in (("e5-small", e5), ("MiniLM-L6", minilm)):
+    for name, rows in (("e5-small" + (" + translations" if translations else ""), e5), ("MiniLM-L6", minilm)):
         lines += [f"| {name} | {s} | " + " | ".join(cell(rows[s].get(c)) for c in COMPARED) + " |" for s in seeds]
         stats = []
         for c in COMPARED:
@@ -126,7 +128,7 @@ def main() -> None:
                         "(training/multilingual/train_translations.jsonl): one network for four languages")
     args = p.parse_args()
     if args.compare:
-        print(comparison_table(args.data))
+        print(comparison_table(args.data, args.translations))
         return
     vars(args).update(recipe.RUN_DEFAULTS)
 
@@ -144,6 +146,8 @@ def main() -> None:
         recipe.ship([recipe.run_folder(name, s, args) for s in recipe.SEEDS], [rows[s] for s in recipe.SEEDS],
                     Path(args.out), Path(args.runs) / f"soup-{recipe.slug(name)}", future_dev, future_test,
                     data=f"{name} (multilingual-e5-small)", min_steps=args.min_steps, base="multilingual-e5-small",
+                    data_note=(f"Plus the Japanese, Chinese and Russian translations of English training rows, each with its "
+                               f"original's level ({TRANSLATIONS.relative_to(ROOT)}).") if args.translations else "",
                     reproduce=f'python training/e5/train_e5.py --data "{args.data}"{flags} --seed S --threads 2   '
                               f'# S = {", ".join(map(str, recipe.SEEDS))}, each then --report; then --ship')
         return
@@ -158,7 +162,7 @@ def main() -> None:
         print(json.dumps(numbers))
         return
     targs = recipe.training_arguments(args.data, args.seed, args, future_dev)
-    targs.base = "multilingual-e5-small"  # recorded; the model comes from e5_classifier (its head drawn as before)
+    targs.base = "multilingual-e5-small"  # the model comes from e5_classifier (its head drawn as the recorded runs')
     rows = recipe.training_rows(recipe.ABLATION[args.data])
     if args.translations:
         rows += translation_rows(rows)
