@@ -78,7 +78,8 @@ def ml_test(clf) -> dict:
 
 
 COMPARED = ("future-dev QWK", "future-test QWK", "future-test Spearman", "gold test QWK", "behavioural pass rate",
-            "ml-test QWK ja", "ml-test QWK zh", "ml-test QWK ru")
+            "ml-test QWK ja", "ml-test QWK zh", "ml-test QWK ru", "ml-test same level as en ja",
+            "ml-test same level as en zh", "ml-test same level as en ru")
 
 
 def comparison_table(data: str, translations: bool = False) -> str:
