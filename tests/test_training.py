@@ -170,3 +170,45 @@ def test_early_stopping_waits_for_min_steps():
         assert late.training_summary_["steps"] == stop
     with pytest.raises(ValueError, match="min_steps"):
         TrainingArguments(min_steps=-1)
+
+
+def _paired_corpus():
+    """Each example, and the same statement reworded (its 'translation'), paired both ways, same level."""
+    rows = []
+    for k, texts in EXAMPLES.items():
+        for t in texts:
+            other = "indeed " + t.lower()
+            rows += [{"text": t, "level": k, "pair": other}, {"text": other, "level": k, "pair": t},
+                     {"text": t.upper(), "level": k, "pair": None}]
+    return datasets.DatasetDict(train=datasets.Dataset.from_list(rows * 4),
+                                validation=datasets.Dataset.from_list([r for r in rows if r["pair"]]))
+
+
+def test_a_pair_column_makes_paired_statements_read_alike():
+    from tonecls.training import consistency_loss
+
+    data = _paired_corpus()
+    pairs = [(r["text"], r["pair"]) for r in data["validation"]]
+
+    def divergence(weight):
+        args = TrainingArguments(**FAST | {"epochs": 3, "pair_column": "pair", "consistency_weight": weight})
+        clf = train(data, args, model=build_tiny_classifier(), progress=False)
+        a, b = (torch.from_numpy(clf.predict_logits([p[i] for p in pairs])) for i in (0, 1))
+        return float(consistency_loss(a, b))
+
+    assert divergence(5.0) < 0.6 * divergence(0.0)
+
+
+def test_pair_column_errors_name_the_column_and_row():
+    from tonecls.training import levelled_from_dataset
+
+    ds = datasets.Dataset.from_list([{"text": "We regret it.", "level": 1, "pair": "Nous le regrettons."},
+                                     {"text": "We welcome it.", "level": 0, "pair": " \t "}])
+    with pytest.raises(ValueError, match="no pair column 'paired'"):
+        levelled_from_dataset(ds, pair_column="paired")
+    with pytest.raises(ValueError, match="row 2: the paired text in 'pair'"):
+        levelled_from_dataset(ds, pair_column="pair")
+    ok = levelled_from_dataset(ds.select([0]), pair_column="pair")
+    assert ok.pairs == ["Nous le regrettons."] and ok.subset([0]).pairs == ok.pairs
+    with pytest.raises(ValueError, match="consistency_weight"):
+        TrainingArguments(consistency_weight=-1.0)

@@ -52,7 +52,10 @@ class TrainingArguments:
     and the history records the raw weights' QWK beside it (``qwk_raw``). Early stopping ends a run after
     ``patience`` evaluations without a better validation QWK, but never before step ``min_steps``.
     ``base`` is the pretrained encoder a new model starts from (:data:`tonecls.bases.BASES`), when
-    :func:`train` is given no model.
+    :func:`train` is given no model. ``pair_column`` names a column that gives a row another statement of
+    the same tone (its translation or original; empty for none): a batch then reads those statements too,
+    and ``consistency_weight`` times the symmetric KL divergence between the two predicted distributions
+    joins the loss, so that a statement and its translation are read alike.
     """
 
     objective: str = "ordinal"
@@ -81,6 +84,8 @@ class TrainingArguments:
     num_threads: int | None = None
     extra: dict = field(default_factory=dict)
     base: str = "all-MiniLM-L6-v2"
+    pair_column: str | None = None
+    consistency_weight: float = 1.0
 
     def __post_init__(self):
         from .bases import BASES
@@ -91,6 +96,8 @@ class TrainingArguments:
             raise ValueError(f"Unknown objective {self.objective!r}; choose one of {list(OBJECTIVES)}.")
         if self.class_weighting not in CLASS_WEIGHTINGS:
             raise ValueError(f"Unknown class_weighting {self.class_weighting!r}; choose one of {list(CLASS_WEIGHTINGS)}.")
+        if self.consistency_weight < 0:
+            raise ValueError(f"consistency_weight must be >= 0, got {self.consistency_weight}.")
         if self.min_steps < 0:
             raise ValueError(f"min_steps must be >= 0 (0: early stopping may stop at any evaluation), got {self.min_steps}.")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -118,12 +125,14 @@ class LevelledData:
     low: np.ndarray
     high: np.ndarray
     weight: np.ndarray
+    pairs: list[str | None] | None = None  # another statement of the same tone per row (pair_column)
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, idx) -> "LevelledData":
-        return LevelledData([self.texts[i] for i in idx], self.low[idx], self.high[idx], self.weight[idx])
+        return LevelledData([self.texts[i] for i in idx], self.low[idx], self.high[idx], self.weight[idx],
+                            None if self.pairs is None else [self.pairs[i] for i in idx])
 
     @property
     def exact(self) -> np.ndarray:
@@ -144,8 +153,10 @@ def _unlabelled(v) -> bool:
     return v is None or v == -1 or v == "-1" or v == "" or (isinstance(v, float) and math.isnan(v))
 
 
-def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = None) -> LevelledData:
-    """Rows with a ``text`` and a ``level`` (or ``level_low``/``level_high``); level -1 rows (abstained) are dropped."""
+def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = None,
+                          pair_column: str | None = None) -> LevelledData:
+    """Rows with a ``text`` and a ``level`` (or ``level_low``/``level_high``); level -1 rows (abstained) are dropped.
+    ``pair_column``: each row's paired statement (``TrainingArguments.pair_column``), None or empty for none."""
     cols = ds.column_names
     if "text" not in cols:
         raise ValueError(f"{where}: no 'text' column (columns: {cols}).")
@@ -169,11 +180,24 @@ def levelled_from_dataset(ds, where: str = "data", weight_column: str | None = N
     if np.any(low > high):
         raise ValueError(f"{where}, row {keep[int(np.argmax(low > high))] + 1}: level_low > level_high.")
     weight = np.ones(len(keep)) if weight_column is None else np.asarray(ds[weight_column], dtype=np.float64)[keep]
-    return LevelledData(texts, low, high, weight)
+    pairs = None
+    if pair_column is not None:
+        if pair_column not in cols:
+            raise ValueError(f"{where}: no pair column {pair_column!r} (columns: {cols}); set pair_column=None to "
+                             "train without pairs.")
+        column = ds[pair_column]
+        pairs = [column[i] or None for i in keep]
+        for i, t in zip(keep, pairs):
+            problem = t is not None and text_problem(t)
+            if problem:
+                raise DataError(f"{where}, row {i + 1}: the paired text in {pair_column!r} {problem[1]}; fix it or "
+                                "leave it empty.")
+    return LevelledData(texts, low, high, weight, pairs)
 
 
 def load_training_data(data, eval_data=None, *, text_column="text", level_column="level",
-                       weight_column=None, seed=42, encoding: str = "utf-8") -> tuple[LevelledData, LevelledData]:
+                       weight_column=None, pair_column=None, seed=42,
+                       encoding: str = "utf-8") -> tuple[LevelledData, LevelledData]:
     """(train, eval) from a DatasetDict folder, a labelled file (read with ``encoding``), or
     in-memory datasets."""
     import datasets
@@ -195,7 +219,8 @@ def load_training_data(data, eval_data=None, *, text_column="text", level_column
     is_dict = isinstance(data, datasets.DatasetDict) or (
         not isinstance(data, datasets.Dataset) and Path(data).is_dir() and (Path(data) / "dataset_dict.json").exists())
     train_ds = read(data, "train")
-    train = levelled_from_dataset(train_ds, f"{data if not hasattr(data, 'num_rows') else 'train data'}", weight_column)
+    train = levelled_from_dataset(train_ds, f"{data if not hasattr(data, 'num_rows') else 'train data'}", weight_column,
+                                  pair_column)
     if eval_data is not None:
         ev = levelled_from_dataset(read(eval_data, "validation"), "eval data")
     elif is_dict:
@@ -225,6 +250,20 @@ def ordinal_loss(logits, low, high, exact, weight, *, objective: str, emd_weight
         emd = ((cdf - target) ** 2).sum(dim=1)
         loss = loss + emd_weight * torch.where(exact, emd, torch.zeros_like(emd))
     return (loss * weight).sum() / weight.sum()
+
+
+def consistency_loss(logits_a, logits_b):
+    """Mean symmetric KL divergence between the rows' predicted distributions (0 when they are equal).
+
+    >>> import torch
+    >>> a, b = torch.tensor([[2.0, 0.0, 0.0, 0.0, 0.0]]), torch.tensor([[0.0, 0.0, 2.0, 0.0, 0.0]])
+    >>> float(consistency_loss(a, a)), round(float(consistency_loss(a, b)), 4) == round(float(consistency_loss(b, a)), 4)
+    (0.0, True)
+    """
+    import torch
+
+    la, lb = torch.log_softmax(logits_a, dim=-1), torch.log_softmax(logits_b, dim=-1)
+    return 0.5 * ((la.exp() * (la - lb)).sum(1) + (lb.exp() * (lb - la)).sum(1)).mean()
 
 
 # --------------------------------------------------------------------------- loop
@@ -287,7 +326,8 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         torch.set_num_threads(args.num_threads)
 
     train_data, eval_set = load_training_data(data, eval_data, text_column=text_column, level_column=level_column,
-                                              weight_column=args.weight_column, seed=args.seed, encoding=encoding)
+                                              weight_column=args.weight_column, pair_column=args.pair_column,
+                                              seed=args.seed, encoding=encoding)
     if args.max_train_samples and len(train_data) > args.max_train_samples:
         train_data = train_data.subset(sorted(rng.sample(range(len(train_data)), args.max_train_samples)))
     eval_set = eval_set.subset(np.flatnonzero(eval_set.exact))
@@ -334,6 +374,10 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
         class_weights = torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
 
     ids, truncated = _truncated_ids(clf, train_data.texts)
+    pair_of = {}  # row -> token ids of its paired statement
+    if train_data.pairs is not None:
+        paired = [i for i, t in enumerate(train_data.pairs) if t is not None]
+        pair_of = dict(zip(paired, _truncated_ids(clf, [train_data.pairs[i] for i in paired])[0]))
     if truncated:
         warnings.warn(f"{truncated} training statements are longer than max_length={args.max_length} tokens and were "
                       "cut to it for training (scoring never truncates: it reads windows).", stacklevel=2)
@@ -375,12 +419,16 @@ def train(data, args: TrainingArguments | None = None, *, eval_data=None, out: s
     stop = False
     while step < total and not stop:
         for batch in _batches(lengths, args.batch_size, rng):
-            input_ids, mask = _pad([ids[i] for i in batch], clf.special_ids.padding)
-            logits = net(input_ids, mask)
+            paired = [r for r, i in enumerate(batch) if i in pair_of]  # positions in the batch with a pair
+            input_ids, mask = _pad([ids[i] for i in batch] + [pair_of[batch[r]] for r in paired], clf.special_ids.padding)
+            every = net(input_ids, mask)
+            logits = every[:len(batch)]
             loss = ordinal_loss(logits, torch.from_numpy(train_data.low[batch]), torch.from_numpy(train_data.high[batch]),
                                 torch.from_numpy(train_data.exact[batch]),
                                 torch.tensor(train_data.weight[batch], dtype=torch.float32),
                                 objective=args.objective, emd_weight=args.emd_weight, class_weights=class_weights)
+            if paired and args.consistency_weight:
+                loss = loss + args.consistency_weight * consistency_loss(logits[paired], every[len(batch):])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()

@@ -51,12 +51,14 @@ def e5_classifier():
     return ToneClassifier.from_base("multilingual-e5-small", name="tonecls-e5", implementation="transformers")
 
 
-def translation_rows(english: list[dict]) -> list[dict]:
+def translation_rows(english: list[dict], pairs: bool = False) -> list[dict]:
     """The multilingual scorer's training translations (Japanese, Chinese, Russian; ``training/multilingual``)
     whose English original is one of ``english``'s texts, with that original's level: no translation
-    brings in a statement the English rows left out (future period, held-out texts)."""
+    brings in a statement the English rows left out (future period, held-out texts). ``pairs``: each row names
+    its original in ``pair`` (``TrainingArguments.pair_column``)."""
     kept = {recipe.normalized(r["text"]) for r in english}
-    return [{"text": r["text"], "level_low": r["level"], "level_high": r["level"], "source": f"translation {r['lang']}"}
+    return [{"text": r["text"], "level_low": r["level"], "level_high": r["level"], "source": f"translation {r['lang']}",
+             **({"pair": r["en"]} if pairs else {})}
             for r in recipe.read_jsonl(TRANSLATIONS) if recipe.normalized(r["en"]) in kept]
 
 
@@ -82,21 +84,22 @@ COMPARED = ("future-dev QWK", "future-test QWK", "future-test Spearman", "gold t
             "ml-test same level as en zh", "ml-test same level as en ru")
 
 
-def comparison_table(data: str, translations: bool = False) -> str:
+def comparison_table(data: str, translations: bool = False, consistency: float = 0.0) -> str:
     """Markdown: each seed's e5 row (``runs.jsonl``; with or without the translations) beside the MiniLM row
     of the same data, future-dev and early-stopping floor (``training/ablation.jsonl``), and the mean ± sd
     of the seeds both have."""
     import numpy as np
 
     e5 = {r["seed"]: r for r in recipe.read_jsonl(RECORD)
-          if r["data"] == data and r.get("translations", False) == translations}
+          if (r["data"], r.get("translations", False), r.get("consistency", 0.0)) == (data, translations, consistency)}
     key = {(r["future_dev_sha256"], r["min_steps"]) for r in e5.values()}
     minilm = {r["seed"]: r for r in recipe.read_jsonl(recipe.ABLATION_RECORD)
               if r["data"] == data and (r["future_dev_sha256"], r.get("min_steps")) in key}
     seeds = [s for s in recipe.SEEDS if s in e5 and s in minilm]
     cell = lambda v: "" if v is None else f"{v:.3f}"  # noqa: E731
     lines = ["| encoder | seed | " + " | ".join(COMPARED) + " |", "|---|---|" + "---|" * len(COMPARED)]
-    for name, rows in (("e5-small" + (" + translations" if translations else ""), e5), ("MiniLM-L6", minilm)):
+    label = "e5-small" + (" + translations" if translations else "") + (f" + consistency {consistency:g}" if consistency else "")
+    for name, rows in ((label, e5), ("MiniLM-L6", minilm)):
         lines += [f"| {name} | {s} | " + " | ".join(cell(rows[s].get(c)) for c in COMPARED) + " |" for s in seeds]
         stats = []
         for c in COMPARED:
@@ -127,23 +130,29 @@ def main() -> None:
     p.add_argument("--translations", action="store_true",
                    help="train on the Japanese, Chinese and Russian translations of English training rows too "
                         "(training/multilingual/train_translations.jsonl): one network for four languages")
+    p.add_argument("--consistency", type=float, default=0.0,
+                   help="with --translations: this weight times the divergence between a translation's and its "
+                        "original's predicted levels joins the loss (TrainingArguments.consistency_weight)")
     args = p.parse_args()
     if args.compare:
-        print(comparison_table(args.data, args.translations))
+        print(comparison_table(args.data, args.translations, args.consistency))
         return
     vars(args).update(recipe.RUN_DEFAULTS)
 
     future_dev, future_test = recipe.load_future()
-    name = args.data + (" + translations" if args.translations else "")
+    if args.consistency and not args.translations:
+        p.error("--consistency pairs translations with their originals: use it with --translations")
+    name = args.data + (" + translations" if args.translations else "") + (
+        f" + consistency {args.consistency:g}" if args.consistency else "")
     folder = recipe.run_folder(name, args.seed, args)
-    mine = lambda r: (r["data"], r["seed"], r.get("translations", False)) == (args.data, args.seed, args.translations)  # noqa: E731
+    kind = lambda r: (r["data"], r.get("translations", False), r.get("consistency", 0.0))  # noqa: E731
+    mine = lambda r: kind(r) + (r["seed"],) == (args.data, args.translations, args.consistency, args.seed)  # noqa: E731
     if args.ship:
-        rows = {r["seed"]: r for r in recipe.read_jsonl(RECORD) if r["data"] == args.data
-                and r.get("translations", False) == args.translations}
+        rows = {r["seed"]: r for r in recipe.read_jsonl(RECORD) if kind(r) == (args.data, args.translations, args.consistency)}
         lacking = [s for s in recipe.SEEDS if "future-test QWK" not in rows.get(s, {})]
         if lacking:
             sys.exit(f"{RECORD} lacks the reported runs of {name!r} with seeds {lacking}: train them, then --report each.")
-        flags = " --translations" if args.translations else ""
+        flags = (" --translations" if args.translations else "") + (f" --consistency {args.consistency:g}" if args.consistency else "")
         recipe.ship([recipe.run_folder(name, s, args) for s in recipe.SEEDS], [rows[s] for s in recipe.SEEDS],
                     Path(args.out), Path(args.runs) / f"soup-{recipe.slug(name)}", future_dev, future_test,
                     data=f"{name} (multilingual-e5-small)", min_steps=args.min_steps, base="multilingual-e5-small",
@@ -166,7 +175,10 @@ def main() -> None:
     targs.base = "multilingual-e5-small"  # the model comes from e5_classifier (its head drawn as the recorded runs')
     rows = recipe.training_rows(recipe.ABLATION[args.data])
     if args.translations:
-        rows += translation_rows(rows)
+        paired = bool(args.consistency)
+        rows = [r | {"pair": None} if paired else r for r in rows] + translation_rows(rows, pairs=paired)
+        if paired:
+            targs.pair_column, targs.consistency_weight = "pair", args.consistency
         targs.extra |= {"translations": str(TRANSLATIONS.relative_to(ROOT)),
                         "data_sha256": hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]}
     data = datasets.Dataset.from_list(rows)
@@ -175,7 +187,8 @@ def main() -> None:
     clf = train(data, targs, eval_data=eval_data, model=e5_classifier(), progress=not args.quiet)
     save_trained(clf, folder, targs, delta_from_base=True, dtype="float16")
     dev = recipe.measure(ToneClassifier.from_pretrained(folder), future_dev)  # as stored, uncalibrated
-    row = {"encoder": ENCODER, "data": args.data, **({"translations": True} if args.translations else {}), "seed": args.seed,
+    row = {"encoder": ENCODER, "data": args.data, **({"translations": True} if args.translations else {}),
+           **({"consistency": args.consistency} if args.consistency else {}), "seed": args.seed,
            "min_steps": args.min_steps, "training rows": len(rows), "steps": clf.training_summary_["steps"],
            "minutes": round((time.time() - started) / 60, 1), "future-dev statements": len(future_dev),
            "future_dev_sha256": targs.extra["future_dev_sha256"], "future-dev QWK": dev["qwk"],
