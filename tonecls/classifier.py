@@ -41,6 +41,7 @@ import numpy as np
 from . import __version__
 from ._files import read_model_json
 from .bundle import CalibrationBundle, conformal_of, load_calibration, save_calibration
+from .bases import DEFAULT_BASE
 from .calibration import softmax
 from .exceptions import InvalidInputError
 from .results import ToneScore, result_arrays, tone_scores  # noqa: F401 (re-exported)
@@ -112,7 +113,7 @@ class ToneClassifier:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_base(cls, base: str = "all-MiniLM-L6-v2", *, pooling: str = "mean", max_length: int = 128,
+    def from_base(cls, base: str = DEFAULT_BASE, *, pooling: str = "mean", max_length: int = 128,
                   labels: Sequence[str] = LEVELS, name: str = "tonecls-model",
                   implementation: str = "compact") -> "ToneClassifier":
         """A new, untrained head on a verified pretrained encoder (:data:`tonecls.bases.BASES`:

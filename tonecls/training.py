@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .bases import DEFAULT_BASE
 from .exceptions import DataError
 from .scale import NUM_LEVELS, level_from_label
 
@@ -83,7 +84,7 @@ class TrainingArguments:
     init_seed: int | None = None
     num_threads: int | None = None
     extra: dict = field(default_factory=dict)
-    base: str = "all-MiniLM-L6-v2"
+    base: str = DEFAULT_BASE
     pair_column: str | None = None
     consistency_weight: float = 1.0
 

@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from tonecls._files import sha256_file  # noqa: E402
+from tonecls.bases import DEFAULT_BASE  # noqa: E402
 from tonecls.bundle import fit_calibration, save_calibration  # noqa: E402
 from tonecls.classifier import ToneClassifier  # noqa: E402
 from tonecls.evaluation import evaluate_predictions, write_report  # noqa: E402
@@ -517,7 +518,7 @@ def main() -> None:
 
 
 def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, future_test, *, data: str, min_steps: int,
-         reproduce: str | None = None, base: str = "all-MiniLM-L6-v2", data_note: str = "") -> None:
+         reproduce: str | None = None, base: str = DEFAULT_BASE, data_note: str = "") -> None:
     """The seeds' soup or the best seed (the rule in the module's docstring), put in ``out`` if it replaces
     the shipped model there (:func:`replaces`; the decision goes to ``REPLACEMENTS``), then calibrated,
     measured and described. ``seeds`` are the runs' rows (future-dev and :func:`report`'s numbers)."""
@@ -556,7 +557,7 @@ def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, futu
 
 
 def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, future_test, min_steps: int, *,
-             reproduce: str | None = None, base: str = "all-MiniLM-L6-v2", data_note: str = "") -> None:
+             reproduce: str | None = None, base: str = DEFAULT_BASE, data_note: str = "") -> None:
     """Calibrate the shipped weights on future-dev, measure everything, write metrics.json and the card."""
     from sklearn.metrics import roc_auc_score
 

