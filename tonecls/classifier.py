@@ -53,7 +53,7 @@ AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_NAME = "tokenizer.json"
-MULTILINGUAL_FOLDER = "multilingual"  # a MultilingualScorer's folder inside a model folder
+MULTILINGUAL_FOLDER = "multilingual"  # a multilingual scorer's folder inside a model folder
 
 
 @dataclass
@@ -69,7 +69,7 @@ class ToneClassifier:
     """A tone model: tokenizer + network + optional calibrator, with the ordered labels.
 
     ``runner`` (a :class:`tonecls.backends.Runner`) runs the network; None is the network itself
-    in fp32 torch, the reference. ``multilingual`` (a :class:`tonecls.multilingual.MultilingualScorer`)
+    in fp32 torch, the reference. ``multilingual`` (a :class:`tonecls.multilingual.LanguageScorer`)
     reads statements that are not in English; None reads every statement with the network.
     """
 
@@ -197,9 +197,7 @@ class ToneClassifier:
         options.update(overrides)
         scorer = None
         if multilingual and (path / MULTILINGUAL_FOLDER / CONFIG_NAME).is_file():
-            from .multilingual import MultilingualScorer
-
-            scorer = MultilingualScorer.from_pretrained(path / MULTILINGUAL_FOLDER)
+            scorer = load_multilingual(path / MULTILINGUAL_FOLDER)
         try:
             clf = cls(network, tokenizer, labels=config["labels"], calibrator=calibrator,
                       base=origin, name=config.get("name", path.name), multilingual=scorer, **options)
@@ -455,6 +453,19 @@ def _check_config(config: dict, config_file: Path) -> None:
                          "'base_origin'); the model folder is damaged (save it again with save_pretrained).")
 
 
+def load_multilingual(folder: str | Path):
+    """The multilingual scorer in a model folder's ``multilingual/`` subfolder, of either kind
+    (:func:`tonecls.multilingual.scorer_kind`): a fine-tuned network (its ``network/`` folder is loaded
+    as a :class:`ToneClassifier`, checksums verified) or a head on frozen e5 embeddings."""
+    from .multilingual import MultilingualNetwork, MultilingualScorer, scorer_kind
+
+    folder = Path(folder)
+    if scorer_kind(folder) == MultilingualNetwork.KIND:
+        reader = ToneClassifier.from_pretrained(folder / MultilingualNetwork.NETWORK, multilingual=False)
+        return MultilingualNetwork.from_pretrained(folder, reader)
+    return MultilingualScorer.from_pretrained(folder)
+
+
 def classifier_from_spec(spec: dict, threads: int | None = None, *, path: str | Path | None = None,
                          multilingual=None) -> ToneClassifier:
     """A classifier that runs an :func:`~tonecls.start.ort_worker_spec`'s ONNX graphs without
@@ -495,9 +506,7 @@ def load_for_scoring(path: str | Path, backend: str | None = None, *, guard: flo
             notify_once(spec["options"]["notice"])
         scorer = None
         if (Path(path) / MULTILINGUAL_FOLDER / CONFIG_NAME).is_file():
-            from .multilingual import MultilingualScorer
-
-            scorer = MultilingualScorer.from_pretrained(Path(path) / MULTILINGUAL_FOLDER)
+            scorer = load_multilingual(Path(path) / MULTILINGUAL_FOLDER)
         return classifier_from_spec(spec, threads, path=path, multilingual=scorer)
     clf = ToneClassifier.from_pretrained(path)
     if threads:

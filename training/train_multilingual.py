@@ -22,6 +22,15 @@ what that costs.
 
 Writes the head and its ``config.json`` (with every number it reports) into ``--out``.
 
+    python training/train_multilingual.py --network artifacts/runs-e5/RUN [RUN ...]
+
+writes the other kind of scorer instead: a network fine-tuned on multilingual-e5-small with the English
+labels and their translations (``training/e5/train_e5.py --translations --consistency 1``, one folder per
+seed). The seed is chosen on ``ml-dev`` by ``choose`` (agreement: a translation's level equal to the
+network's on its original); its calibrators are temperatures per language, fitted on ``ml-dev``'s levels
+(a temperature never changes the most probable level, so translations keep the agreement the network
+learnt); every other seed's ``ml-test`` numbers are recorded beside it.
+
     python training/train_multilingual.py --recalibrate   # after the English model changed
 
 keeps the head in ``--out`` (trained with the teacher its config names) and fits only its calibrators and
@@ -34,6 +43,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -68,17 +78,18 @@ CONFIGS = {"linear": dict(hidden=0, distill=0.0, translations=False),
                                                               originals=True)}
 DEV_QWK = "ml-dev mean QWK (ja, zh, ru)"
 DEV_SAME = "ml-dev same level as the English model (uncalibrated, mean of ja, zh, ru)"
+DEV_SAME_SELF = "ml-dev same level as this scorer on the original (mean of ja, zh, ru)"
 QWK_TOLERANCE = 0.02
 
 
-def choose(results: list[dict]) -> str:
-    """The configuration with the highest ml-dev agreement with the English model (a translation's level, by the
+def choose(results: list[dict], same: str = DEV_SAME) -> str:
+    """The configuration with the highest ml-dev agreement ``same`` (for a head: a translation's level, by the
     uncalibrated head, equal to the English model's on its original) among those whose ml-dev QWK is within
     ``QWK_TOLERANCE`` (what a second seed of one configuration moves by) of the best. Both are what a user of the
     multilingual path needs: the raters' levels, and the same level whichever language a statement comes in. A
-    tie goes to the configuration listed first in ``CONFIGS`` (the simpler one)."""
+    tie goes to the configuration listed first (in ``CONFIGS``: the simpler one)."""
     best = max(r[DEV_QWK] for r in results)
-    return max((r for r in results if r[DEV_QWK] >= best - QWK_TOLERANCE), key=lambda r: r[DEV_SAME])["configuration"]
+    return max((r for r in results if r[DEV_QWK] >= best - QWK_TOLERANCE), key=lambda r: r[same])["configuration"]
 CACHE = ROOT / "artifacts" / "ml-cache"
 
 
@@ -273,27 +284,100 @@ def main() -> None:
     p.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument("--recalibrate", action="store_true",
                    help="keep the head in --out; fit its calibrators to --teacher and measure again")
+    p.add_argument("--network", nargs="+", metavar="RUN",
+                   help="model folders of multilingual-e5 networks (one per seed): choose one on ml-dev and write it")
     args = p.parse_args()
 
     teacher = ToneClassifier.from_pretrained(args.teacher, multilingual=False)  # the English model alone
-    scorer = MultilingualScorer({}, {})
     ml = read_jsonl(TRANSLATIONS)
     split = {s: [r for r in ml if r["split"] == s] for s in ("ml-dev", "ml-test")}
-    sets = {s: {lang: (embed(scorer, [r[lang] for r in part]), np.asarray([r["level"] for r in part]))
-                for lang in LANGS} for s, part in split.items()}
-    if args.recalibrate:
-        head = MultilingualScorer.from_pretrained(args.out)
-        info = {k: v for k, v in head.info.items() if k in (
-            "trained_on", "teacher", "chosen", "rule", "configurations", "another seed (ml-dev mean QWK)")}
+    if args.network:
+        scorer, info, logits_of = choose_network(args.network, split)
+        calibrate = calibrate_to_levels
     else:
-        head, info = choose_and_train(args, teacher, scorer, ml, sets)
+        nano = MultilingualScorer({}, {})
+        sets = {s: {lang: (embed(nano, [r[lang] for r in part]), np.asarray([r["level"] for r in part]))
+                    for lang in LANGS} for s, part in split.items()}
+        if args.recalibrate:
+            scorer = MultilingualScorer.from_pretrained(args.out)
+            info = {k: v for k, v in scorer.info.items() if k in (
+                "trained_on", "teacher", "chosen", "rule", "configurations", "another seed (ml-dev mean QWK)")}
+        else:
+            scorer, info = choose_and_train(args, teacher, nano, ml, sets)
+        logits_of = lambda texts: scorer.logits_from_embeddings(embed(nano, texts))  # noqa: E731
+        calibrate = calibrate_to_teacher
     info["calibrated_to"] = f"{Path(args.teacher).name}, weights sha256 {teacher_key(args.teacher)}"
-    calibrate_and_report(head, teacher, scorer, split, sets, info, args.out)
+    calibrate_and_report(scorer, logits_of, calibrate, teacher, split, info, args.out)
     model_folder = Path(args.out).parent
     if (model_folder / "metrics.json").is_file():  # the English model's card has a section on this scorer
         from tonecls.modelcard import write_model_card
 
         write_model_card(model_folder)
+
+
+def choose_network(folders: list[str], split: dict):
+    """(scorer, info, logits function) of the network chosen among ``folders`` by ``choose`` on ``ml-dev``;
+    ``info`` records every network's ml-dev and ml-test figures (most probable level, uncalibrated)."""
+    from tonecls.classifier import ToneClassifier
+    from tonecls.multilingual import MultilingualNetwork
+
+    def figures(reader, part: str) -> dict:
+        y = np.asarray([r["level"] for r in split[part]])
+        levels = {lang: reader.predict_logits([r[lang] for r in split[part]]).argmax(1) for lang in LANGS}
+        out = {f"{part} QWK {lang}": round(float(ordinal_metrics(y, np.eye(5)[levels[lang]])["qwk"]), 4) for lang in LANGS}
+        out |= {f"{part} same level as this scorer on the original {lang}": round(float(
+            (levels[lang] == levels["en"]).mean()), 4) for lang in LANGS if lang != "en"}
+        return out
+
+    results, readers = [], {}
+    for folder in folders:
+        reader = ToneClassifier.from_pretrained(folder, multilingual=False)
+        if reader.calibrator is not None:
+            raise SystemExit(f"{folder}: a network with its own calibration; give the run's uncalibrated folder.")
+        row = {"configuration": str(folder), **figures(reader, "ml-dev"), **figures(reader, "ml-test")}
+        row[DEV_QWK] = round(float(np.mean([row[f"ml-dev QWK {lang}"] for lang in LANGS if lang != "en"])), 4)
+        row[DEV_SAME_SELF] = round(float(np.mean([row[f"ml-dev same level as this scorer on the original {lang}"]
+                                                   for lang in LANGS if lang != "en"])), 4)
+        results.append(row)
+        readers[str(folder)] = reader
+        print(json.dumps(row), flush=True)
+    chosen = choose(results, same=DEV_SAME_SELF)
+    reader = readers[chosen]
+    trained = json.loads((Path(chosen) / "training_args.json").read_text())
+    info = {"trained_on": f"{Path(chosen).name}: {reader.base} fine-tuned by training/e5/train_e5.py on the English "
+                          "model's human-labelled training rows and their Japanese, Chinese and Russian translations, "
+                          f"with consistency training (weight {trained.get('consistency_weight')})",
+            "chosen": Path(chosen).name,
+            "rule": f"highest ml-dev agreement with its own reading of the original among networks within "
+                    f"{QWK_TOLERANCE} of the best ml-dev QWK", "configurations": results}
+    scorer = MultilingualNetwork(reader, {}, dtype="float16")
+    return scorer, info, lambda texts: scorer.predict_logits(texts)[0]
+
+
+def calibrate_to_teacher(logits: dict, levels, teacher_probs) -> tuple[dict, dict]:
+    """A head's calibrators (per language and pooled over ja, zh, ru as ``"default"``): :func:`align` to the
+    English model's probabilities on the originals."""
+    calibrators, choice = {}, {}
+    for lang in LANGS:
+        calibrators[lang], choice[lang] = align(logits[lang], teacher_probs)
+    foreign = [lang for lang in LANGS if lang != "en"]
+    calibrators["default"], choice["default"] = align(
+        np.concatenate([logits[lang] for lang in foreign]), np.concatenate([teacher_probs] * len(foreign)),
+        groups=np.tile(np.arange(len(teacher_probs)), len(foreign)))
+    return calibrators, choice
+
+
+def calibrate_to_levels(logits: dict, levels, teacher_probs) -> tuple[dict, dict]:
+    """A network's calibrators: a temperature per language (and pooled over ja, zh, ru as ``"default"``)
+    fitted to the raters' levels."""
+    from tonecls.calibration import TemperatureScaling
+
+    foreign = [lang for lang in LANGS if lang != "en"]
+    pooled = (np.concatenate([logits[lang] for lang in foreign]), np.concatenate([levels] * len(foreign)))
+    calibrators = {lang: TemperatureScaling().fit(logits[lang], levels) for lang in LANGS}
+    calibrators["default"] = TemperatureScaling().fit(*pooled)
+    return calibrators, {lang: {"chosen": "temperature", "temperature": round(c.temperature_, 4)}
+                         for lang, c in calibrators.items()}
 
 
 def teacher_key(folder) -> str:
@@ -365,58 +449,55 @@ def choose_and_train(args, teacher, scorer, ml, sets):
     return MultilingualScorer(heads[chosen], {}), info
 
 
-def calibrate_and_report(head, teacher, scorer, split, sets, info: dict, out) -> None:
-    """Fit the head's calibrators (per language, to ``teacher``) and conformal intervals on ``ml-dev``,
-    measure ``ml-test`` and English routing, and save the head with ``info`` and every number into ``out``."""
+def calibrate_and_report(scorer, logits_of, calibrate, teacher, split, info: dict, out) -> None:
+    """Fit ``scorer``'s calibrators (``calibrate``, per language) and conformal intervals on ``ml-dev``, measure
+    ``ml-test`` and English routing, and save the scorer with ``info`` and every number into ``out``;
+    ``logits_of(texts)`` gives the scorer's uncalibrated logits."""
     from tonecls.conformal import ConformalPredictor
     from tonecls.metrics import expected_calibration_error
 
-    # A calibrator per language on ml-dev, matching the English model on the originals; the pooled one
-    # (Japanese, Chinese, Russian) for languages not measured. Conformal intervals on ml-dev's levels.
+    levels = {part: np.asarray([r["level"] for r in rows]) for part, rows in split.items()}
+    logits = {part: {lang: logits_of([r[lang] for r in rows]) for lang in LANGS} for part, rows in split.items()}
     teacher_dev = teacher_probabilities(teacher, [r["en"] for r in split["ml-dev"]])
-    dev_logits = {lang: head.logits_from_embeddings(sets["ml-dev"][lang][0]) for lang in LANGS}
-    calibration = {}
-    for lang in LANGS:
-        head.calibrators[lang], calibration[lang] = align(dev_logits[lang], teacher_dev)
+    scorer.calibrators, calibration = calibrate(logits["ml-dev"], levels["ml-dev"], teacher_dev)
+    # conformal intervals on ml-dev's levels, from the calibrated probabilities of Japanese, Chinese and Russian
     foreign = [lang for lang in LANGS if lang != "en"]
-    head.calibrators["default"], calibration["default"] = align(
-        np.concatenate([dev_logits[lang] for lang in foreign]), np.concatenate([teacher_dev] * len(foreign)),
-        groups=np.tile(np.arange(len(teacher_dev)), len(foreign)))
-    dev_probs = np.concatenate([head.calibrated_probabilities(dev_logits[lang], [lang] * len(dev_logits[lang]))
+    dev_probs = np.concatenate([scorer.calibrated_probabilities(logits["ml-dev"][lang], [lang] * len(levels["ml-dev"]))
                                 for lang in foreign])
-    head.conformal = ConformalPredictor(alpha=0.1, method="ordinal").fit(
-        dev_probs, np.concatenate([sets["ml-dev"][lang][1] for lang in foreign]))
+    scorer.conformal = ConformalPredictor(alpha=0.1, method="ordinal").fit(
+        dev_probs, np.concatenate([levels["ml-dev"]] * len(foreign)))
 
     english_probs = teacher.predict_proba([r["en"] for r in split["ml-test"]])
     english = english_probs.argmax(1)
-    head_on_originals = head.calibrated_probabilities(head.logits_from_embeddings(sets["ml-test"]["en"][0]),
-                                                      ["en"] * len(english)).argmax(1)
+    y = levels["ml-test"]
+    on_originals = scorer.calibrated_probabilities(logits["ml-test"]["en"], ["en"] * len(y)).argmax(1)
     report = []
     for lang in LANGS:
-        e, y = sets["ml-test"][lang]
-        probs = head.calibrated_probabilities(head.logits_from_embeddings(e), [lang] * len(y))
+        probs = scorer.calibrated_probabilities(logits["ml-test"][lang], [lang] * len(y))
         m = ordinal_metrics(y, probs)
-        low, high = head.conformal.predict(probs)
+        low, high = scorer.conformal.predict(probs)
         report.append({"language": lang, "n": len(y), "QWK": round(m["qwk"], 4), "Spearman": round(m["spearman"], 4),
                        "macro-F1": round(m["macro_f1"], 4), "ECE": round(float(expected_calibration_error(y, probs)), 4),
                        "90% interval coverage": round(float(((low <= y) & (y <= high)).mean()), 4),
                        "same level as the English model on the original": round(float((probs.argmax(1) == english).mean()), 4),
-                       "same level as this scorer on the original": round(float((probs.argmax(1) == head_on_originals).mean()), 4)})
+                       "same level as this scorer on the original": round(float((probs.argmax(1) == on_originals).mean()), 4)})
     # Routing keeps English with the fine-tuned model; recorded: how each reads English on future-dev (the English
     # model's choosing split; neither trained on it).
     future_dev = [r for r in read_jsonl(recipe.FUTURE) if r["split"] == "future-dev"]
     y_fd = np.asarray([r["level"] for r in future_dev])
-    fd_head = head.calibrated_probabilities(head.logits_from_embeddings(embed(scorer, [r["text"] for r in future_dev])),
-                                            ["en"] * len(future_dev))
-    english_choice = {"future-dev QWK, this scorer": round(ordinal_metrics(y_fd, fd_head)["qwk"], 4),
+    texts_fd = [r["text"] for r in future_dev]
+    fd_scorer = scorer.calibrated_probabilities(logits_of(texts_fd), ["en"] * len(future_dev))
+    english_choice = {"future-dev QWK, this scorer": round(ordinal_metrics(y_fd, fd_scorer)["qwk"], 4),
                       "future-dev QWK, the English model": round(ordinal_metrics(
-                          y_fd, teacher.predict_proba([r["text"] for r in future_dev]))["qwk"], 4)}
-    eng = ordinal_metrics(sets["ml-test"]["en"][1], english_probs)
+                          y_fd, teacher.predict_proba(texts_fd))["qwk"], 4)}
+    eng = ordinal_metrics(y, english_probs)
     info = {**info, "calibration_choice": calibration,
             "ml_test": report, "english_model_on_ml_test": {"QWK": round(eng["qwk"], 4), "Spearman": round(eng["spearman"], 4),
-                                                            "ECE": round(float(expected_calibration_error(sets["ml-test"]["en"][1], english_probs)), 4)},
+                                                            "ECE": round(float(expected_calibration_error(y, english_probs)), 4)},
             "english_routing": english_choice, "languages_measured": list(LANGS)}
-    head.save(out, info)
+    if Path(out).exists():  # the folder is written whole: no file of an earlier scorer stays
+        shutil.rmtree(out)
+    scorer.save(out, info)
     print(json.dumps({k: v for k, v in info.items() if k != "configurations"}, indent=2))
 
 
