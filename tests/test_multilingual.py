@@ -307,8 +307,12 @@ def test_a_model_folder_with_a_network_scorer_round_trips(tiny_classifier, tmp_p
     data = bytearray(weights.read_bytes())
     data[-1] ^= 1
     weights.write_bytes(bytes(data))
+    damaged = ToneClassifier.from_pretrained(folder)  # the network loads with the first statement it reads:
+    assert damaged.score(EN) == before[0]  # English never loads it
     with pytest.raises(ModelError, match="sha256|checksum"):
-        load_multilingual(folder / "multilingual")
+        damaged.score(JA)
+    with pytest.raises(ModelError, match="sha256|checksum"):
+        load_multilingual(folder / "multilingual").predict_proba([JA], ["ja"])
 
 
 def test_a_float16_network_scorer_saves_half_and_loads_what_it_saved(tmp_path):
@@ -330,7 +334,7 @@ def test_a_folder_of_another_kind_is_refused_by_the_network_scorer(tmp_path):
 
     folder = fake_scorer().save(tmp_path / "multilingual")
     assert json.loads((folder / "config.json").read_text())["kind"] == "head"
-    with pytest.raises(ModelError, match="not a multilingual network"):
+    with pytest.raises(ModelError, match="not a multilingual network's folder"):
         MultilingualNetwork.from_pretrained(folder, network_scorer().reader)
 
 

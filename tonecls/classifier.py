@@ -456,13 +456,15 @@ def _check_config(config: dict, config_file: Path) -> None:
 def load_multilingual(folder: str | Path):
     """The multilingual scorer in a model folder's ``multilingual/`` subfolder, of either kind
     (:func:`tonecls.multilingual.scorer_kind`): a fine-tuned network (its ``network/`` folder is loaded
-    as a :class:`ToneClassifier`, checksums verified) or a head on frozen e5 embeddings."""
+    as a :class:`ToneClassifier`, checksums verified, when the first statement not in English comes) or
+    a head on frozen e5 embeddings."""
     from .multilingual import MultilingualNetwork, MultilingualScorer, scorer_kind
 
     folder = Path(folder)
     if scorer_kind(folder) == MultilingualNetwork.KIND:
-        reader = ToneClassifier.from_pretrained(folder / MultilingualNetwork.NETWORK, multilingual=False)
-        return MultilingualNetwork.from_pretrained(folder, reader)
+        network = folder / MultilingualNetwork.NETWORK
+        return MultilingualNetwork.from_pretrained(
+            folder, lambda: ToneClassifier.from_pretrained(network, multilingual=False))
     return MultilingualScorer.from_pretrained(folder)
 
 

@@ -226,10 +226,12 @@ class MultilingualNetwork(LanguageScorer):
     """A network fine-tuned to read every language (a tonecls model on multilingual-e5-small), with a
     calibrator per language; its folder holds the network's model folder in ``network/``.
 
-    ``reader`` is that network: an object with ``encode(texts)``, ``window_logits(encoded)``,
-    ``aggregate_windows(encoded, logits, n)`` and ``save_pretrained(folder, dtype=, delta_from_base=)``
-    (a :class:`~tonecls.classifier.ToneClassifier` loaded with ``multilingual=False``, whose own
-    calibration is not used). ``dtype`` is how its weights are written (``"float16"`` halves the folder).
+    ``reader`` is that network, or a function without arguments that loads it (called once, when the first
+    statement comes; scoring English never loads it): an object with ``labels``, ``encode(texts)``,
+    ``window_logits(encoded)``, ``aggregate_windows(encoded, logits, n)`` and ``save_pretrained(folder,
+    dtype=, delta_from_base=)`` (a :class:`~tonecls.classifier.ToneClassifier` loaded with
+    ``multilingual=False``, whose own calibration is not used). ``dtype`` is how its weights are written
+    (``"float16"`` halves the folder).
     """
 
     KIND = "network"
@@ -238,30 +240,44 @@ class MultilingualNetwork(LanguageScorer):
     def __init__(self, reader, calibrators: dict, *, labels=LEVELS, conformal=None, info: dict | None = None,
                  dtype: str = "float32"):
         super().__init__(calibrators, labels=labels, conformal=conformal, info=info)
-        self.reader = reader
+        self._reader = reader
         self.dtype = dtype
+        self._lock = threading.Lock()  # loads the network once
+
+    @property
+    def reader(self):
+        """The network (loaded on first use)."""
+        with self._lock:
+            if not hasattr(self._reader, "encode"):
+                reader = self._reader()
+                if tuple(reader.labels) != self.labels:
+                    raise ModelError(f"The multilingual network's labels {list(reader.labels)} are not the scale "
+                                     f"{list(self.labels)}.")
+                self._reader = reader
+            return self._reader
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, reader) -> "MultilingualNetwork":
-        """The scorer of ``folder`` around ``reader``, the network loaded from ``folder / "network"``."""
+        """The scorer of ``folder`` (its calibrators and intervals) around ``reader``: the network of
+        ``folder / "network"``, or a function that loads it."""
         config, calibrators, conformal, config_file = cls.read_config(folder)
-        if config.get("kind") != cls.KIND or tuple(getattr(reader, "labels", LEVELS)) != LEVELS:
-            raise ModelError(f"{config_file}: not a multilingual network's folder (kind {config.get('kind')!r}), or "
-                             "its network's labels are not the scale.")
+        if config.get("kind") != cls.KIND:
+            raise ModelError(f"{config_file}: not a multilingual network's folder (kind {config.get('kind')!r}).")
         return cls(reader, calibrators, conformal=conformal, info=config, dtype=config.get("dtype", "float32"))
 
     def save(self, folder: str | Path, info: dict | None = None) -> Path:
         """Write the network into ``folder / "network"`` (only what differs from its pretrained base, where it
         has one) and ``config.json`` (``info``, default :attr:`info`, with the calibrators and intervals)."""
         folder = Path(folder)
-        self.reader.save_pretrained(folder / self.NETWORK, dtype=self.dtype,
-                                    delta_from_base=bool(getattr(self.reader, "base", None)))
+        reader = self.reader
+        reader.save_pretrained(folder / self.NETWORK, dtype=self.dtype, delta_from_base=bool(getattr(reader, "base", None)))
         return self.write_config(folder, self.config(info, network=self.NETWORK, dtype=self.dtype))
 
     def predict_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(logits, windows) of the network: a long statement is read in windows as the English model reads."""
-        enc = self.reader.encode(list(texts))
-        return self.reader.aggregate_windows(enc, self.reader.window_logits(enc), len(texts))
+        reader = self.reader
+        enc = reader.encode(list(texts))
+        return reader.aggregate_windows(enc, reader.window_logits(enc), len(texts))
 
 
 class MultilingualScorer(LanguageScorer):
