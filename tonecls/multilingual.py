@@ -20,9 +20,10 @@ English to the fine-tuned English model, other languages here.
 
 Languages measured (translated dev and test sets, ``training/multilingual``): Japanese, Chinese and
 Russian, and English. Another language is scored by the same scorer with the pooled calibrator and
-``ToneScore.language`` naming it; its quality is unknown. Without the extra, a statement routed here
-(Japanese, Chinese, Korean or Cyrillic script, any other non-Latin script) raises
-:class:`~tonecls.exceptions.BackendUnavailable` with the install command, and mostly-Latin statements
+``ToneScore.language`` naming it; its quality is unknown. Without the extra, routing goes by script alone
+(kana, Han and Hangul as ``ja``, ``zh``, ``ko``, mostly Cyrillic text as ``ru``, other non-Latin scripts as ``und``, read
+here with the pooled calibrator; :func:`detect_language` raises
+:class:`~tonecls.exceptions.BackendUnavailable` with the install command), and mostly-Latin statements
 are read as English. Bulk runs (``tonecls score FILE -o``) read every statement with the English
 model; explanations refuse statements in other languages.
 
