@@ -334,8 +334,49 @@ def test_a_folder_of_another_kind_is_refused_by_the_network_scorer(tmp_path):
 
     folder = fake_scorer().save(tmp_path / "multilingual")
     assert json.loads((folder / "config.json").read_text())["kind"] == "head"
-    with pytest.raises(ModelError, match="not a multilingual network's folder"):
+    with pytest.raises(ModelError, match="of kind 'head', not 'network'"):
         MultilingualNetwork.from_pretrained(folder, network_scorer().reader)
+
+
+def test_an_unknown_kind_or_a_missing_network_is_a_model_error_saying_what_to_do(tmp_path):
+    from tonecls.classifier import load_multilingual
+
+    folder = network_scorer().save(tmp_path / "multilingual")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "kind": "adapter"}))
+    with pytest.raises(ModelError, match="kind 'adapter'.*upgrade tonecls, or load the model with multilingual=False"):
+        load_multilingual(folder)
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "network" / "model.safetensors").unlink()
+    scorer = load_multilingual(folder)  # the network is read when first needed
+    with pytest.raises(ModelError, match="network cannot be read.*train_multilingual.py --network"):
+        scorer.predict_proba([JA], ["ja"])
+
+
+def test_the_network_loads_once_under_concurrent_first_calls_and_must_have_the_scale():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tonecls.multilingual import MultilingualNetwork
+
+    reader, loads = network_scorer().reader, []
+
+    def load():
+        loads.append(1)
+        return reader
+
+    scorer = MultilingualNetwork(load, network_scorer().calibrators)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda t: scorer.predict_proba([t], ["ja"])[0], [JA] * 8))
+    assert len(loads) == 1 and all(np.array_equal(r, results[0]) for r in results)
+
+    class Reversed:
+        labels = reader.labels[::-1]
+
+        def logits_and_windows(self, texts):  # pragma: no cover - never reached
+            raise AssertionError
+
+    with pytest.raises(ModelError, match="labels .* are not the scale"):
+        MultilingualNetwork(lambda: Reversed(), {"default": TemperatureScaling()}).predict_proba([JA], ["ja"])
 
 
 # ---------------------------------------------------------------------------- the real default model

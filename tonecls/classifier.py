@@ -43,7 +43,7 @@ from ._files import read_model_json
 from .bundle import CalibrationBundle, conformal_of, load_calibration, save_calibration
 from .bases import DEFAULT_BASE
 from .calibration import softmax
-from .exceptions import InvalidInputError
+from .exceptions import InvalidInputError, ModelError
 from .results import ToneScore, result_arrays, tone_scores  # noqa: F401 (re-exported)
 from .scale import LEVELS, id2label, score_from_probabilities
 from .tokens import SpecialIds, load_tokenizer  # noqa: F401 (SpecialIds re-exported)
@@ -143,7 +143,7 @@ class ToneClassifier:
 
         from .bases import get_base, named_base
         from .encoder import ToneNetwork, verify_file
-        from .exceptions import ModelError, ModelNotFoundError, WeightsMismatchError
+        from .exceptions import ModelNotFoundError, WeightsMismatchError
 
         path = Path(path)
         config_file = path / CONFIG_NAME
@@ -316,11 +316,15 @@ class ToneClassifier:
         """Uncalibrated logits of the (English) network, one row per statement (for a long statement:
         its chosen window under ``aggregate="max"``, the log of the mean window probabilities under
         ``"mean"``). Statements are not routed by language."""
+        return self.logits_and_windows(texts, batch_size)[0]
+
+    def logits_and_windows(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`predict_logits`, how many windows each statement was read in)."""
         texts = validate_texts(texts)
         if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return np.zeros((0, len(self.labels)), dtype=np.float32), np.zeros(0, dtype=np.int64)
         enc = self.encode(texts)
-        return self.aggregate_windows(enc, self.window_logits(enc, batch_size), len(texts))[0]
+        return self.aggregate_windows(enc, self.window_logits(enc, batch_size), len(texts))
 
     def aggregate_windows(self, enc: Encoded, logits: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``(logits, windows)``: one logit row per statement from its windows' rows (``aggregate``),
@@ -435,8 +439,6 @@ _CONFIG_KEYS = {"labels": list, "pooling": str, "encoder": dict, "weights": dict
 def _check_config(config: dict, config_file: Path) -> None:
     """Raise :class:`~tonecls.exceptions.ModelError` naming ``config_file`` if an entry the
     loader needs is missing or of the wrong type."""
-    from .exceptions import ModelError
-
     for key, typ in _CONFIG_KEYS.items():
         if not isinstance(config.get(key), typ) or isinstance(config.get(key), bool):
             got = "missing" if key not in config else f"a {type(config[key]).__name__}"
@@ -461,11 +463,17 @@ def load_multilingual(folder: str | Path):
     from .multilingual import MultilingualNetwork, MultilingualScorer, scorer_kind
 
     folder = Path(folder)
-    if scorer_kind(folder) == MultilingualNetwork.KIND:
-        network = folder / MultilingualNetwork.NETWORK
-        return MultilingualNetwork.from_pretrained(
-            folder, lambda: ToneClassifier.from_pretrained(network, multilingual=False))
-    return MultilingualScorer.from_pretrained(folder)
+    if scorer_kind(folder) != MultilingualNetwork.KIND:
+        return MultilingualScorer.from_pretrained(folder)
+
+    def network() -> ToneClassifier:
+        try:
+            return ToneClassifier.from_pretrained(folder / MultilingualNetwork.NETWORK, multilingual=False)
+        except ModelError as err:
+            raise ModelError(f"The multilingual scorer's network cannot be read: {err} Write the scorer again with "
+                             "training/train_multilingual.py --network, or load the model with multilingual=False.") from None
+
+    return MultilingualNetwork.from_pretrained(folder, network)
 
 
 def classifier_from_spec(spec: dict, threads: int | None = None, *, path: str | Path | None = None,

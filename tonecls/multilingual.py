@@ -151,10 +151,13 @@ class LanguageScorer:
         self.conformal = conformal
         self.info = dict(info or {})
 
-    @staticmethod
-    def read_config(folder: str | Path) -> tuple[dict, dict, object, Path]:
-        """(config, calibrators, conformal predictor, config file) of a scorer's folder; anything missing or
-        damaged raises :class:`~tonecls.exceptions.ModelError` naming the file."""
+    @classmethod
+    def read_config(cls, folder: str | Path) -> tuple[dict, dict, object, Path]:
+        """(config, calibrators, conformal predictor, config file) of a scorer's folder of this kind; anything
+        missing, damaged or of another kind raises :class:`~tonecls.exceptions.ModelError` naming the file."""
+        if scorer_kind(folder) != cls.KIND:
+            raise ModelError(f"{Path(folder) / 'config.json'}: a multilingual scorer of kind {scorer_kind(folder)!r}, "
+                             f"not {cls.KIND!r}: load it with tonecls.classifier.load_multilingual.")
         from .calibration import calibrator_from_dict
         from .conformal import ConformalPredictor
         from .exceptions import CalibrationError
@@ -216,22 +219,29 @@ class LanguageScorer:
 def scorer_kind(folder: str | Path) -> str:
     """The kind of scorer a ``multilingual/`` folder holds: ``"network"`` (:class:`MultilingualNetwork`) or
     ``"head"`` (:class:`MultilingualScorer`; also folders written before kinds were recorded)."""
+    config_file = Path(folder) / "config.json"
     try:
-        return json.loads((Path(folder) / "config.json").read_text()).get("kind", MultilingualScorer.KIND)
+        kind = json.loads(config_file.read_text()).get("kind", MultilingualScorer.KIND)
     except (OSError, ValueError, AttributeError) as err:
-        raise ModelError(f"{Path(folder) / 'config.json'}: the multilingual scorer's folder is missing or damaged "
-                         f"({err!r}); load the model with multilingual=False.") from None
+        raise ModelError(f"{config_file}: the multilingual scorer's folder is missing or damaged ({err!r}); write it "
+                         "again with training/train_multilingual.py, or load the model with multilingual=False.") from None
+    kinds = (MultilingualNetwork.KIND, MultilingualScorer.KIND)
+    if kind not in kinds:
+        raise ModelError(f"{config_file}: a multilingual scorer of kind {kind!r}; this tonecls reads {list(kinds)}: "
+                         "upgrade tonecls, or load the model with multilingual=False.")
+    return kind
 
 
 class MultilingualNetwork(LanguageScorer):
     """A network fine-tuned to read every language (a tonecls model on multilingual-e5-small), with a
     calibrator per language; its folder holds the network's model folder in ``network/``.
 
-    ``reader`` is that network, or a function without arguments that loads it (called once, when the first
-    statement comes; scoring English never loads it): an object with ``labels``, ``encode(texts)``,
-    ``window_logits(encoded)``, ``aggregate_windows(encoded, logits, n)`` and ``save_pretrained(folder,
-    dtype=, delta_from_base=)`` (a :class:`~tonecls.classifier.ToneClassifier` loaded with
-    ``multilingual=False``, whose own calibration is not used). ``dtype`` is how its weights are written
+    ``reader`` is that network, or a function without arguments that loads it when it is first needed
+    (the first statement to read, or :meth:`save`; scoring English never loads it; a load that fails is
+    tried again next time): an object with ``labels``, ``logits_and_windows(texts)``, ``save_pretrained(folder,
+    dtype=, delta_from_base=)`` and ``base`` (a :class:`~tonecls.classifier.ToneClassifier` loaded with
+    ``multilingual=False``; its own calibration is not used; it reads in fp32 torch with torch's thread
+    setting, whatever backend the English model uses). ``dtype`` is how its weights are written
     (``"float16"`` halves the folder).
     """
 
@@ -249,7 +259,7 @@ class MultilingualNetwork(LanguageScorer):
     def reader(self):
         """The network (loaded on first use)."""
         with self._lock:
-            if not hasattr(self._reader, "encode"):
+            if not hasattr(self._reader, "logits_and_windows"):
                 reader = self._reader()
                 if tuple(reader.labels) != self.labels:
                     raise ModelError(f"The multilingual network's labels {list(reader.labels)} are not the scale "
@@ -261,9 +271,7 @@ class MultilingualNetwork(LanguageScorer):
     def from_pretrained(cls, folder: str | Path, reader) -> "MultilingualNetwork":
         """The scorer of ``folder`` (its calibrators and intervals) around ``reader``: the network of
         ``folder / "network"``, or a function that loads it."""
-        config, calibrators, conformal, config_file = cls.read_config(folder)
-        if config.get("kind") != cls.KIND:
-            raise ModelError(f"{config_file}: not a multilingual network's folder (kind {config.get('kind')!r}).")
+        config, calibrators, conformal, _ = cls.read_config(folder)
         return cls(reader, calibrators, conformal=conformal, info=config, dtype=config.get("dtype", "float32"))
 
     def save(self, folder: str | Path, info: dict | None = None) -> Path:
@@ -271,14 +279,12 @@ class MultilingualNetwork(LanguageScorer):
         has one) and ``config.json`` (``info``, default :attr:`info`, with the calibrators and intervals)."""
         folder = Path(folder)
         reader = self.reader
-        reader.save_pretrained(folder / self.NETWORK, dtype=self.dtype, delta_from_base=bool(getattr(reader, "base", None)))
-        return self.write_config(folder, self.config(info, network=self.NETWORK, dtype=self.dtype))
+        reader.save_pretrained(folder / self.NETWORK, dtype=self.dtype, delta_from_base=bool(reader.base))
+        return self.write_config(folder, self.config(info, dtype=self.dtype))
 
     def predict_logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(logits, windows) of the network: a long statement is read in windows as the English model reads."""
-        reader = self.reader
-        enc = reader.encode(list(texts))
-        return reader.aggregate_windows(enc, reader.window_logits(enc), len(texts))
+        return self.reader.logits_and_windows(list(texts))
 
 
 class MultilingualScorer(LanguageScorer):

@@ -1,4 +1,5 @@
-"""The multilingual scorer of ``models/tonecls-base/multilingual``: a head on frozen multilingual-e5 embeddings.
+"""The multilingual scorer of ``models/tonecls-base/multilingual``: a head on frozen multilingual-e5 embeddings,
+or a network fine-tuned on multilingual-e5 (``--network``).
 
     python training/train_multilingual.py [--teacher models/tonecls-base] [--out models/tonecls-base/multilingual]
 
@@ -61,6 +62,7 @@ from tonecls.metrics import ordinal_metrics  # noqa: E402
 TRANSLATIONS = ROOT / "training" / "multilingual" / "translations.jsonl"
 TRAIN_TRANSLATIONS = ROOT / "training" / "multilingual" / "train_translations.jsonl"
 LANGS = ("en", "ja", "zh", "ru")
+FOREIGN = LANGS[1:]
 CONFIGS = {"linear": dict(hidden=0, distill=0.0, translations=False),
            "linear + teacher": dict(hidden=0, distill=1.0, translations=False),
            "mlp": dict(hidden=256, distill=0.0, translations=False),
@@ -275,7 +277,7 @@ def align(logits: np.ndarray, target: np.ndarray, groups: np.ndarray | None = No
 
 def main() -> None:
     from tonecls.classifier import ToneClassifier
-    from tonecls.multilingual import MultilingualScorer
+    from tonecls.multilingual import MultilingualScorer, scorer_kind
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teacher", default=str(ROOT / "models" / "tonecls-base"))
@@ -287,6 +289,12 @@ def main() -> None:
     p.add_argument("--network", nargs="+", metavar="RUN",
                    help="model folders of multilingual-e5 networks (one per seed): choose one on ml-dev and write it")
     args = p.parse_args()
+    if args.network and (args.recalibrate or "--configs" in sys.argv or "--unlabelled" in sys.argv):
+        p.error("--network chooses among trained networks: --recalibrate, --configs and --unlabelled are for a head")
+    if args.recalibrate and scorer_kind(args.out) != MultilingualScorer.KIND:
+        p.error(f"{args.out} holds a network, whose temperatures fit the raters' levels, not the English model: "
+                "nothing to recalibrate")
+    check_out(Path(args.out))
 
     teacher = ToneClassifier.from_pretrained(args.teacher, multilingual=False)  # the English model alone
     ml = read_jsonl(TRANSLATIONS)
@@ -305,14 +313,38 @@ def main() -> None:
         else:
             scorer, info = choose_and_train(args, teacher, nano, ml, sets)
         logits_of = lambda texts: scorer.logits_from_embeddings(embed(nano, texts))  # noqa: E731
-        calibrate = calibrate_to_teacher
-    info["calibrated_to"] = f"{Path(args.teacher).name}, weights sha256 {teacher_key(args.teacher)}"
-    calibrate_and_report(scorer, logits_of, calibrate, teacher, split, info, args.out)
+        teacher_dev = teacher_probabilities(teacher, [r["en"] for r in split["ml-dev"]])
+        calibrate = lambda logits, levels: calibrate_to_teacher(logits, teacher_dev)  # noqa: E731
+        info["calibrated_to"] = f"{Path(args.teacher).name}, weights sha256 {teacher_key(args.teacher)}"
+    calibrate_and_report(scorer, logits_of, calibrate, teacher, split, info, Path(args.out))
     model_folder = Path(args.out).parent
     if (model_folder / "metrics.json").is_file():  # the English model's card has a section on this scorer
         from tonecls.modelcard import write_model_card
 
         write_model_card(model_folder)
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that holds anything but a multilingual scorer (it is replaced whole)."""
+    if out.exists() and any(out.iterdir()) and not (
+            (out / "config.json").is_file() and "calibration" in json.loads((out / "config.json").read_text())
+            and not (out / "model.safetensors").exists()):
+        raise SystemExit(f"--out {out} holds something other than a multilingual scorer; it would be replaced "
+                         "whole: name an empty folder or a scorer's.")
+
+
+def write_scorer(scorer, out: Path, info: dict) -> None:
+    """Save ``scorer`` into a new folder beside ``out``, then put it in ``out``'s place (no file of an earlier
+    scorer stays, and a failed save leaves ``out`` as it was)."""
+    check_out(out)
+    new, old = out.with_name(out.name + ".new"), out.with_name(out.name + ".old")
+    for folder in (new, old):
+        shutil.rmtree(folder, ignore_errors=True)
+    scorer.save(new, info)
+    if out.exists():
+        out.rename(old)
+    new.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def choose_network(folders: list[str], split: dict):
@@ -321,59 +353,62 @@ def choose_network(folders: list[str], split: dict):
     from tonecls.classifier import ToneClassifier
     from tonecls.multilingual import MultilingualNetwork
 
-    def figures(reader, part: str) -> dict:
-        y = np.asarray([r["level"] for r in split[part]])
-        levels = {lang: reader.predict_logits([r[lang] for r in split[part]]).argmax(1) for lang in LANGS}
-        out = {f"{part} QWK {lang}": round(float(ordinal_metrics(y, np.eye(5)[levels[lang]])["qwk"]), 4) for lang in LANGS}
-        out |= {f"{part} same level as this scorer on the original {lang}": round(float(
-            (levels[lang] == levels["en"]).mean()), 4) for lang in LANGS if lang != "en"}
-        return out
-
-    results, readers = [], {}
     for folder in folders:
+        if not (Path(folder) / "training_args.json").is_file() or (Path(folder) / "calibration.json").is_file():
+            raise SystemExit(f"{folder}: give a training run's folder (with training_args.json, uncalibrated).")
+
+    def figures(logits: dict, part: str) -> dict:
+        y = np.asarray([r["level"] for r in split[part]])
+        levels = {lang: z.argmax(1) for lang, z in logits.items()}
+        out = {f"{part} QWK {lang}": round(float(ordinal_metrics(y, np.eye(5)[levels[lang]])["qwk"]), 4) for lang in LANGS}
+        return out | {f"{part} same level as this scorer on the original {lang}": round(float(
+            (levels[lang] == levels["en"]).mean()), 4) for lang in FOREIGN}
+
+    results, logits = [], {}
+    for folder in folders:  # one network in memory at a time
         reader = ToneClassifier.from_pretrained(folder, multilingual=False)
-        if reader.calibrator is not None:
-            raise SystemExit(f"{folder}: a network with its own calibration; give the run's uncalibrated folder.")
-        row = {"configuration": str(folder), **figures(reader, "ml-dev"), **figures(reader, "ml-test")}
-        row[DEV_QWK] = round(float(np.mean([row[f"ml-dev QWK {lang}"] for lang in LANGS if lang != "en"])), 4)
+        logits[folder] = {part: {lang: reader.predict_logits([r[lang] for r in rows]) for lang in LANGS}
+                          for part, rows in split.items()}
+        row = {"configuration": Path(folder).name, **figures(logits[folder]["ml-dev"], "ml-dev"),
+               **figures(logits[folder]["ml-test"], "ml-test")}
+        row[DEV_QWK] = round(float(np.mean([row[f"ml-dev QWK {lang}"] for lang in FOREIGN])), 4)
         row[DEV_SAME_SELF] = round(float(np.mean([row[f"ml-dev same level as this scorer on the original {lang}"]
-                                                   for lang in LANGS if lang != "en"])), 4)
+                                                  for lang in FOREIGN])), 4)
         results.append(row)
-        readers[str(folder)] = reader
         print(json.dumps(row), flush=True)
-    chosen = choose(results, same=DEV_SAME_SELF)
-    reader = readers[chosen]
+        del reader
+    chosen = next(f for f in folders if Path(f).name == choose(results, same=DEV_SAME_SELF))
+    reader = ToneClassifier.from_pretrained(chosen, multilingual=False)
     trained = json.loads((Path(chosen) / "training_args.json").read_text())
-    info = {"trained_on": f"{Path(chosen).name}: {reader.base} fine-tuned by training/e5/train_e5.py on the English "
-                          "model's human-labelled training rows and their Japanese, Chinese and Russian translations, "
-                          f"with consistency training (weight {trained.get('consistency_weight')})",
+    info = {"trained_on": f"{reader.base['name']} fine-tuned by training/e5/train_e5.py on the English model's "
+                          "human-labelled training rows and their Japanese, Chinese and Russian translations, with "
+                          f"consistency training (weight {trained.get('consistency_weight')})",
             "chosen": Path(chosen).name,
             "rule": f"highest ml-dev agreement with its own reading of the original among networks within "
                     f"{QWK_TOLERANCE} of the best ml-dev QWK", "configurations": results}
     scorer = MultilingualNetwork(reader, {}, dtype="float16")
-    return scorer, info, lambda texts: scorer.predict_logits(texts)[0]
+    known = {tuple(r[lang] for r in rows): logits[chosen][part][lang] for part, rows in split.items() for lang in LANGS}
+    return scorer, info, lambda texts: known[tuple(texts)] if tuple(texts) in known else scorer.predict_logits(texts)[0]
 
 
-def calibrate_to_teacher(logits: dict, levels, teacher_probs) -> tuple[dict, dict]:
+def calibrate_to_teacher(logits: dict, teacher_probs) -> tuple[dict, dict]:
     """A head's calibrators (per language and pooled over ja, zh, ru as ``"default"``): :func:`align` to the
     English model's probabilities on the originals."""
     calibrators, choice = {}, {}
     for lang in LANGS:
         calibrators[lang], choice[lang] = align(logits[lang], teacher_probs)
-    foreign = [lang for lang in LANGS if lang != "en"]
     calibrators["default"], choice["default"] = align(
-        np.concatenate([logits[lang] for lang in foreign]), np.concatenate([teacher_probs] * len(foreign)),
-        groups=np.tile(np.arange(len(teacher_probs)), len(foreign)))
+        np.concatenate([logits[lang] for lang in FOREIGN]), np.concatenate([teacher_probs] * len(FOREIGN)),
+        groups=np.tile(np.arange(len(teacher_probs)), len(FOREIGN)))
     return calibrators, choice
 
 
-def calibrate_to_levels(logits: dict, levels, teacher_probs) -> tuple[dict, dict]:
+def calibrate_to_levels(logits: dict, levels) -> tuple[dict, dict]:
     """A network's calibrators: a temperature per language (and pooled over ja, zh, ru as ``"default"``)
     fitted to the raters' levels."""
     from tonecls.calibration import TemperatureScaling
 
-    foreign = [lang for lang in LANGS if lang != "en"]
-    pooled = (np.concatenate([logits[lang] for lang in foreign]), np.concatenate([levels] * len(foreign)))
+    pooled = (np.concatenate([logits[lang] for lang in FOREIGN]), np.concatenate([levels] * len(FOREIGN)))
     calibrators = {lang: TemperatureScaling().fit(logits[lang], levels) for lang in LANGS}
     calibrators["default"] = TemperatureScaling().fit(*pooled)
     return calibrators, {lang: {"chosen": "temperature", "temperature": round(c.temperature_, 4)}
@@ -430,7 +465,7 @@ def choose_and_train(args, teacher, scorer, ml, sets):
         heads[name] = weights
         head = MultilingualScorer(weights, {})
         same = np.mean([(head.logits_from_embeddings(sets["ml-dev"][lang][0]).argmax(1) == english_dev).mean()
-                        for lang in LANGS if lang != "en"])
+                        for lang in FOREIGN])
         results.append({"configuration": name, DEV_QWK: round(best, 4), DEV_SAME: round(float(same), 4),
                         "epochs": history})
         print(json.dumps(results[-1] | {"epochs": len(history)}), flush=True)
@@ -458,14 +493,12 @@ def calibrate_and_report(scorer, logits_of, calibrate, teacher, split, info: dic
 
     levels = {part: np.asarray([r["level"] for r in rows]) for part, rows in split.items()}
     logits = {part: {lang: logits_of([r[lang] for r in rows]) for lang in LANGS} for part, rows in split.items()}
-    teacher_dev = teacher_probabilities(teacher, [r["en"] for r in split["ml-dev"]])
-    scorer.calibrators, calibration = calibrate(logits["ml-dev"], levels["ml-dev"], teacher_dev)
+    scorer.calibrators, calibration = calibrate(logits["ml-dev"], levels["ml-dev"])
     # conformal intervals on ml-dev's levels, from the calibrated probabilities of Japanese, Chinese and Russian
-    foreign = [lang for lang in LANGS if lang != "en"]
     dev_probs = np.concatenate([scorer.calibrated_probabilities(logits["ml-dev"][lang], [lang] * len(levels["ml-dev"]))
-                                for lang in foreign])
+                                for lang in FOREIGN])
     scorer.conformal = ConformalPredictor(alpha=0.1, method="ordinal").fit(
-        dev_probs, np.concatenate([levels["ml-dev"]] * len(foreign)))
+        dev_probs, np.concatenate([levels["ml-dev"]] * len(FOREIGN)))
 
     english_probs = teacher.predict_proba([r["en"] for r in split["ml-test"]])
     english = english_probs.argmax(1)
@@ -495,9 +528,7 @@ def calibrate_and_report(scorer, logits_of, calibrate, teacher, split, info: dic
             "ml_test": report, "english_model_on_ml_test": {"QWK": round(eng["qwk"], 4), "Spearman": round(eng["spearman"], 4),
                                                             "ECE": round(float(expected_calibration_error(y, english_probs)), 4)},
             "english_routing": english_choice, "languages_measured": list(LANGS)}
-    if Path(out).exists():  # the folder is written whole: no file of an earlier scorer stays
-        shutil.rmtree(out)
-    scorer.save(out, info)
+    write_scorer(scorer, out, info)
     print(json.dumps({k: v for k, v in info.items() if k != "configurations"}, indent=2))
 
 
