@@ -129,7 +129,7 @@ def _multilingual_section(config: dict) -> list[str]:
             "the ECE of a natural draw):")
     if config.get("kind") == "network":
         reader = (f"a network fine-tuned on multilingual-e5-small (`network/`, the tensors that differ from the "
-                  f"base, {config.get('dtype')}): {config.get('trained_on')}. Run `{config.get('chosen')}`, chosen on "
+                  f"base, {config.get('dtype')}), trained on {config.get('trained_on')}. Run `{config.get('chosen')}`, chosen on "
                   "`ml-dev` (gold statements translated into Japanese, Chinese and Russian), which also fits a "
                   "temperature per language to the raters' levels (it never moves the most probable level). " + test)
     else:

@@ -380,9 +380,9 @@ def choose_network(folders: list[str], split: dict):
     chosen = next(f for f in folders if Path(f).name == choose(results, same=DEV_SAME_SELF))
     reader = ToneClassifier.from_pretrained(chosen, multilingual=False)
     trained = json.loads((Path(chosen) / "training_args.json").read_text())
-    info = {"trained_on": f"{reader.base['name']} fine-tuned by training/e5/train_e5.py on the English model's "
-                          "human-labelled training rows and their Japanese, Chinese and Russian translations, with "
-                          f"consistency training (weight {trained.get('consistency_weight')})",
+    info = {"trained_on": "the English model's human-labelled training rows and their Japanese, Chinese and Russian "
+                          "translations (training/e5/train_e5.py), with consistency training (weight "
+                          f"{trained.get('consistency_weight')}), from {reader.base['name']}",
             "chosen": Path(chosen).name,
             "rule": f"highest ml-dev agreement with its own reading of the original among networks within "
                     f"{QWK_TOLERANCE} of the best ml-dev QWK", "configurations": results}
