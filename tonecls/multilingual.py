@@ -155,9 +155,10 @@ class LanguageScorer:
     def read_config(cls, folder: str | Path) -> tuple[dict, dict, object, Path]:
         """(config, calibrators, conformal predictor, config file) of a scorer's folder of this kind; anything
         missing, damaged or of another kind raises :class:`~tonecls.exceptions.ModelError` naming the file."""
-        if scorer_kind(folder) != cls.KIND:
-            raise ModelError(f"{Path(folder) / 'config.json'}: a multilingual scorer of kind {scorer_kind(folder)!r}, "
-                             f"not {cls.KIND!r}: load it with tonecls.classifier.load_multilingual.")
+        kind = scorer_kind(folder)
+        if kind != cls.KIND:
+            raise ModelError(f"{Path(folder) / 'config.json'}: a multilingual scorer of kind {kind!r}, not "
+                             f"{cls.KIND!r}: load it with tonecls.classifier.load_multilingual.")
         from .calibration import calibrator_from_dict
         from .conformal import ConformalPredictor
         from .exceptions import CalibrationError
@@ -190,6 +191,7 @@ class LanguageScorer:
 
     @staticmethod
     def write_config(folder: Path, config: dict) -> Path:
+        """Write ``config`` as ``folder / "config.json"``; returns ``folder``."""
         (folder / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
         return folder
 
