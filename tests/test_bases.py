@@ -159,3 +159,27 @@ def test_a_delta_folder_on_e5_stores_only_what_changed_and_scores_identically(e5
     loaded = ToneClassifier.from_pretrained(tmp_path / "changed")
     np.testing.assert_array_equal(loaded.predict_proba(texts), e5_model.predict_proba(texts))
     assert loaded.base == e5_model.base
+
+
+def test_an_int8_delta_folder_stores_changed_matrices_in_a_quarter_and_scores_within_rounding(e5_model, tmp_path):
+    from safetensors import safe_open
+
+    texts = ["We will respond firmly.", "Мы ответим твёрдо.", "我们将坚决回应。", "断固として対応する。"]
+    matrix, bias = "encoder.encoder.layer.11.output.dense.weight", "encoder.encoder.layer.11.output.dense.bias"
+    with torch.no_grad():
+        state = e5_model.network.state_dict()
+        state[matrix].add_(0.01 * torch.randn_like(state[matrix]))
+        state[bias].add_(0.01)
+    e5_model.save_pretrained(tmp_path / "int8", dtype="int8-delta")
+    config = json.loads((tmp_path / "int8" / "config.json").read_text())
+    assert config["weights"]["dtype"] == "int8-delta" and config["weights"]["delta_from_base"]
+    with safe_open(str(tmp_path / "int8" / "model.safetensors"), "pt") as f:
+        assert sorted(f.keys()) == sorted([matrix + ".delta_int8", matrix + ".delta_scale", bias, "head.bias",
+                                           "head.weight"])
+        assert f.get_tensor(matrix + ".delta_int8").dtype == torch.int8
+    loaded = ToneClassifier.from_pretrained(tmp_path / "int8")
+    restored = loaded.network.state_dict()[matrix]
+    step = (state[matrix] - get_base("multilingual-e5-small").tensors()[matrix[len("encoder."):]]).abs().amax(1) / 127
+    assert ((restored - state[matrix]).abs() <= step[:, None] / 2 + 1e-6).all()  # half a step per row at most
+    np.testing.assert_allclose(loaded.predict_proba(texts), e5_model.predict_proba(texts), atol=2e-3)
+    assert (loaded.predict_proba(texts).argmax(1) == e5_model.predict_proba(texts).argmax(1)).all()

