@@ -15,6 +15,7 @@
     python training/silver2/draw.py recent --round 5   # candidates_recent5.jsonl (no model)
     python training/silver2/draw.py recent --round 6   # candidates_recent6.jsonl (no model)
     python training/silver2/draw.py spoken             # candidates_spoken.jsonl (no model)
+    python training/silver2/draw.py written            # candidates_written.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -48,6 +49,9 @@ Strands (all from documents before the future period, and of no gold, silver or 
   the spoken register is where the models of that day miss most on future-dev (remarks: QWK 0.52 for the
   shipped model, 0.65 for the e5 soup; on `recent6`, rated after them, press briefings 0.43-0.52 and
   remarks 0.59-0.65, against 0.72 for UN speeches).
+* ``written``: White House fact sheets, statements, readouts and joint statements of the same years, natural
+  within document type, none of the earlier rounds' statements: the written half of the same register
+  (future-dev's fact sheets read QWK 0.42-0.44 with the models of 2026-12-07), drawn with ``spoken``.
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
   only (the register of ``recent``, which moved future-dev most).
 * ``structure2``: a second draw of ``structure``'s forms (other statements, another seed), plus
@@ -115,7 +119,10 @@ STRUCTURE2_GROUPS = {**STRUCTURE_GROUPS, "finance": ([r"\b(reserves|holdings|tre
                                                        r"currenc(y|ies)|dollars?|yuan|renminbi|yen)\b"], None)}
 RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 110, "fact sheet": 70,
           "readout": 70, "joint statement": 30}
-SPOKEN = {"remarks": 950, "press briefing": 650}
+# White House strands of every year before the future period (2021 - June 2024), natural within document
+# type: strand -> (quotas, seed, id prefix).
+REGISTERS = {"spoken": ({"remarks": 950, "press briefing": 650}, 57, "w"),
+             "written": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 58, "u")}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
@@ -123,7 +130,7 @@ TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supp
 BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
               "recent4": 43, "structure3": 44, "active5": 45, "recent5": 46,
-              "recent6": 47, "spoken": 48}
+              "recent6": 47, "spoken": 48, "written": 49}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
@@ -286,15 +293,16 @@ def recent(round_: int = 1) -> None:
     print(f"{strand}: {len(rows)} statements from {len({r['doc_id'] for r in rows})} documents")
 
 
-def spoken() -> None:
-    """``SPOKEN`` White House remarks and press briefings of every year before the future period, natural
-    within document type, none of the earlier rounds' statements (documents may be shared)."""
-    drawn = drawn_texts(but="spoken")
+def register(strand: str) -> None:
+    """``REGISTERS[strand]``: White House statements of every year before the future period, natural within
+    document type, none of the earlier rounds' statements (documents may be shared)."""
+    quotas, seed, prefix = REGISTERS[strand]
+    drawn = drawn_texts(but=strand)
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False))
-            if d["source"] != "un-general-debate" and d["doc_type"] in SPOKEN]
-    rows = draw(docs, SPOKEN, seed=57, prefix="w", keep=lambda s: normalized(s) not in drawn)
-    write_jsonl(HERE / "candidates_spoken.jsonl", rows)
-    print(f"spoken: {len(rows)} statements from {len({r['doc_id'] for r in rows})} documents")
+            if d["source"] != "un-general-debate" and d["doc_type"] in quotas]
+    rows = draw(docs, quotas, seed=seed, prefix=prefix, keep=lambda s: normalized(s) not in drawn)
+    write_jsonl(HERE / f"candidates_{strand}.jsonl", rows)
+    print(f"{strand}: {len(rows)} statements from {len({r['doc_id'] for r in rows})} documents")
 
 
 def gold_dev() -> list[dict]:
@@ -312,7 +320,7 @@ def batches(strand: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("natural", "shortcut", "active", "structure", "recent", "spoken", "batches"))
+    parser.add_argument("step", choices=("natural", "shortcut", "active", "structure", "recent", *REGISTERS, "batches"))
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--model", default=str(ROOT / "models" / "tonecls-base"))
     parser.add_argument("--recent", action="store_true", help="active: draw among the recent years only")
@@ -328,7 +336,7 @@ if __name__ == "__main__":
         structure(a.round)
     elif a.step == "recent":
         recent(a.round)
-    elif a.step == "spoken":
-        spoken()
+    elif a.step in REGISTERS:
+        register(a.step)
     else:
         batches(a.strand)
