@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from annotation import LEVELS, agreement, collect, read_jsonl, read_log, write_jsonl  # noqa: E402
 
-STRANDS = ("natural", "shortcut", "active1", "active2", "structure", "recent", "active3", "active4", "structure2", "recent2", "recent3", "recent4", "structure3", "active5", "recent5", "recent6", "spoken")
+STRANDS = ("natural", "shortcut", "active1", "active2", "structure", "recent", "active3", "active4", "structure2", "recent2", "recent3", "recent4", "structure3", "active5", "recent5", "recent6", "spoken", "written")
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 # batch: why its statements are left out
 DROPPED = {"sac3_05": "four annotators, hidden-gold QWK 0.883, 0.897, 0.851, 0.871: none reached 0.90"}
@@ -53,6 +53,8 @@ def main() -> None:
             r = ratings[c["cand_id"]]
             rows.append({"silver_id": c["cand_id"], "strand": strand, **{f: c[f] for f in FIELDS},
                          "level": r["level"], "label": LEVELS[r["level"]], **{k: v for k, v in r.items() if k != "level"}})
+    ids = Counter(r["silver_id"] for r in rows)
+    assert len(ids) == len(rows), f"silver ids used twice: {[i for i, n in ids.items() if n > 1][:5]}"
     write_jsonl(HERE / "silver2.jsonl", rows)
     summary = {"n": len(rows), "strands": dict(Counter(r["strand"] for r in rows)),
                "levels": {name: sum(r["level"] == k for r in rows) for k, name in enumerate(LEVELS)},

@@ -121,8 +121,8 @@ RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 
           "readout": 70, "joint statement": 30}
 # White House strands of every year before the future period (2021 - June 2024), natural within document
 # type: strand -> (quotas, seed, id prefix).
-REGISTERS = {"spoken": ({"remarks": 950, "press briefing": 650}, 57, "w"),
-             "written": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 58, "u")}
+REGISTERS = {"spoken": ({"remarks": 950, "press briefing": 650}, 57, "o"),
+             "written": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 58, "e")}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
@@ -147,10 +147,12 @@ def normalized(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def drawn_texts(but: str | None = None) -> set[str]:
-    """The statements of this round's strands (but ``candidates_<but>.jsonl``), normalised."""
-    return {normalized(r["text"]) for path in HERE.glob("candidates_*.jsonl")
-            if path.stem != f"candidates_{but}" for r in read_jsonl(path)}
+def drawn_texts(but: str) -> set[str]:
+    """The statements of the strands drawn before ``but`` (``BATCH_SEED``'s order), normalised: a rerun of a
+    strand draws the same statements whatever was drawn after it."""
+    earlier = list(BATCH_SEED)[:list(BATCH_SEED).index(but)]
+    return {normalized(r["text"]) for strand in earlier if (HERE / f"candidates_{strand}.jsonl").is_file()
+            for r in read_jsonl(HERE / f"candidates_{strand}.jsonl")}
 
 
 def past_documents(exclude: set[str]):
