@@ -14,6 +14,7 @@
     python training/silver2/draw.py recent --round 4   # candidates_recent4.jsonl (no model)
     python training/silver2/draw.py recent --round 5   # candidates_recent5.jsonl (no model)
     python training/silver2/draw.py recent --round 6   # candidates_recent6.jsonl (no model)
+    python training/silver2/draw.py recent --round 7   # candidates_recent7.jsonl (no model)
     python training/silver2/draw.py spoken             # candidates_spoken.jsonl (no model)
     python training/silver2/draw.py written            # candidates_written.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
@@ -52,6 +53,8 @@ Strands (all from documents before the future period, and of no gold, silver or 
 * ``written``: White House fact sheets, statements, readouts and joint statements of the same years, natural
   within document type, none of the earlier rounds' statements: the written half of the same register
   (future-dev's fact sheets read QWK 0.42-0.44 with the models of 2026-12-07), drawn with ``spoken``.
+* ``recent7``: a seventh natural draw of ``recent``'s years and quotas (another seed, none of the earlier
+  strands' statements), drawn on 2026-12-07 with ``spoken`` and ``written``, whose ratings took minutes.
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
   only (the register of ``recent``, which moved future-dev most).
 * ``structure2``: a second draw of ``structure``'s forms (other statements, another seed), plus
@@ -130,7 +133,7 @@ TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supp
 BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
               "recent4": 43, "structure3": 44, "active5": 45, "recent5": 46,
-              "recent6": 47, "spoken": 48, "written": 49}
+              "recent6": 47, "spoken": 48, "written": 49, "recent7": 50}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
@@ -284,10 +287,11 @@ def is_recent(d: dict) -> bool:
 
 def recent(round_: int = 1) -> None:
     """``RECENT`` statements of the years just before the future period, natural within document type
-    (rounds 2-6: another seed, none of the earlier rounds' statements). Documents may be shared with
+    (rounds 2-7: another seed, none of the earlier rounds' statements). Documents may be shared with
     the round's other strands (statements not): too few recent ones are left."""
     strand, seed, prefix = {1: ("recent", 45, "r"), 2: ("recent2", 47, "q"), 3: ("recent3", 48, "v"),
-                             4: ("recent4", 49, "k"), 5: ("recent5", 50, "h"), 6: ("recent6", 56, "y")}[round_]
+                             4: ("recent4", 49, "k"), 5: ("recent5", 50, "h"), 6: ("recent6", 56, "y"),
+                             7: ("recent7", 60, "z")}[round_]
     drawn = drawn_texts(but=strand)
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False)) if is_recent(d)]
     rows = draw(docs, RECENT, seed=seed, prefix=prefix, keep=lambda s: normalized(s) not in drawn)
