@@ -114,6 +114,8 @@ for _name, _source in (
     ("+ spoken register", "silver 2 spoken"),
     ("+ written register", "silver 2 written"),
     ("+ recent years 7", "silver 2 recent 7"),
+    ("+ spoken register 2", "silver 2 spoken 2"),
+    ("+ written register 2", "silver 2 written 2"),
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
@@ -216,7 +218,8 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 structure 3": _silver2("structure3"), "silver 2 active 5": _silver2("active5"),
                "silver 2 recent 5": _silver2("recent5"), "silver 2 recent 6": _silver2("recent6"),
                "silver 2 spoken": _silver2("spoken"), "silver 2 written": _silver2("written"),
-               "silver 2 recent 7": _silver2("recent7")}
+               "silver 2 recent 7": _silver2("recent7"), "silver 2 spoken 2": _silver2("spoken2"),
+               "silver 2 written 2": _silver2("written2")}
 # Sources written for the project (no corpus date), already as training rows.
 WRITTEN_SOURCES = {
     "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),

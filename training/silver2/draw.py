@@ -17,6 +17,8 @@
     python training/silver2/draw.py recent --round 7   # candidates_recent7.jsonl (no model)
     python training/silver2/draw.py spoken             # candidates_spoken.jsonl (no model)
     python training/silver2/draw.py written            # candidates_written.jsonl (no model)
+    python training/silver2/draw.py spoken2            # candidates_spoken2.jsonl (no model)
+    python training/silver2/draw.py written2           # candidates_written2.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -55,6 +57,8 @@ Strands (all from documents before the future period, and of no gold, silver or 
   (future-dev's fact sheets read QWK 0.42-0.44 with the models of 2026-12-07), drawn with ``spoken``.
 * ``recent7``: a seventh natural draw of ``recent``'s years and quotas (another seed, none of the earlier
   strands' statements), drawn on 2026-12-07 with ``spoken`` and ``written``, whose ratings took minutes.
+* ``spoken2``, ``written2``: second draws of ``spoken`` and ``written`` (other seeds, none of the earlier
+  strands' statements), rated on 2026-12-07 while the models with the first draws trained, for the next.
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
   only (the register of ``recent``, which moved future-dev most).
 * ``structure2``: a second draw of ``structure``'s forms (other statements, another seed), plus
@@ -125,7 +129,9 @@ RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 
 # White House strands of every year before the future period (2021 - June 2024), natural within document
 # type: strand -> (quotas, seed, id prefix).
 REGISTERS = {"spoken": ({"remarks": 950, "press briefing": 650}, 57, "o"),
-             "written": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 58, "e")}
+             "written": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 58, "e"),
+             "spoken2": ({"remarks": 950, "press briefing": 650}, 61, "f"),
+             "written2": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 62, "g")}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
@@ -133,7 +139,7 @@ TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supp
 BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
               "recent4": 43, "structure3": 44, "active5": 45, "recent5": 46,
-              "recent6": 47, "spoken": 48, "written": 49, "recent7": 50}
+              "recent6": 47, "spoken": 48, "written": 49, "recent7": 50, "spoken2": 51, "written2": 52}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
