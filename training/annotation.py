@@ -12,8 +12,14 @@ second silver round, the counterfactual edits):
 * :func:`write_batches`: blind batches (``item_id`` + ``text`` only) that hide gold statements,
   stratified by level, among the candidates; the key to them stays with the project;
 * :func:`workspace`: a private folder for one annotator, with the scale and the instructions;
+* :func:`take`: an annotator's finished ``labels.jsonl`` into the set's ``annotations/``, logged with who
+  and when (a pass already there goes to ``annotations/discarded/`` first: :func:`discard`);
 * :func:`collect`: an annotator's ``[item_id, level]`` pairs, checked (every item once, levels
   0-4) and measured against the hidden gold levels.
+
+    python training/annotation.py take training/silver2 ssp_00 /work/annotators/spoken/ssp_00 \
+        --annotator "AI-agent session helper-261"
+    python training/annotation.py discard training/silver2 sre7_05    # the last pass of a dropped batch
 
 Annotators are AI-agent sessions given the scale and a batch, nothing else; they decide every
 level by reading, and programs that assign levels are forbidden.
@@ -317,6 +323,60 @@ def collect(key: list[dict], annotations: Path, gold_levels: dict, log: dict,
     return ratings, quality
 
 
+def discard(folder: Path, batch: str) -> Path:
+    """Move ``folder/annotations/<batch>.jsonl`` to ``annotations/discarded/<batch>_pass<k>.jsonl`` (the next
+    free ``k``) and rename its line in ``folder/annotation_log.jsonl`` to match: a pass below QWK 0.90 stays
+    scored, never used."""
+    current = folder / "annotations" / f"{batch}.jsonl"
+    if not current.is_file():
+        raise FileNotFoundError(f"{current}: no pass of {batch} to discard")
+    k = 1 + len(list((folder / "annotations" / "discarded").glob(f"{batch}_pass*.jsonl")))
+    target = folder / "annotations" / "discarded" / f"{batch}_pass{k}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    current.replace(target)
+    log = read_jsonl(folder / "annotation_log.jsonl")
+    mine = [r for r in log if r["batch"] == batch]
+    if len(mine) != 1:
+        raise ValueError(f"annotation_log.jsonl has {len(mine)} lines for {batch}, expected one")
+    mine[0]["batch"] = target.stem
+    write_jsonl(folder / "annotation_log.jsonl", log)
+    return target
+
+
+def take(folder: Path, batch: str, workspace_dir: Path, annotator: str) -> Path:
+    """Copy the annotator's ``workspace_dir/labels.jsonl`` to ``folder/annotations/<batch>.jsonl`` and log
+    ``annotator`` with the file's time as ``finished_at``; a pass of ``batch`` already there is discarded first."""
+    from datetime import datetime, timezone
+
+    labels = workspace_dir / "labels.jsonl"
+    read_labels(labels)  # refuse a file that is not [item_id, level] lines before anything moves
+    if (folder / "annotations" / f"{batch}.jsonl").is_file():
+        discard(folder, batch)
+    target = folder / "annotations" / f"{batch}.jsonl"
+    shutil.copyfile(labels, target)
+    finished = datetime.fromtimestamp(labels.stat().st_mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with open(folder / "annotation_log.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps({"batch": batch, "annotator": annotator, "role": "rater", "finished_at": finished}) + "\n")
+    return target
+
+
 def read_log(path: Path) -> dict:
     """``annotation_log.jsonl``: one line per batch pass, who annotated it and when it was finished."""
     return {r["batch"]: {k: v for k, v in r.items() if k != "batch"} for r in read_jsonl(path)} if path.is_file() else {}
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Take an annotator's finished pass into a labelled set, or discard one.")
+    sub = parser.add_subparsers(dest="step", required=True)
+    t = sub.add_parser("take", help="copy WORKSPACE/labels.jsonl to FOLDER/annotations/BATCH.jsonl and log it")
+    t.add_argument("folder", type=Path, help="the labelled set, e.g. training/silver2")
+    t.add_argument("batch")
+    t.add_argument("workspace", type=Path, help="the annotator's private folder")
+    t.add_argument("--annotator", required=True, help='who rated it, e.g. "AI-agent session helper-261"')
+    d = sub.add_parser("discard", help="move FOLDER/annotations/BATCH.jsonl to annotations/discarded/")
+    d.add_argument("folder", type=Path)
+    d.add_argument("batch")
+    a = parser.parse_args()
+    print(take(a.folder, a.batch, a.workspace, a.annotator) if a.step == "take" else discard(a.folder, a.batch))
