@@ -350,7 +350,7 @@ def write_scorer(scorer, out: Path, info: dict) -> None:
 def choose_network(folders: list[str], split: dict):
     """(scorer, info, logits function) of the network chosen among ``folders`` by ``choose`` on ``ml-dev``;
     ``info`` records every network's ml-dev and ml-test figures (most probable level, uncalibrated)."""
-    from tonecls.classifier import ToneClassifier
+    from tonecls.classifier import INT8_DELTA, ToneClassifier
     from tonecls.multilingual import MultilingualNetwork
 
     for folder in folders:
@@ -386,7 +386,7 @@ def choose_network(folders: list[str], split: dict):
             "chosen": Path(chosen).name,
             "rule": f"highest ml-dev agreement with its own reading of the original among networks within "
                     f"{QWK_TOLERANCE} of the best ml-dev QWK", "configurations": results}
-    scorer = MultilingualNetwork(reader, {}, dtype="int8-delta")
+    scorer = MultilingualNetwork(reader, {}, dtype=INT8_DELTA)
     known = {tuple(r[lang] for r in rows): logits[chosen][part][lang] for part, rows in split.items() for lang in LANGS}
     return scorer, info, lambda texts: known[tuple(texts)] if tuple(texts) in known else scorer.predict_logits(texts)[0]
 

@@ -128,10 +128,10 @@ RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 
           "readout": 70, "joint statement": 30}
 # White House strands of every year before the future period (2021 - June 2024), natural within document
 # type: strand -> (quotas, seed, id prefix).
-REGISTERS = {"spoken": ({"remarks": 950, "press briefing": 650}, 57, "o"),
-             "written": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 58, "e"),
-             "spoken2": ({"remarks": 950, "press briefing": 650}, 61, "f"),
-             "written2": ({"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}, 62, "g")}
+SPOKEN = {"remarks": 950, "press briefing": 650}
+WRITTEN = {"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}
+REGISTERS = {"spoken": (SPOKEN, 57, "o"), "written": (WRITTEN, 58, "e"), "spoken2": (SPOKEN, 61, "f"),
+             "written2": (WRITTEN, 62, "g")}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
