@@ -158,3 +158,29 @@ def test_the_shipped_model_was_trained_on_final():
 
     args = json.loads((recipe.ROOT / "models" / "tonecls-base" / "training_args.json").read_text())
     assert args["extra"]["data"] == recipe.FINAL
+
+
+def test_stored_as_stores_the_run_again_with_its_training_record_and_its_readings(tmp_path):
+    import json
+
+    import torch
+    from tonecls.classifier import INT8_DELTA
+    from tonecls.training import TrainingArguments, save_trained
+
+    torch.manual_seed(0)
+    clf = recipe.ToneClassifier.from_base("multilingual-e5-small", max_length=64)
+    with torch.no_grad():
+        for name, p in clf.network.named_parameters():
+            if ".layer.11." in name:
+                p.add_(0.01 * torch.randn_like(p))
+    run = save_trained(clf, tmp_path / "run", TrainingArguments(seed=7), delta_from_base=True, dtype="float16")
+    (run / "metrics.json").write_text('{"training": {"steps": 3}}\n')
+    stored = recipe.stored_as(run, INT8_DELTA)
+    assert stored == tmp_path / "run-int8-delta"
+    assert json.loads((stored / "config.json").read_text())["weights"]["dtype"] == INT8_DELTA
+    for record in ("training_args.json", "metrics.json"):
+        assert (stored / record).read_text() == (run / record).read_text()
+    texts = ["We will respond firmly.", "We regret the decision.", "Any attack will be met with force."]
+    before, after = (recipe.ToneClassifier.from_pretrained(f).predict_proba(texts) for f in (run, stored))
+    np.testing.assert_allclose(after, before, atol=2e-3)
+    assert (after.argmax(1) == before.argmax(1)).all()

@@ -462,6 +462,17 @@ def soup(folders, out: Path) -> Path:
     return save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
 
 
+def stored_as(folder: Path, dtype: str) -> Path:
+    """``folder``'s model saved again with ``ToneClassifier.save_pretrained``'s ``dtype``, beside it in
+    ``<folder>-<dtype>``, with its training record (``training_args.json``, ``metrics.json``)."""
+    folder = Path(folder)
+    stage = folder.with_name(f"{folder.name}-{dtype}")
+    save_trained(ToneClassifier.from_pretrained(folder), stage,
+                 TrainingArguments.from_json((folder / "training_args.json").read_text()), dtype=dtype)
+    shutil.copy2(folder / "metrics.json", stage / "metrics.json")
+    return stage
+
+
 def replaces(candidate: Path, shipped: Path, future_dev, draws: int = CHURN_DRAWS) -> dict:
     """The churn rule: does ``candidate`` replace ``shipped``? Both read future-dev uncalibrated (most
     probable level), and :func:`churn_decision` compares them."""
@@ -526,16 +537,20 @@ def main() -> None:
 
 
 def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, future_test, *, data: str, min_steps: int,
-         reproduce: str | None = None, base: str = DEFAULT_BASE, data_note: str = "") -> None:
+         reproduce: str | None = None, base: str = DEFAULT_BASE, data_note: str = "", dtype: str | None = None) -> None:
     """The seeds' soup or the best seed (the rule in the module's docstring), put in ``out`` if it replaces
     the shipped model there (:func:`replaces`; the decision goes to ``REPLACEMENTS``), then calibrated,
-    measured and described. ``seeds`` are the runs' rows (future-dev and :func:`report`'s numbers)."""
+    measured and described. ``seeds`` are the runs' rows (future-dev and :func:`report`'s numbers).
+    ``dtype``: store the chosen weights so (:func:`stored_as`) before they are compared and shipped; ``None``
+    ships the run's own file."""
     ablation = recorded_ablation()
     soup_dir = soup(folders, soup_dir)
     soup_dev = measure(ToneClassifier.from_pretrained(soup_dir), future_dev)["qwk"]
     mean_dev = float(np.mean([r["future-dev QWK"] for r in seeds]))
     chosen = soup_dir if soup_dev >= mean_dev else Path(folders[int(np.argmax([r["future-dev QWK"] for r in seeds]))])
     print(f"soup future-dev QWK {soup_dev:.4f} vs seeds' mean {mean_dev:.4f}: shipping {chosen.name}", flush=True)
+    if dtype is not None:  # the churn rule and the card judge the weights as they would ship
+        chosen = stored_as(chosen, dtype)
 
     same_weights = (out / "model.safetensors").is_file() and sha256_file(out / "model.safetensors") == sha256_file(
         chosen / "model.safetensors")

@@ -17,7 +17,8 @@ The row goes to ``training/e5/runs.jsonl``; the MiniLM row of the same data and 
 ``training/ablation.jsonl``. ``--report`` adds the recipe's reporting numbers of a stored run (future test,
 gold test, behavioural suite, motivating cases: ``train_default.report``; ``ml-test`` in four languages) to
 its row. ``--ship`` is the recipe's last step (``train_default.ship``) on the three seeds: their soup or the
-best seed on future-dev, which replaces the shipped model only under the churn rule.
+best seed on future-dev, stored as int8 differences from the base (as the multilingual network), which
+replaces the shipped model only under the churn rule.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def main() -> None:
     import datasets
 
     from tonecls import ToneClassifier, train
+    from tonecls.classifier import INT8_DELTA
     from tonecls.training import save_trained
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,6 +158,7 @@ def main() -> None:
         recipe.ship([recipe.run_folder(name, s, args) for s in recipe.SEEDS], [rows[s] for s in recipe.SEEDS],
                     Path(args.out), Path(args.runs) / f"soup-{recipe.slug(name)}", future_dev, future_test,
                     data=f"{name} (multilingual-e5-small)", min_steps=args.min_steps, base="multilingual-e5-small",
+                    dtype=INT8_DELTA,  # half of float16's 43 MB, as the multilingual network ships
                     data_note=(f"Plus the Japanese, Chinese and Russian translations of English training rows, each with its "
                                f"original's level ({TRANSLATIONS.relative_to(ROOT)}).") if args.translations else "",
                     reproduce=f'python training/e5/train_e5.py --data "{args.data}"{flags} --seed S --threads 2   '
