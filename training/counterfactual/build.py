@@ -58,28 +58,37 @@ KINDS = ("negation", "condition", "consequence", "reported", "hedge", "veiled", 
 ROUNDS = {1: ("cf_w*.jsonl", "sed", 36, "candidates.jsonl", "key.jsonl"),
           2: ("cf2_w*.jsonl", "sed2", 37, "candidates_round2.jsonl", "key_round2.jsonl"),
           3: ("cf3_w*.jsonl", "sed3", 38, "candidates_round3.jsonl", "key_round3.jsonl"),
-          4: ("cf4_w*.jsonl", "sed4", 39, "candidates_round4.jsonl", "key_round4.jsonl")}
-SOURCES_ROUND4 = {"strand": "structure3", "n": 440, "seed": 39}
+          4: ("cf4_w*.jsonl", "sed4", 39, "candidates_round4.jsonl", "key_round4.jsonl"),
+          5: ("cf5_w*.jsonl", "sed5", 40, "candidates_round5.jsonl", "key_round5.jsonl")}
+# round -> the silver 2 strands its sources come from, how many, the draw's seed, and whether equal numbers
+# come from each sentence form of the (one) strand
+SOURCES = {4: {"strands": ("structure3",), "n": 440, "seed": 39, "by_form": True},
+           5: {"strands": ("spoken", "spoken2", "written", "written2"), "n": 440, "seed": 40, "by_form": False}}
 
 
 def sources(round_: int, out: Path) -> None:
-    """Round 4's source statements (``SOURCES_ROUND4``): equal numbers of each sentence form of the strand,
-    at random, as ``out/sources.jsonl`` (``source_id``, ``text``: what the writers see)."""
+    """A round's source statements (``SOURCES``; rounds 1-3 were drawn before this script drew them), at
+    random, as ``out/sources.jsonl`` (``source_id``, ``text``: what the writers see)."""
     import random
 
-    if round_ != 4:
-        raise SystemExit(f"sources --round {round_}: only round 4's sources are drawn by this script (rounds 1-3: see the README)")
-    spec = SOURCES_ROUND4
-    form = {c["cand_id"]: c["stratum"] for c in read_jsonl(HERE.parent / "silver2" / f"candidates_{spec['strand']}.jsonl")}
-    rows = [r for r in read_jsonl(SILVER2) if r["strand"] == spec["strand"]]
-    forms = sorted({form[r["silver_id"]] for r in rows})
+    if round_ not in SOURCES:
+        raise SystemExit(f"sources --round {round_}: this script draws the sources of rounds {sorted(SOURCES)} "
+                         "(rounds 1-3: see the README)")
+    spec = SOURCES[round_]
+    rows = [r for r in read_jsonl(SILVER2) if r["strand"] in spec["strands"]]
     rng, chosen = random.Random(spec["seed"]), []
-    for i, f in enumerate(forms):
-        pool = [r for r in rows if form[r["silver_id"]] == f]
-        chosen += rng.sample(pool, spec["n"] // len(forms) + (i < spec["n"] % len(forms)))
+    if spec["by_form"]:
+        (strand,) = spec["strands"]
+        form = {c["cand_id"]: c["stratum"] for c in read_jsonl(HERE.parent / "silver2" / f"candidates_{strand}.jsonl")}
+        forms = sorted({form[r["silver_id"]] for r in rows})
+        for i, f in enumerate(forms):
+            pool = [r for r in rows if form[r["silver_id"]] == f]
+            chosen += rng.sample(pool, spec["n"] // len(forms) + (i < spec["n"] % len(forms)))
+    else:
+        chosen = rng.sample(rows, spec["n"])
     rng.shuffle(chosen)
     write_jsonl(out / "sources.jsonl", [{"source_id": r["silver_id"], "text": r["text"]} for r in chosen])
-    print(f"{len(chosen)} sources of {len(forms)} forms -> {out / 'sources.jsonl'}")
+    print(f"{len(chosen)} sources of {', '.join(spec['strands'])} -> {out / 'sources.jsonl'}")
 
 
 def written(pattern: str) -> list[dict]:

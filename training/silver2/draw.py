@@ -19,6 +19,8 @@
     python training/silver2/draw.py written            # candidates_written.jsonl (no model)
     python training/silver2/draw.py spoken2            # candidates_spoken2.jsonl (no model)
     python training/silver2/draw.py written2           # candidates_written2.jsonl (no model)
+    python training/silver2/draw.py spoken3            # candidates_spoken3.jsonl (no model)
+    python training/silver2/draw.py written3           # candidates_written3.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -59,6 +61,8 @@ Strands (all from documents before the future period, and of no gold, silver or 
   strands' statements), drawn on 2026-12-07 with ``spoken`` and ``written``, whose ratings took minutes.
 * ``spoken2``, ``written2``: second draws of ``spoken`` and ``written`` (other seeds, none of the earlier
   strands' statements), rated on 2026-12-07 while the models with the first draws trained, for the next.
+* ``spoken3``, ``written3``: third draws of the same (drawn late on 2026-12-07 while the e5 seeds on every
+  label trained: the e5 encoder, unlike MiniLM, still gained from ``spoken2`` and ``written2``).
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
   only (the register of ``recent``, which moved future-dev most).
 * ``structure2``: a second draw of ``structure``'s forms (other statements, another seed), plus
@@ -131,7 +135,7 @@ RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 
 SPOKEN = {"remarks": 950, "press briefing": 650}
 WRITTEN = {"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}
 REGISTERS = {"spoken": (SPOKEN, 57, "o"), "written": (WRITTEN, 58, "e"), "spoken2": (SPOKEN, 61, "f"),
-             "written2": (WRITTEN, 62, "g")}
+             "written2": (WRITTEN, 62, "g"), "spoken3": (SPOKEN, 64, "b"), "written3": (WRITTEN, 65, "c")}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
@@ -139,7 +143,8 @@ TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supp
 BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edits": 35, "structure": 36, "recent": 37,
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
               "recent4": 43, "structure3": 44, "active5": 45, "recent5": 46,
-              "recent6": 47, "spoken": 48, "written": 49, "recent7": 50, "spoken2": 51, "written2": 52}
+              "recent6": 47, "spoken": 48, "written": 49, "recent7": 50, "spoken2": 51, "written2": 52,
+              "spoken3": 53, "written3": 54}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
