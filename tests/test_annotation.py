@@ -57,3 +57,21 @@ def test_take_refuses_a_bad_file_before_moving_anything(tmp_path):
 def test_discard_needs_a_pass(tmp_path):
     with pytest.raises(FileNotFoundError, match="no pass of b_09"):
         annotation.discard(tmp_path, "b_09")
+
+
+def test_score_reads_a_pass_against_its_hidden_gold_statements_only(tmp_path):
+    labelled = tmp_path / "set"
+    for sub in ("batches", "annotations"):
+        (labelled / sub).mkdir(parents=True)
+    key = [{"batch": "b_00", "item_id": "x1", "source_id": "g1", "hidden": True},
+           {"batch": "b_00", "item_id": "x2", "source_id": "g2", "hidden": True},
+           {"batch": "b_00", "item_id": "x3", "source_id": "c1", "hidden": False},
+           {"batch": "b_01", "item_id": "x4", "source_id": "g1", "hidden": True}]
+    annotation.write_jsonl(labelled / "batches" / "key_strand.jsonl", key)
+    gold = tmp_path / "gold.jsonl"
+    annotation.write_jsonl(gold, [{"gold_id": "g1", "level": 0}, {"gold_id": "g2", "level": 4}])
+    annotation.take(labelled, "b_00", _pass(tmp_path / "ws", {"x1": 0, "x2": 3, "x3": 2}), "helper-1")
+    q = annotation.score(labelled, "b_00", gold_files=[gold])
+    assert (q["n"], q["exact"], q["within_one"]) == (2, 0.5, 1.0)
+    with pytest.raises(ValueError, match="no key file names batch b_07"):
+        annotation.score(labelled, "b_07", gold_files=[gold])

@@ -360,6 +360,18 @@ def take(folder: Path, batch: str, workspace_dir: Path, annotator: str) -> Path:
     return target
 
 
+def score(folder: Path, batch: str, gold_files=None) -> dict:
+    """Hidden-gold agreement of the pass in ``folder/annotations/<batch>.jsonl``, read with the batch's key
+    (``folder/batches/key*.jsonl``) and the gold levels (``training/gold``'s files unless ``gold_files``): the
+    number to judge a pass by as soon as it is taken, before the whole strand is in."""
+    key = [k for path in sorted((folder / "batches").glob("key*.jsonl")) for k in read_jsonl(path) if k["batch"] == batch]
+    if not key:
+        raise ValueError(f"{folder / 'batches'}: no key file names batch {batch}")
+    gold_files = gold_files or [ROOT / "training" / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
+    gold = {g["gold_id"]: g["level"] for path in gold_files for g in read_jsonl(path)}
+    return check(read_labels(folder / "annotations" / f"{batch}.jsonl"), key, batch, gold)
+
+
 def read_log(path: Path) -> dict:
     """``annotation_log.jsonl``: one line per batch pass, who annotated it and when it was finished."""
     return {r["batch"]: {k: v for k, v in r.items() if k != "batch"} for r in read_jsonl(path)} if path.is_file() else {}
@@ -368,7 +380,8 @@ def read_log(path: Path) -> dict:
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(description="Take an annotator's finished pass into a labelled set, or discard one.")
+    parser = argparse.ArgumentParser(description="Take an annotator's finished pass into a labelled set (and score it), "
+                                                 "score one, or discard one.")
     sub = parser.add_subparsers(dest="step", required=True)
     t = sub.add_parser("take", help="copy WORKSPACE/labels.jsonl to FOLDER/annotations/BATCH.jsonl and log it")
     t.add_argument("folder", type=Path, help="the labelled set, e.g. training/silver2")
@@ -378,5 +391,11 @@ if __name__ == "__main__":
     d = sub.add_parser("discard", help="move FOLDER/annotations/BATCH.jsonl to annotations/discarded/")
     d.add_argument("folder", type=Path)
     d.add_argument("batch")
+    q = sub.add_parser("score", help="hidden-gold agreement of FOLDER/annotations/BATCH.jsonl")
+    q.add_argument("folder", type=Path)
+    q.add_argument("batch")
     a = parser.parse_args()
-    print(take(a.folder, a.batch, a.workspace, a.annotator) if a.step == "take" else discard(a.folder, a.batch))
+    if a.step == "take":
+        print(take(a.folder, a.batch, a.workspace, a.annotator), json.dumps(score(a.folder, a.batch)))
+    else:
+        print(json.dumps(score(a.folder, a.batch)) if a.step == "score" else discard(a.folder, a.batch))
