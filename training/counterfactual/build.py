@@ -116,7 +116,9 @@ def batches(round_: int) -> None:
             dropped[why] += 1
             continue
         seen.add(text.lower())
-        rows.append({"cand_id": r["edit_id"], "source_id": r["source_id"], "text": text, "kind": r.get("kind"),
+        # a writer who could not use the suggested kind names its own first, then why: "negation (instead of ...)"
+        kind = str(r.get("kind") or "").split("(")[0].strip() or None
+        rows.append({"cand_id": r["edit_id"], "source_id": r["source_id"], "text": text, "kind": kind,
                      "direction": r.get("direction"), "intended_level": r.get("intended_level"), "writer": r["writer"]})
     write_jsonl(HERE / candidates_file, rows)
     gold = [g for path in GOLD_FILES for g in read_jsonl(path) if g.get("split", "dev") == "dev"]
