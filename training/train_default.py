@@ -116,6 +116,9 @@ for _name, _source in (
     ("+ recent years 7", "silver 2 recent 7"),
     ("+ spoken register 2", "silver 2 spoken 2"),
     ("+ written register 2", "silver 2 written 2"),
+    ("+ spoken register 3", "silver 2 spoken 3"),
+    ("+ written register 3", "silver 2 written 3"),
+    ("+ counterfactual edits 5", "counterfactual edits 5"),
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
@@ -219,12 +222,14 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 recent 5": _silver2("recent5"), "silver 2 recent 6": _silver2("recent6"),
                "silver 2 spoken": _silver2("spoken"), "silver 2 written": _silver2("written"),
                "silver 2 recent 7": _silver2("recent7"), "silver 2 spoken 2": _silver2("spoken2"),
-               "silver 2 written 2": _silver2("written2")}
+               "silver 2 written 2": _silver2("written2"), "silver 2 spoken 3": _silver2("spoken3"),
+               "silver 2 written 3": _silver2("written3")}
 # Sources written for the project (no corpus date), already as training rows.
 WRITTEN_SOURCES = {
     "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),
     "counterfactual edits 3": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 3]),
     "counterfactual edits 4": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 4]),
+    "counterfactual edits 5": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 5]),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),
     "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
                                "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],
