@@ -1,7 +1,7 @@
 """Counterfactual pairs: minimal edits of real statements, each edit rated blind.
 
-    python training/counterfactual/build.py sources --round 4      # round 4's source statements for the writers
-    python training/counterfactual/build.py batches [--round 2|3|4]  # written edits -> candidates + blind batches
+    python training/counterfactual/build.py sources --round 5      # a round's source statements for the writers (rounds 4, 5)
+    python training/counterfactual/build.py batches [--round 2|3|4|5]  # written edits -> candidates + blind batches
     python training/counterfactual/build.py build                  # ratings of every round -> edits.jsonl + quality.json
 
 Writers (AI-agent sessions, ``written/<writer>.jsonl``) received real statements from silver round 2's
@@ -29,6 +29,11 @@ equal numbers from each of its seven sentence forms, at random), one that change
 keeps it, aimed at the weakest categories of the model of 2026-12-06's behavioural suite: negation,
 veiled threats in spoken register, leverage named without the word "card", trade measures that punish
 or merely regulate, and calm statements about reserves and holdings.
+
+Round 5 (``written/cf5_*``) asked for two edits of sources from the ``spoken``, ``spoken2``, ``written`` and
+``written2`` strands (White House remarks, briefings, fact sheets and statements before the future period), a
+suggested kind for the level-changing one (negation and veiled threats most often); a writer names the kind
+it used where the sentence did not allow the suggested one.
 
 Edits that use the word "card" are left out, so the motivating remark ("... holdings exists as a
 card in our negotiations") stays an independent test.
