@@ -21,6 +21,7 @@
     python training/silver2/draw.py written2           # candidates_written2.jsonl (no model)
     python training/silver2/draw.py spoken3            # candidates_spoken3.jsonl (no model)
     python training/silver2/draw.py written3           # candidates_written3.jsonl (no model)
+    python training/silver2/draw.py trade              # candidates_trade.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -61,6 +62,10 @@ Strands (all from documents before the future period, and of no gold, silver or 
   strands' statements), drawn on 2026-12-07 with ``spoken`` and ``written``, whose ratings took minutes.
 * ``spoken2``, ``written2``: second draws of ``spoken`` and ``written`` (other seeds, none of the earlier
   strands' statements), rated on 2026-12-07 while the models with the first draws trained, for the next.
+* ``trade``: half the spoken and written quotas together (1,600), among the statements of those years that name trade,
+  tariffs, exports, investment, supply chains, reserves, holdings, the dollar or currencies
+  (``REGISTER_WORDS``): future-dev's White House part is full of trade-deal fact sheets and tariff remarks, a
+  topic the model reads as hostile (issue 12), so the labels show it these words at every level.
 * ``spoken3``, ``written3``: third draws of the same (drawn late on 2026-12-07 while the e5 seeds on every
   label trained: the e5 encoder, unlike MiniLM, still gained from ``spoken2`` and ``written2``).
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
@@ -135,7 +140,12 @@ RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 
 SPOKEN = {"remarks": 950, "press briefing": 650}
 WRITTEN = {"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}
 REGISTERS = {"spoken": (SPOKEN, 57, "o"), "written": (WRITTEN, 58, "e"), "spoken2": (SPOKEN, 61, "f"),
-             "written2": (WRITTEN, 62, "g"), "spoken3": (SPOKEN, 64, "b"), "written3": (WRITTEN, 65, "c")}
+             "written2": (WRITTEN, 62, "g"), "spoken3": (SPOKEN, 64, "b"), "written3": (WRITTEN, 65, "c"),
+             "trade": ({k: n // 2 for k, n in {**SPOKEN, **WRITTEN}.items()}, 66, "d")}
+# A register strand drawn only among statements with these words (natural within document type among them).
+REGISTER_WORDS = {"trade": r"\b(tariffs?|duties|quotas?|trade|exports?|imports?|export controls?|dumping|market access|reciprocal|"
+                           r"investments?|supply chains?|reserves|holdings|treasur(y|ies)|dollars?|currenc(y|ies)|"
+                           r"economic (pressure|coercion))\b"}
 GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
@@ -144,7 +154,7 @@ BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edit
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
               "recent4": 43, "structure3": 44, "active5": 45, "recent5": 46,
               "recent6": 47, "spoken": 48, "written": 49, "recent7": 50, "spoken2": 51, "written2": 52,
-              "spoken3": 53, "written3": 54}
+              "spoken3": 53, "written3": 54, "trade": 55}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
@@ -317,7 +327,8 @@ def register(strand: str) -> None:
     drawn = drawn_texts(but=strand)
     docs = [(d["doc_type"], d) for d in past_documents(taken_documents(own_strands=False))
             if d["source"] != "un-general-debate" and d["doc_type"] in quotas]
-    rows = draw(docs, quotas, seed=seed, prefix=prefix, keep=lambda s: normalized(s) not in drawn)
+    topic = words(REGISTER_WORDS[strand]) if strand in REGISTER_WORDS else (lambda s: True)
+    rows = draw(docs, quotas, seed=seed, prefix=prefix, keep=lambda s: topic(s) and normalized(s) not in drawn)
     write_jsonl(HERE / f"candidates_{strand}.jsonl", rows)
     print(f"{strand}: {len(rows)} statements from {len({r['doc_id'] for r in rows})} documents")
 
