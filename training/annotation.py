@@ -33,6 +33,7 @@ import json
 import random
 import re
 import shutil
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -40,6 +41,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+# The gold set (two blind ratings + adjudication): its dev statements hide in every labelling batch.
+GOLD_FILES = [ROOT / "training" / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 CORPORA = ("un-general-debate-1990-2022.jsonl.gz", "white-house-2021-2025.jsonl.gz")
 SCALE = SHARED / "tone-scale.md"
 LEVELS = ("cautious", "measured", "firm", "assertive", "confrontational")
@@ -362,13 +365,12 @@ def take(folder: Path, batch: str, workspace_dir: Path, annotator: str) -> Path:
 
 def score(folder: Path, batch: str, gold_files=None) -> dict:
     """Hidden-gold agreement of the pass in ``folder/annotations/<batch>.jsonl``, read with the batch's key
-    (``folder/batches/key*.jsonl``) and the gold levels (``training/gold``'s files unless ``gold_files``): the
+    (``folder/batches/key*.jsonl``) and the gold levels (``GOLD_FILES`` unless ``gold_files``): the
     number to judge a pass by as soon as it is taken, before the whole strand is in."""
     key = [k for path in sorted((folder / "batches").glob("key*.jsonl")) for k in read_jsonl(path) if k["batch"] == batch]
     if not key:
         raise ValueError(f"{folder / 'batches'}: no key file names batch {batch}")
-    gold_files = gold_files or [ROOT / "training" / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
-    gold = {g["gold_id"]: g["level"] for path in gold_files for g in read_jsonl(path)}
+    gold = {g["gold_id"]: g["level"] for path in (GOLD_FILES if gold_files is None else gold_files) for g in read_jsonl(path)}
     return check(read_labels(folder / "annotations" / f"{batch}.jsonl"), key, batch, gold)
 
 
@@ -395,7 +397,13 @@ if __name__ == "__main__":
     q.add_argument("folder", type=Path)
     q.add_argument("batch")
     a = parser.parse_args()
-    if a.step == "take":
-        print(take(a.folder, a.batch, a.workspace, a.annotator), json.dumps(score(a.folder, a.batch)))
+    if a.step == "discard":
+        print(discard(a.folder, a.batch))
     else:
-        print(json.dumps(score(a.folder, a.batch)) if a.step == "score" else discard(a.folder, a.batch))
+        if a.step == "take":
+            print(take(a.folder, a.batch, a.workspace, a.annotator))
+        try:
+            print(json.dumps(score(a.folder, a.batch)))
+        except ValueError as err:  # taken, but not scorable yet (an incomplete pass, no key)
+            print(f"not scored: {err}", file=sys.stderr)
+            sys.exit(1)

@@ -548,7 +548,8 @@ def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, futu
     the shipped model there (:func:`replaces`; the decision goes to ``REPLACEMENTS``), then calibrated,
     measured and described. ``seeds`` are the runs' rows (future-dev and :func:`report`'s numbers).
     ``dtype``: store the chosen weights so (:func:`stored_as`) before they are compared and shipped; ``None``
-    ships the run's own file."""
+    ships the run's own file. The choice between soup and seeds, and the card's rows per seed and for the soup,
+    read the runs as trained; the churn rule and everything measured on the shipped model read the stored weights."""
     ablation = recorded_ablation()
     soup_dir = soup(folders, soup_dir)
     soup_dev = measure(ToneClassifier.from_pretrained(soup_dir), future_dev)["qwk"]

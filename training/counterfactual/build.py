@@ -51,9 +51,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from annotation import LEVELS, agreement, collect, read_jsonl, read_log, write_batches, write_jsonl  # noqa: E402
+from annotation import GOLD_FILES, LEVELS, agreement, collect, read_jsonl, read_log, write_batches, write_jsonl  # noqa: E402
 
-GOLD_FILES = [HERE.parent / "gold" / f for f in ("gold.jsonl", "gold_round3.jsonl")]
 SILVER2 = HERE.parent / "silver2" / "silver2.jsonl"
 CARD = re.compile(r"\bcards?\b", re.I)
 KINDS = ("negation", "condition", "consequence", "reported", "hedge", "veiled", "insult", "demand", "topic")
