@@ -35,8 +35,10 @@ best future-dev QWK; it replaces the model already in ``--out`` only when it is 
 beyond chance (``replaces``: a paired bootstrap of documents; every decision is kept in
 ``training/replacements.jsonl``), and a data configuration becomes ``FINAL`` only with a model that does
 so. The shipped model can therefore come from an earlier recipe that the churn rule kept (``--min-steps 0``
-rebuilds one of the recipe before ``MIN_STEPS`` from its runs); the model shipped on 2026-12-07 is the
-recipe's own. Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
+rebuilds one of the recipe before ``MIN_STEPS`` from its runs), or from this recipe with another encoder:
+since the night of 2026-12-07 it is the soup of three runs on multilingual-e5-small
+(``training/e5/train_e5.py --data FINAL --ship``, which calls :func:`ship`); the plain command builds the
+all-MiniLM-L6-v2 model of ``FINAL``, which replaces it only under the same churn rule. Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
 plain command trains only the final seeds it lacks and reports the ablation from that record
 (``--ablation`` trains the ablation rows it lacks too, about an hour each on two CPU cores).
 """
@@ -126,7 +128,7 @@ for _name, _source in (
 # its future-dev QWK averaged over SEEDS is higher than FINAL's in the same comparison (``seeds_mean``: one
 # seed's future-dev QWK moves by 0.004-0.03 between seeds, as much as most data additions change it), and
 # becomes FINAL when the model built from it passes the churn rule (``replaces``) against the shipped one.
-FINAL = "+ recent years 5"
+FINAL = "+ written register 2"
 SEEDS = (42, 1, 7)
 INIT_SEED = 42          # the head's initial weights, shared by the seeds so their weights can be averaged
 # The ablation table's columns: the choosing split's numbers and what the run cost (a final-recipe row also
@@ -468,6 +470,16 @@ def soup(folders, out: Path) -> Path:
     return save_trained(clf, out, targs, delta_from_base=True, dtype="float16")
 
 
+def same_tensors(a: Path, b: Path) -> bool:
+    """Whether two safetensors files hold the same tensors (names, dtypes, values). Their sha256 can differ
+    for the same tensors: safetensors writes the metadata's keys in no fixed order."""
+    import torch
+    from safetensors.torch import load_file
+
+    x, y = load_file(str(a)), load_file(str(b))
+    return x.keys() == y.keys() and all(x[k].dtype == y[k].dtype and torch.equal(x[k], y[k]) for k in x)
+
+
 def stored_as(folder: Path, dtype: str) -> Path:
     """``folder``'s model saved again with ``ToneClassifier.save_pretrained``'s ``dtype``, beside it in
     ``<folder>-<dtype>``, with its training record (``training_args.json``, ``metrics.json``)."""
@@ -559,8 +571,7 @@ def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, futu
     if dtype is not None:  # the churn rule and the card judge the weights as they would ship
         chosen = stored_as(chosen, dtype)
 
-    same_weights = (out / "model.safetensors").is_file() and sha256_file(out / "model.safetensors") == sha256_file(
-        chosen / "model.safetensors")
+    same_weights = (out / "model.safetensors").is_file() and same_tensors(out / "model.safetensors", chosen / "model.safetensors")
     if (out / "model.safetensors").is_file() and not same_weights:
         decision = {"data": data, "soup future-dev QWK": soup_dev, "seeds' mean future-dev QWK": round(mean_dev, 4),
                     **replaces(chosen, out, future_dev)}
@@ -624,6 +635,7 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                 for name, m in (("uncalibrated", u), ("temperature-calibrated", c))]
 
     metrics = {"training": json.loads((chosen / "metrics.json").read_text()).get("training", {})}
+    trained_on = json.loads((chosen / "training_args.json").read_text())["extra"]["data"]
     ft, gt = reports["future-test"], reports["gold test"]
     metrics.update({
         "evaluation": {
@@ -654,7 +666,8 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
         "experiments": [{k: r[k] for k in EXPERIMENT_COLUMNS if k in r} for r in ablation],
         "experiments_description": "What each data addition changed on future-dev (seed 42, same training settings within a group; the "
                                    "choosing split, so these numbers are slightly optimistic). Rows add one source each; "
-                                   "from training/ablation.jsonl, grouped by the future-dev a row was measured on "
+                                   "from training/ablation.jsonl (the recipe on all-MiniLM-L6-v2; its runs on "
+                                   "multilingual-e5-small are in training/e5/runs.jsonl), grouped by the future-dev a row was measured on "
                                    "(389 statements before round 2 enlarged it to 1,189; QWKs on different sets do not "
                                    "compare) and by the step before which early stopping may not stop (min_steps; "
                                    f"the recipe's is {MIN_STEPS} since 2026-12-07, none before). "
@@ -676,7 +689,7 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
             "intro": f"The default model of tonecls: {base} fine-tuned on human-quality labels to rate the "
                      "tone of official and diplomatic statements, with temperature-calibrated probabilities and 90 % "
                      "conformal level intervals.",
-            "data": " ".join(filter(None, (describe_training_data(), data_note))),
+            "data": " ".join(filter(None, (describe_training_data(trained_on), data_note))),
             "limitations": f"The fine-tuned model ({base}) reads English; Japanese, Chinese and Russian go to the multilingual "
                            "scorer (section above: measured on translations of gold statements, not on original-language "
                            "text), any other detected language too, with the pooled calibrator and unknown quality; "
@@ -700,9 +713,10 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
     print(json.dumps(metrics["final"], indent=2))
 
 
-def describe_training_data() -> str:
+def describe_training_data(data: str) -> str:
+    """The card's account of the training rows of the data configuration ``data``."""
     counts = {}
-    for r in training_rows(ABLATION[FINAL]):
+    for r in training_rows(ABLATION[data]):
         counts[r["source"]] = counts.get(r["source"], 0) + 1
     parts = [f"{name} {n:,}" + (f" ({n // GOLD_REPEAT:,} statements, {GOLD_REPEAT}x)" if name.startswith("gold") else "")
              for name, n in counts.items()]
