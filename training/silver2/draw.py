@@ -22,6 +22,7 @@
     python training/silver2/draw.py spoken3            # candidates_spoken3.jsonl (no model)
     python training/silver2/draw.py written3           # candidates_written3.jsonl (no model)
     python training/silver2/draw.py trade              # candidates_trade.jsonl (no model)
+    python training/silver2/draw.py trade2             # candidates_trade2.jsonl (no model)
     python training/silver2/draw.py batches --strand natural   # blind batches of one strand, hidden gold in each
 
 Strands (all from documents before the future period, and of no gold, silver or future candidate file):
@@ -67,6 +68,9 @@ Strands (all from documents before the future period, and of no gold, silver or 
   (``REGISTER_WORDS``), meant for the trade and money words the model reads as hostile (issue 12). The list
   is broad: most of what it drew is domestic spending ("investment" in about half the statements, trade
   words proper in a fifth), nearly all of it ``measured``; a later draw should narrow it or set quotas per word.
+* ``trade2``: as ``trade`` (another seed, none of the earlier strands' statements), among statements with
+  trade words proper only (tariffs, duties, quotas, trade, exports, imports, dumping, market access,
+  reciprocal, trading partners): what ``trade`` meant to draw.
 * ``spoken3``, ``written3``: third draws of the same (drawn late on 2026-12-07 while the e5 seeds on every
   label trained: the e5 encoder, unlike MiniLM, still gained from ``spoken2`` and ``written2``).
 * ``active4``: active learning round 4 with the default model of 2026-12-05, among the recent years
@@ -142,11 +146,14 @@ SPOKEN = {"remarks": 950, "press briefing": 650}
 WRITTEN = {"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}
 REGISTERS = {"spoken": (SPOKEN, 57, "o"), "written": (WRITTEN, 58, "e"), "spoken2": (SPOKEN, 61, "f"),
              "written2": (WRITTEN, 62, "g"), "spoken3": (SPOKEN, 64, "b"), "written3": (WRITTEN, 65, "c"),
-             "trade": ({k: n // 2 for k, n in {**SPOKEN, **WRITTEN}.items()}, 66, "d")}
+             "trade": ({k: n // 2 for k, n in {**SPOKEN, **WRITTEN}.items()}, 66, "d"),
+             "trade2": ({k: n // 2 for k, n in {**SPOKEN, **WRITTEN}.items()}, 67, "i")}
 # A register strand drawn only among statements with these words (natural within document type among them).
 REGISTER_WORDS = {"trade": r"\b(tariffs?|duties|quotas?|trade|exports?|imports?|dumping|market access|reciprocal|"
                            r"investments?|supply chains?|reserves|holdings|treasur(y|ies)|dollars?|currenc(y|ies)|"
-                           r"economic (pressure|coercion))\b"}
+                           r"economic (pressure|coercion))\b",
+                  "trade2": r"\b(tariffs?|duties|quotas?|trade|traders?|exports?|exporters?|imports?|importers?|dumping|"
+                            r"market access|reciprocal|trading partners?)\b"}
 TAKEN = [HERE.parent / "gold" / f for f in ("candidates.jsonl", "candidates_supplement.jsonl", "candidates_round3.jsonl")] + \
         [HERE.parent / "silver" / f for f in ("candidates_stratified.jsonl", "candidates_hostile.jsonl")] + \
         [HERE.parent / "future" / "candidates.jsonl"]
@@ -154,7 +161,7 @@ BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edit
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
               "recent4": 43, "structure3": 44, "active5": 45, "recent5": 46,
               "recent6": 47, "spoken": 48, "written": 49, "recent7": 50, "spoken2": 51, "written2": 52,
-              "spoken3": 53, "written3": 54, "trade": 55}
+              "spoken3": 53, "written3": 54, "trade": 55, "trade2": 56}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
