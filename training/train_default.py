@@ -122,6 +122,7 @@ for _name, _source in (
     ("+ written register 3", "silver 2 written 3"),
     ("+ counterfactual edits 5", "counterfactual edits 5"),
     ("+ trade register", "silver 2 trade"),
+    ("+ trade register 2", "silver 2 trade 2"),
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
@@ -226,7 +227,8 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 spoken": _silver2("spoken"), "silver 2 written": _silver2("written"),
                "silver 2 recent 7": _silver2("recent7"), "silver 2 spoken 2": _silver2("spoken2"),
                "silver 2 written 2": _silver2("written2"), "silver 2 spoken 3": _silver2("spoken3"),
-               "silver 2 written 3": _silver2("written3"), "silver 2 trade": _silver2("trade")}
+               "silver 2 written 3": _silver2("written3"), "silver 2 trade": _silver2("trade"),
+               "silver 2 trade 2": _silver2("trade2")}
 # Sources written for the project (no corpus date), already as training rows.
 WRITTEN_SOURCES = {
     "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),
