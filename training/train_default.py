@@ -38,8 +38,9 @@ so. The shipped model can therefore come from an earlier recipe that the churn r
 rebuilds one of the recipe before ``MIN_STEPS`` from its runs), or from this recipe with another encoder:
 since the night of 2026-12-07 it is the soup of three runs on multilingual-e5-small
 (``training/e5/train_e5.py --data FINAL --ship``, which calls :func:`ship`); the plain command builds the
-all-MiniLM-L6-v2 model of ``FINAL``, which replaces it only under the same churn rule. Every finished run adds its future-dev row to ``training/ablation.jsonl``; the
-plain command trains only the final seeds it lacks and reports the ablation from that record
+all-MiniLM-L6-v2 model of ``FINAL``, which replaces it only under the same churn rule. Every finished run
+adds its future-dev row to ``training/ablation.jsonl``; the plain command trains only the final seeds it
+lacks and reports the ablation from that record
 (``--ablation`` trains the ablation rows it lacks too, about an hour each on two CPU cores).
 """
 
