@@ -37,6 +37,18 @@ def test_batching_and_order_do_not_change_scores(tiny_classifier, examples):
     assert np.allclose(a, b, atol=1e-5) and np.allclose(a, c, atol=1e-5)
 
 
+def test_saving_the_same_weights_twice_writes_the_same_bytes(tiny_classifier, tmp_path):
+    import subprocess
+    import sys
+
+    tiny_classifier.save_pretrained(tmp_path / "a")
+    # another process too: safetensors orders several metadata keys differently from one process to the next
+    code = ("import sys; from tonecls import ToneClassifier; "
+            "ToneClassifier.from_pretrained(sys.argv[1]).save_pretrained(sys.argv[2])")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "a"), str(tmp_path / "b")], check=True)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+
+
 def test_save_load_gives_identical_scores(tiny_classifier, tmp_path, examples):
     tiny_classifier.save_pretrained(tmp_path / "m")
     loaded = ToneClassifier.from_pretrained(tmp_path / "m")

@@ -474,8 +474,8 @@ def soup(folders, out: Path) -> Path:
 
 
 def same_tensors(a: Path, b: Path) -> bool:
-    """Whether two safetensors files hold the same tensors (names, dtypes, values). Their sha256 can differ
-    for the same tensors: safetensors writes the metadata's keys in no fixed order."""
+    """Whether two safetensors files hold the same tensors (names, dtypes, values), whatever their metadata:
+    files saved before ``save_pretrained`` wrote a single metadata key can differ in sha256 for the same tensors."""
     import torch
     from safetensors.torch import load_file
 

@@ -144,10 +144,10 @@ RECENT = {"UN speech": 600, "remarks": 200, "press briefing": 120, "statement": 
 # type: strand -> (quotas, seed, id prefix).
 SPOKEN = {"remarks": 950, "press briefing": 650}
 WRITTEN = {"fact sheet": 600, "statement": 650, "readout": 250, "joint statement": 100}
+HALF_REGISTER = {k: n // 2 for k, n in {**SPOKEN, **WRITTEN}.items()}  # both registers, 1,600 in all
 REGISTERS = {"spoken": (SPOKEN, 57, "o"), "written": (WRITTEN, 58, "e"), "spoken2": (SPOKEN, 61, "f"),
              "written2": (WRITTEN, 62, "g"), "spoken3": (SPOKEN, 64, "b"), "written3": (WRITTEN, 65, "c"),
-             "trade": ({k: n // 2 for k, n in {**SPOKEN, **WRITTEN}.items()}, 66, "d"),
-             "trade2": ({k: n // 2 for k, n in {**SPOKEN, **WRITTEN}.items()}, 67, "i")}
+             "trade": (HALF_REGISTER, 66, "d"), "trade2": (HALF_REGISTER, 67, "i")}
 # A register strand drawn only among statements with these words (natural within document type among them).
 REGISTER_WORDS = {"trade": r"\b(tariffs?|duties|quotas?|trade|exports?|imports?|dumping|market access|reciprocal|"
                            r"investments?|supply chains?|reserves|holdings|treasur(y|ies)|dollars?|currenc(y|ies)|"
