@@ -244,8 +244,7 @@ class ToneClassifier:
 
         state = quantize_deltas(state, base_state) if dtype == INT8_DELTA else {
             k: v.to(getattr(torch, dtype)) for k, v in state.items()}
-        # one metadata key: safetensors writes several in no fixed order, so the same tensors could hash
-        # differently from one save to the next (config.json names the tonecls version)
+        # one metadata key: safetensors orders several at random, so the same tensors would hash differently
         save_file(state, path / WEIGHTS_NAME, metadata={"format": "pt"})
         config = {
             "tonecls_version": __version__,
