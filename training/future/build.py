@@ -11,7 +11,8 @@ disagree on). Writes ``future.jsonl`` (final level, both ratings, round, split) 
 batch against its hidden gold statements, A against B per round).
 
 Split: by document, ``future-dev`` (to choose models) or ``future-test`` (to report only), by a
-stable hash of the document id (``draw.split_of``); round 2 drew from ``future-dev`` documents only.
+stable hash of the document id (``draw.split_of``); round 2 drew from ``future-dev`` documents only, round 3
+from ``future-test`` documents only.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ def merge(round_: int, gold: dict) -> tuple[list[dict], dict]:
             raise SystemExit(f"{cid}: the passes disagree ({a} vs {b}) and there is no adjudication")
         level = a if a == b else int(adj["level"])
         split = split_of(c["doc_id"])
-        if round_ > 1 and split != "future-dev":
-            raise SystemExit(f"{cid}: round {round_} draws future-dev documents only, {c['doc_id']} is {split}")
+        if round_ > 1 and split != spec["split"]:
+            raise SystemExit(f"{cid}: round {round_} draws {spec['split']} documents only, {c['doc_id']} is {split}")
         rows.append({"future_id": cid, **{k: c[k] for k in ("doc_id", "source", "actor", "date", "doc_type", "text")},
                      "level": level, "label": LEVELS[level], "annotator_1": a, "annotator_2": b,
                      "adjudicated": a != b, "adjudication_reason": adj["reason"] if a != b else None,

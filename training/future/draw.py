@@ -4,6 +4,8 @@
     python training/future/draw.py batches                  # blind batches for two independent annotation passes
     python training/future/draw.py candidates --round 2     # candidates_2.jsonl: more future-dev statements
     python training/future/draw.py batches --round 2
+    python training/future/draw.py candidates --round 3     # candidates_3.jsonl: more future-test statements
+    python training/future/draw.py batches --round 3
 
 The period is White House releases from July 2024 and UN General Debate speeches of 2021-2022
 (``training.annotation.in_future``). Statements are drawn naturally: quotas per document type only,
@@ -14,6 +16,11 @@ compositions, item ids and hidden gold statements, so the two ratings of a state
 Round 2 (drawn 2026-12-06) enlarges ``future-dev`` only: 800 more statements of documents whose stable
 hash puts them in ``future-dev`` (none of round 1's statements), so model choices rest on about three
 times as many statements while ``future-test``, the headline, stays exactly as it was.
+
+Round 3 (drawn 2026-12-08, before any model was scored on it) enlarges ``future-test`` the same way: 800
+more statements of ``future-test`` documents, none of rounds 1-2. Round 1's 347 test statements hold 11 at
+``assertive`` or above, and sampling noise alone puts a perfectly calibrated model's ECE on them at about
+0.044, above the 0.04 target: the headline could not tell the targets apart from noise.
 """
 
 from __future__ import annotations
@@ -37,7 +44,10 @@ ROUNDS = {
             seed=2024, per_doc=2, prefix="f", passes={"fa": 101, "fb": 202}, size=185),
     2: dict(quotas={"UN speech": 272, "remarks": 185, "press briefing": 109, "fact sheet": 76, "statement": 87,
                     "readout": 44, "joint statement": 22, "proclamation": 5},
-            seed=2025, per_doc=3, prefix="g", passes={"ga": 303, "gb": 404}, size=200),
+            seed=2025, per_doc=3, prefix="g", passes={"ga": 303, "gb": 404}, size=200, split="future-dev"),
+    3: dict(quotas={"UN speech": 272, "remarks": 185, "press briefing": 109, "fact sheet": 76, "statement": 87,
+                    "readout": 44, "joint statement": 22, "proclamation": 5},
+            seed=2026, per_doc=3, prefix="h", passes={"ha": 505, "hb": 606}, size=200, split="future-test"),
 }
 
 
@@ -59,7 +69,7 @@ def candidates(round_: int) -> None:
     docs = [(d["doc_type"], d) for d in documents() if in_future(d["source"], d["date"])]
     keep = None
     if round_ > 1:
-        docs = [(t, d) for t, d in docs if split_of(d["id"]) == "future-dev"]
+        docs = [(t, d) for t, d in docs if split_of(d["id"]) == spec["split"]]
         taken = {" ".join(c["text"].lower().split()) for r in range(1, round_) for c in read_jsonl(candidates_file(r))}
         keep = lambda s: " ".join(s.lower().split()) not in taken  # noqa: E731
     rows = draw(docs, spec["quotas"], seed=spec["seed"], per_doc=spec["per_doc"], prefix=spec["prefix"], keep=keep)
