@@ -12,7 +12,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
-from tonecls.bundle import fit_calibration
+from tonecls.bundle import AUTO_METHODS, cross_validated_nll, fit_calibration
 from tonecls.calibration import (CALIBRATORS, BetaCalibration, Calibrator, HistogramBinning, IsotonicCalibration,
                                  NotFittedError, PlattScaling, TemperatureScaling, calibrator_from_dict,
                                  make_calibrator, softmax, temperature_nll)
@@ -359,6 +359,66 @@ def test_fit_calibration_splits_and_records(overconfident):
         warnings.simplefilter("always")
         fit_calibration(logits[:20], y[:20], conformal_alpha=0.05, conformal_fraction=0.3)
     assert any("too few" in str(w.message) for w in caught)
+
+
+def test_cross_validated_nll_prefers_a_fix_only_when_one_is_needed(calibrated, overconfident):
+    logits, y, _ = overconfident
+    nll = cross_validated_nll(logits, y, ("none", "temperature"))
+    assert nll["temperature"] < nll["none"] - 0.1  # over-confident: temperature helps on held-out folds
+    logits, y, _ = calibrated
+    nll = cross_validated_nll(logits[:3000], y[:3000], ("none", "temperature", "isotonic"))
+    assert abs(nll["temperature"] - nll["none"]) < 0.01 < nll["isotonic"] - nll["none"]  # nothing to fix; isotonic overfits
+    assert cross_validated_nll(logits[:600], y[:600], ("temperature",), seed=3) == \
+        cross_validated_nll(logits[:600], y[:600], ("temperature",), seed=3)
+
+
+def test_cross_validated_nll_keeps_groups_together(overconfident, monkeypatch):
+    import tonecls.bundle as bundle
+
+    logits, y, _ = overconfident
+    groups = np.arange(len(y)) // 10
+    seen = []
+
+    class Spy(TemperatureScaling):
+        def fit(self, lg, yy):
+            seen.append({tuple(r) for r in np.round(lg, 9)})
+            return super().fit(lg, yy)
+
+    monkeypatch.setattr(bundle, "make_calibrator", lambda name, **kw: Spy() if name == "spy" else make_calibrator(name))
+    bundle.cross_validated_nll(logits, y, ("spy",), groups=groups, folds=5)
+    assert len(seen) == 5
+    for fitted in seen:  # every group's rows are all in a fold's fit or none are
+        inside = np.array([tuple(r) in fitted for r in np.round(logits, 9)])
+        assert all(inside[groups == g].all() or not inside[groups == g].any() for g in np.unique(groups))
+    with pytest.raises(ValueError, match="groups has"):
+        cross_validated_nll(logits, y, groups=groups[:-1])
+    with pytest.raises(ValueError, match="too few"):
+        cross_validated_nll(logits, y, groups=np.arange(len(y)) % 3)
+
+
+def test_a_method_that_cannot_fit_a_fold_scores_inf(overconfident, monkeypatch):
+    import tonecls.bundle as bundle
+
+    def broken(name, **kw):
+        if name == "isotonic":
+            raise ValueError("a level is missing from this fold")
+        return make_calibrator(name, **kw)
+
+    monkeypatch.setattr(bundle, "make_calibrator", broken)
+    logits, y, _ = overconfident
+    nll = bundle.cross_validated_nll(logits[:500], y[:500], ("temperature", "isotonic"))
+    assert nll["isotonic"] == float("inf") and np.isfinite(nll["temperature"])
+
+
+def test_auto_calibration_takes_the_lowest_out_of_fold_nll_and_records_it(overconfident):
+    logits, y, _ = overconfident
+    cal = fit_calibration(logits, y, method="auto", conformal_alpha=0.1, seed=2, groups=np.arange(len(y)) // 4)
+    sel = cal.info_["selection"]
+    assert set(sel["out_of_fold_nll"]) == set(AUTO_METHODS) and "by group" in sel["rule"]
+    assert cal.method == sel["chosen"] == min(sel["out_of_fold_nll"], key=sel["out_of_fold_nll"].get)
+    again = type(cal).from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert again.info_["selection"] == sel
+    np.testing.assert_allclose(again.transform(logits[:50]), cal.transform(logits[:50]))
 
 
 def test_refit_drops_the_old_conformal_predictor_and_info(overconfident):

@@ -217,6 +217,18 @@ def test_cli_calibrate_then_evaluate(tmp_path, tiny_model_dir, labelled_csv, cap
     assert (report_dir / "reliability.png").stat().st_size > 0 and (report_dir / "report.md").is_file()
 
 
+def test_cli_calibrate_auto_names_the_method_it_chose(tiny_model_dir, labelled_csv, capsys):
+    from tonecls.bundle import AUTO_METHODS
+    from tonecls.cli import main
+
+    assert main(["calibrate", str(tiny_model_dir), "--data", str(labelled_csv), "--text-column", "statement",
+                 "--level-column", "tone", "--method", "auto"]) == 0
+    out = capsys.readouterr().out
+    stored = json.loads((tiny_model_dir / "calibration.json").read_text())
+    assert stored["method"] in AUTO_METHODS and stored["method"] == stored["info"]["selection"]["chosen"]
+    assert "out-of-fold NLL" in out and f"{stored['method']} calibration written" in out
+
+
 def test_cli_errors_are_reported(tiny_model_dir, tmp_path, capsys):
     from tonecls.cli import main
 

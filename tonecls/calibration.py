@@ -386,6 +386,11 @@ class HistogramBinning(_OneVsRest):
                 raise ValueError(f"bins of level {k}: need n + 1 increasing edges and n values in [0, 1]")
 
 
+def _sigmoid(s: np.ndarray) -> np.ndarray:
+    """``1 / (1 + e^-s)`` without overflow for large ``|s|``."""
+    return np.exp(-np.logaddexp(0.0, -s))
+
+
 def _fit_logistic(features: np.ndarray, target: np.ndarray, theta0: np.ndarray, max_iter: int) -> np.ndarray:
     """Unregularised logistic regression ``sigmoid(features @ theta[:-1] + theta[-1])`` by L-BFGS,
     started at ``theta0`` and never returning parameters worse than ``theta0``."""
@@ -398,7 +403,7 @@ def _fit_logistic(features: np.ndarray, target: np.ndarray, theta0: np.ndarray, 
         s = x @ theta
         # binary cross-entropy = log(1 + e^s) - t s, computed stably
         loss = (np.logaddexp(0.0, s) - target * s).sum() / n
-        grad = x.T @ (1.0 / (1.0 + np.exp(-s)) - target) / n
+        grad = x.T @ (_sigmoid(s) - target) / n
         return loss, grad
 
     res = minimize(objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
@@ -431,7 +436,7 @@ class PlattScaling(_OneVsRest):
     def _one_vs_rest(self, logits):
         feats = self._features(logits)
         s = np.stack([feats[k] @ self.coef_[k, :-1] + self.coef_[k, -1] for k in range(self.n_classes_)], axis=1)
-        return 1.0 / (1.0 + np.exp(-s))
+        return _sigmoid(s)
 
     def _get_state(self):
         return {"coef": self.coef_.tolist()}

@@ -189,7 +189,8 @@ def _add_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="fit a calibrator on held-out dev data; writes MODEL/calibration.json")
     p.add_argument("model", help="model folder")
     _add_labelled_args(p)
-    p.add_argument("--method", default="temperature", choices=list(CALIBRATORS))
+    p.add_argument("--method", default="temperature", choices=[*CALIBRATORS, "auto"],
+                   help="auto: the method with the lowest 5-fold out-of-fold NLL on the dev rows")
     p.add_argument("--conformal-alpha", type=float,
                    help="also fit conformal level intervals with coverage >= 1 - alpha (e.g. 0.1)")
     p.add_argument("--conformal-method", default="ordinal", choices=list(METHODS))
@@ -218,11 +219,13 @@ def _run_calibrate(args) -> int:
             s = cal.info_[part]
             print(f"{title} ({s['n']}): " + ", ".join(f"{k.upper()} {s['before'][k]:.4f} -> {s['after'][k]:.4f}"
                                                       for k in ("nll", "ece", "brier")))
+    if "selection" in cal.info_:
+        print("out-of-fold NLL: " + ", ".join(f"{m} {v:.4f}" for m, v in cal.info_["selection"]["out_of_fold_nll"].items()))
     if cal.conformal_ is not None:
         cp = cal.conformal_
         print(f"conformal {cp.method} intervals at {1 - cp.alpha:.0%}: mean width "
               f"{cal.info_['held_out']['conformal_mean_width']:.2f} levels on {cp.n_calibration_} held-out rows")
-    print(f"{args.method} calibration written to {path}")
+    print(f"{cal.method} calibration written to {path}")
     return 0
 
 

@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from tonecls._files import sha256_file  # noqa: E402
 from tonecls.bases import DEFAULT_BASE  # noqa: E402
-from tonecls.bundle import fit_calibration, save_calibration  # noqa: E402
+from tonecls.bundle import AUTO_METHODS, fit_calibration, save_calibration  # noqa: E402
 from tonecls.classifier import ToneClassifier  # noqa: E402
 from tonecls.evaluation import evaluate_predictions, write_report  # noqa: E402
 from tonecls.metrics import bootstrap_qwk, ordinal_metrics, quadratic_weighted_kappa  # noqa: E402
@@ -610,8 +610,8 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
     clf = ToneClassifier.from_pretrained(out)
     clf.calibrator = None
     dev_logits = clf.predict_logits([r["text"] for r in future_dev])
-    calibrator = fit_calibration(dev_logits, [r["level"] for r in future_dev], method="temperature",
-                                 conformal_alpha=0.1, seed=0)
+    calibrator = fit_calibration(dev_logits, [r["level"] for r in future_dev], method="auto",
+                                 groups=[r["doc_id"] for r in future_dev], conformal_alpha=0.1, seed=0)
     calibrator.info_["data"] = "training/future/future.jsonl split future-dev"
     clf.calibrator = calibrator
     save_calibration(calibrator, out)
@@ -637,7 +637,7 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
         return [{"probabilities": name, "QWK": m["qwk"], "Spearman": m["spearman"], "macro-F1": m["macro_f1"],
                  "accuracy": m["accuracy"], "MAE": m["mae"], "ECE": m["ece"], "adaptive ECE": m["ece_equal_mass"],
                  "Brier": m["brier"], "NLL": m["nll"], "RPS": m["rps"]}
-                for name, m in (("uncalibrated", u), ("temperature-calibrated", c))]
+                for name, m in (("uncalibrated", u), (f"calibrated ({calibrator.method})", c))]
 
     metrics = {"training": json.loads((chosen / "metrics.json").read_text()).get("training", {})}
     trained_on = json.loads((chosen / "training_args.json").read_text())["extra"]["data"]
@@ -692,7 +692,8 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                   "behavioural_pass_rate": suite["pass_rate"], "kil_auc": kil_auc},
         "card": {
             "intro": f"The default model of tonecls: {base} fine-tuned on human-quality labels to rate the "
-                     "tone of official and diplomatic statements, with temperature-calibrated probabilities and 90 % "
+                     "tone of official and diplomatic statements, with probabilities calibrated on future-dev "
+                     f"({calibrator.method}, chosen by out-of-fold NLL among {', '.join(AUTO_METHODS)}) and 90 % "
                      "conformal level intervals.",
             "data": " ".join(filter(None, (describe_training_data(trained_on), data_note))),
             "limitations": f"The fine-tuned model ({base}) reads English; Japanese, Chinese and Russian go to the multilingual "
