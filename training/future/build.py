@@ -1,14 +1,17 @@
 """Merge the two blind passes and the adjudication of the future test into ``future.jsonl``.
 
     python training/future/build.py
+    python training/future/build.py --disagreements 3 --to FOLDER   # an adjudicator's folder for round 3
 
-Per round of ``draw.ROUNDS``: reads its candidates (``candidates.jsonl``, ``candidates_2.jsonl``), its key
-(``batches/key.jsonl``, ``batches/key_2.jsonl``: which item of which batch is which statement), the two
-passes' annotations (``annotations/fa_*.jsonl`` and ``fb_*.jsonl``; ``ga_*``, ``gb_*``: by different
-annotators, with different batch compositions and item ids) and its adjudication
-(``annotations/adjudication.jsonl``, ``adjudication_2.jsonl``: the level of every statement the passes
-disagree on). Writes ``future.jsonl`` (final level, both ratings, round, split) and ``quality.json`` (each
-batch against its hidden gold statements, A against B per round).
+Per round of ``draw.ROUNDS``: reads its candidates (``candidates.jsonl``, ``candidates_2.jsonl``, ...), its
+key (``batches/key.jsonl``, ``batches/key_2.jsonl``, ...: which item of which batch is which statement), the
+two passes' annotations (``annotations/fa_*.jsonl`` and ``fb_*.jsonl``; ``ga_*``, ``gb_*``; ``ha_*``,
+``hb_*``: by different annotators, with different batch compositions and item ids) and its adjudication
+(``annotations/adjudication.jsonl``, ``adjudication_2.jsonl``, ...: the level of every statement the passes
+disagree on). A pass below QWK 0.90 on its hidden gold statements was rated again by another annotator and
+stays, scored and unused, in ``annotations/discarded/``. Writes ``future.jsonl`` (final level, both
+ratings, round, split) and ``quality.json`` (each batch against its hidden gold statements, A against B
+per round).
 
 Split: by document, ``future-dev`` (to choose models) or ``future-test`` (to report only), by a
 stable hash of the document id (``draw.split_of``); round 2 drew from ``future-dev`` documents only, round 3
@@ -25,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from annotation import LEVELS, agreement, check, item_id, read_jsonl, read_labels, write_jsonl  # noqa: E402
+from annotation import LEVELS, adjudication_workspace, agreement, check, item_id, read_jsonl, read_labels, write_jsonl  # noqa: E402
 from draw import GOLD_DEV, ROUNDS, candidates_file, key_file, split_of  # noqa: E402
 
 
@@ -33,24 +36,44 @@ def adjudication_file(round_: int) -> Path:
     return HERE / "annotations" / ("adjudication.jsonl" if round_ == 1 else f"adjudication_{round_}.jsonl")
 
 
-def merge(round_: int, gold: dict) -> tuple[list[dict], dict]:
-    """The rows of one round, and each of its batches against its hidden gold statements."""
-    spec = ROUNDS[round_]
-    passes = list(spec["passes"])
-    cands = {c["cand_id"]: c for c in read_jsonl(candidates_file(round_))}
+def ratings(round_: int, gold: dict) -> tuple[dict, dict]:
+    """``cand_id -> {pass: (level, batch)}`` of one round, and each of its batches against its hidden gold."""
     key = read_jsonl(key_file(round_))
-    ratings: dict[str, dict[str, tuple[int, str]]] = {}
+    out: dict[str, dict[str, tuple[int, str]]] = {}
     quality = {}
     for batch in sorted({k["batch"] for k in key}):
         labels = read_labels(HERE / "annotations" / f"{batch}.jsonl")
         quality[batch] = check(labels, key, batch, gold)
         for k in key:
             if k["batch"] == batch and not k["hidden"]:
-                ratings.setdefault(k["source_id"], {})[batch.split("_")[0]] = (labels[k["item_id"]], batch)
+                out.setdefault(k["source_id"], {})[batch.split("_")[0]] = (labels[k["item_id"]], batch)
+    return out, quality
+
+
+def disagreements(round_: int, folder: Path) -> None:
+    """An adjudicator's folder (``annotation.adjudication_workspace``) with every statement of ``round_`` that
+    the two passes rated differently; its ``labels.jsonl`` becomes the round's adjudication file."""
+    spec = ROUNDS[round_]
+    gold = {g["gold_id"]: g["level"] for path in GOLD_DEV for g in read_jsonl(path)}
+    rated, _ = ratings(round_, gold)
+    cands = {c["cand_id"]: c for c in read_jsonl(candidates_file(round_))}
+    items = [{"item_id": item_id(f"{spec['prefix']}adj", cid), "text": cands[cid]["text"],
+              "first": r[a][0], "second": r[b][0]}
+             for cid, r in sorted(rated.items()) for a, b in [list(spec["passes"])] if r[a][0] != r[b][0]]
+    adjudication_workspace(items, folder, seed=round_)
+    print(f"{len(items)} disagreements of {len(rated)} statements in {folder}")
+
+
+def merge(round_: int, gold: dict) -> tuple[list[dict], dict]:
+    """The rows of one round, and each of its batches against its hidden gold statements."""
+    spec = ROUNDS[round_]
+    passes = list(spec["passes"])
+    cands = {c["cand_id"]: c for c in read_jsonl(candidates_file(round_))}
+    rated, quality = ratings(round_, gold)
     adjudicated = {r["item_id"]: r for r in read_jsonl(adjudication_file(round_))}
     rows = []
     for cid, c in sorted(cands.items()):
-        (a, batch_a), (b, batch_b) = (ratings[cid][p] for p in passes)
+        (a, batch_a), (b, batch_b) = (rated[cid][p] for p in passes)
         adj = adjudicated.get(item_id(f"{spec['prefix']}adj", cid))
         if a != b and adj is None:
             raise SystemExit(f"{cid}: the passes disagree ({a} vs {b}) and there is no adjudication")
@@ -78,6 +101,9 @@ def main() -> None:
         rows += part
         rounds[f"round {round_}"] = q["summary"]
         quality |= q["batches"]
+    keys = [k for round_ in ROUNDS for k in read_jsonl(key_file(round_))]
+    for path in sorted((HERE / "annotations" / "discarded").glob("*.jsonl")):  # passes below QWK 0.90, redone
+        quality[f"discarded {path.stem}"] = check(read_labels(path), keys, path.stem.split("_pass")[0], gold)
     texts = Counter(" ".join(r["text"].lower().split()) for r in rows)
     assert max(texts.values()) == 1, "a statement was drawn twice"
     write_jsonl(HERE / "future.jsonl", rows)
@@ -93,4 +119,14 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--disagreements", type=int, metavar="ROUND",
+                        help="write an adjudicator's folder (--to) for ROUND's disagreements instead of building")
+    parser.add_argument("--to", type=Path, help="the adjudicator's folder (must not exist)")
+    args = parser.parse_args()
+    if args.disagreements:
+        disagreements(args.disagreements, args.to)
+    else:
+        main()
