@@ -1,7 +1,7 @@
 """Counterfactual pairs: minimal edits of real statements, each edit rated blind.
 
-    python training/counterfactual/build.py sources --round 5      # a round's source statements for the writers (rounds 4, 5)
-    python training/counterfactual/build.py batches [--round 2|3|4|5]  # written edits -> candidates + blind batches
+    python training/counterfactual/build.py sources --round 6      # a round's source statements for the writers (rounds 4-6)
+    python training/counterfactual/build.py batches [--round 2-6]    # written edits -> candidates + blind batches
     python training/counterfactual/build.py build                  # ratings of every round -> edits.jsonl + quality.json
 
 Writers (AI-agent sessions, ``written/<writer>.jsonl``) received real statements from silver round 2's
@@ -35,6 +35,11 @@ Round 5 (``written/cf5_*``) asked for two edits of sources from the ``spoken``, 
 suggested kind for the level-changing one (negation and veiled threats most often); a writer names the kind
 it used where the sentence did not allow the suggested one.
 
+Round 6 (``written/cf6_*``) did the same with sources from the ``spoken3``, ``written3`` and ``trade2`` strands,
+suggesting negation (4 in 10), veiled threats (3), reported speech (2) and consequences (1): the behavioural
+suite's weakest categories for the e5 model of 2026-12-07 (negation 29 %, veiled threats 36 %, reported
+speech 57 %).
+
 Edits that use the word "card" are left out, so the motivating remark ("... holdings exists as a
 card in our negotiations") stays an independent test.
 """
@@ -63,11 +68,15 @@ ROUNDS = {1: ("cf_w*.jsonl", "sed", 36, "candidates.jsonl", "key.jsonl"),
           2: ("cf2_w*.jsonl", "sed2", 37, "candidates_round2.jsonl", "key_round2.jsonl"),
           3: ("cf3_w*.jsonl", "sed3", 38, "candidates_round3.jsonl", "key_round3.jsonl"),
           4: ("cf4_w*.jsonl", "sed4", 39, "candidates_round4.jsonl", "key_round4.jsonl"),
-          5: ("cf5_w*.jsonl", "sed5", 40, "candidates_round5.jsonl", "key_round5.jsonl")}
-# round -> the silver 2 strands its sources come from, how many, the draw's seed, and whether equal numbers
-# come from each sentence form of the (one) strand
+          5: ("cf5_w*.jsonl", "sed5", 40, "candidates_round5.jsonl", "key_round5.jsonl"),
+          6: ("cf6_w*.jsonl", "sed6", 41, "candidates_round6.jsonl", "key_round6.jsonl")}
+# round -> the silver 2 strands its sources come from, how many, the draw's seed, whether equal numbers
+# come from each sentence form of the (one) strand, and the suggested kinds of the level-changing edit (given
+# to the sources in turn, by count; round 5's were given outside this script)
 SOURCES = {4: {"strands": ("structure3",), "n": 440, "seed": 39, "by_form": True},
-           5: {"strands": ("spoken", "spoken2", "written", "written2"), "n": 440, "seed": 40, "by_form": False}}
+           5: {"strands": ("spoken", "spoken2", "written", "written2"), "n": 440, "seed": 40, "by_form": False},
+           6: {"strands": ("spoken3", "written3", "trade2"), "n": 440, "seed": 41, "by_form": False,
+               "kinds": {"negation": 4, "veiled": 3, "reported": 2, "consequence": 1}}}
 
 
 def sources(round_: int, out: Path) -> None:
@@ -91,7 +100,10 @@ def sources(round_: int, out: Path) -> None:
     else:
         chosen = rng.sample(rows, spec["n"])
     rng.shuffle(chosen)
-    write_jsonl(out / "sources.jsonl", [{"source_id": r["silver_id"], "text": r["text"]} for r in chosen])
+    kinds = [k for k, n in spec.get("kinds", {}).items() for _ in range(n)]
+    write_jsonl(out / "sources.jsonl", [{"source_id": r["silver_id"], "text": r["text"]}
+                                        | ({"suggested_kind": kinds[i % len(kinds)]} if kinds else {})
+                                        for i, r in enumerate(chosen)])
     print(f"{len(chosen)} sources of {', '.join(spec['strands'])} -> {out / 'sources.jsonl'}")
 
 
