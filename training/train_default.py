@@ -124,6 +124,7 @@ for _name, _source in (
     ("+ counterfactual edits 5", "counterfactual edits 5"),
     ("+ trade register", "silver 2 trade"),
     ("+ trade register 2", "silver 2 trade 2"),
+    ("+ counterfactual edits 6", "counterfactual edits 6"),
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
@@ -236,6 +237,7 @@ WRITTEN_SOURCES = {
     "counterfactual edits 3": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 3]),
     "counterfactual edits 4": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 4]),
     "counterfactual edits 5": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 5]),
+    "counterfactual edits 6": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 6]),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),
     "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
                                "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],

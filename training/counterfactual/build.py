@@ -59,6 +59,9 @@ sys.path.insert(0, str(HERE.parent))
 from annotation import GOLD_FILES, LEVELS, agreement, collect, read_jsonl, read_log, write_batches, write_jsonl  # noqa: E402
 
 SILVER2 = HERE.parent / "silver2" / "silver2.jsonl"
+# batch: why its edits are left out (no pass reached QWK 0.90 on its hidden gold statements)
+DROPPED = {"sed6_01": "three annotators with the scale's brief, hidden-gold QWK 0.891, 0.891, 0.875 (a fourth pass, "
+                      "0.872, had a brief that misstated the reported-speech rule and was never eligible)"}
 CARD = re.compile(r"\bcards?\b", re.I)
 KINDS = ("negation", "condition", "consequence", "reported", "hedge", "veiled", "insult", "demand", "topic")
 
@@ -150,11 +153,14 @@ def build() -> None:
     for round_, (_, _, _, candidates_file, key_file) in ROUNDS.items():
         if (HERE / "batches" / key_file).is_file():
             r, q = collect(read_jsonl(HERE / "batches" / key_file), HERE / "annotations", gold,
-                           read_log(HERE / "annotation_log.jsonl"))
+                           read_log(HERE / "annotation_log.jsonl"), dropped=tuple(DROPPED))
             ratings.update({k: {**v, "round": round_} for k, v in r.items()})
             quality.update(q)
-    rows = []
+    rows, unrated = [], Counter()
     for c in (c for _, _, _, f, _ in ROUNDS.values() if (HERE / f).is_file() for c in read_jsonl(HERE / f)):
+        if c["cand_id"] not in ratings:  # its batch is dropped
+            unrated[c["writer"]] += 1
+            continue
         r, src = ratings[c["cand_id"]], sources[c["source_id"]]
         rows.append({"edit_id": c["cand_id"], "round": r["round"], "source_id": c["source_id"], "source_text": src["text"],
                      "source_level": src["level"], "text": c["text"], "kind": c["kind"], "writer": c["writer"],
@@ -177,6 +183,7 @@ def build() -> None:
                "intended direction vs blind direction": {f"{a} -> {b}": n for (a, b), n in sorted(moved.items())},
                "writer's intended level vs blind rating": agreement([r["intended_level"] for r in intended],
                                                                     [r["level"] for r in intended]),
+               "dropped batches": DROPPED, "edits left unrated (dropped batches), per writer": dict(unrated),
                "batches": quality}
     (HERE / "quality.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "batches"}, indent=2))
