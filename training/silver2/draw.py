@@ -5,6 +5,7 @@
     python training/silver2/draw.py active --round 1 --model models/tonecls-base   # rounds 1-3
     python training/silver2/draw.py active --round 4 --recent   # round 4, among the recent years only
     python training/silver2/draw.py active --round 5 --recent --model artifacts/runs-transfer/recent-years-2-seed1-min3000
+    python training/silver2/draw.py active --round 6 --recent --model models/tonecls-base   # the e5 soup of 2026-12-07
     python training/silver2/draw.py structure          # candidates_structure.jsonl (no model)
     python training/silver2/draw.py structure --round 2    # candidates_structure2.jsonl (no model)
     python training/silver2/draw.py structure --round 3    # candidates_structure3.jsonl (no model)
@@ -86,6 +87,9 @@ Strands (all from documents before the future period, and of no gold, silver or 
   ``MIN_STEPS`` (``artifacts/runs-transfer/recent-years-2-seed1-min3000``, weights sha256 118cfa54e46f3204…,
   future-dev 0.662; uncalibrated probabilities), drawn on 2026-12-07 after the churn rule kept the shipped
   model: the next candidates train with that recipe.
+* ``active6``: active learning round 6 among the recent years, with the shipped e5 soup of 2026-12-07
+  (``models/tonecls-base``, future-dev 0.727), drawn on 2026-12-08: the first round whose doubts are an e5
+  network's.
 
 The model and the weak labels only decide which statements are drawn; the levels come from the
 annotators, who see the text alone.
@@ -120,7 +124,7 @@ SHORTCUT_GROUPS = {
     "leverage": r"\b(leverage|cards?|holdings|reserves|treasur(y|ies)|bargaining chip|pressure)\b",
 }
 SHORTCUT_PER_GROUP = 360
-ACTIVE_SIZE = {1: 1500, 2: 1000, 3: 1200, 4: 1200, 5: 1200}
+ACTIVE_SIZE = {1: 1500, 2: 1000, 3: 1200, 4: 1200, 5: 1200, 6: 1200}
 STRUCTURE_GROUPS = {  # group: (patterns a statement must all match, document types or None for all)
     "negation": ([r"\b(will not|won't|would not|wouldn't|shall not|do not|don't|does not|doesn't|cannot|can't|never|"
                   r"no longer|not going to|not seek|not intend|refus\w*|rul(e|es|ed) out)\b"], None),
@@ -161,7 +165,7 @@ BATCH_SEED = {"natural": 31, "shortcut": 32, "active1": 33, "active2": 34, "edit
               "active3": 38, "active4": 39, "structure2": 40, "recent2": 41, "recent3": 42,
               "recent4": 43, "structure3": 44, "active5": 45, "recent5": 46,
               "recent6": 47, "spoken": 48, "written": 49, "recent7": 50, "spoken2": 51, "written2": 52,
-              "spoken3": 53, "written3": 54, "trade": 55, "trade2": 56}
+              "spoken3": 53, "written3": 54, "trade": 55, "trade2": 56, "active6": 57}
 BATCH_SIZE = {"structure": 170, "structure2": 170, "structure3": 170}  # candidates per batch (default 200), so that a batch with its hidden gold is ~200
 
 
