@@ -125,6 +125,7 @@ for _name, _source in (
     ("+ trade register", "silver 2 trade"),
     ("+ trade register 2", "silver 2 trade 2"),
     ("+ counterfactual edits 6", "counterfactual edits 6"),
+    ("+ active round 6 (recent)", "silver 2 active 6"),
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
@@ -230,7 +231,7 @@ SOURCE_ROWS = {"gold dev-fit": lambda: load_gold()[0], "gold dev": lambda: load_
                "silver 2 recent 7": _silver2("recent7"), "silver 2 spoken 2": _silver2("spoken2"),
                "silver 2 written 2": _silver2("written2"), "silver 2 spoken 3": _silver2("spoken3"),
                "silver 2 written 3": _silver2("written3"), "silver 2 trade": _silver2("trade"),
-               "silver 2 trade 2": _silver2("trade2")}
+               "silver 2 trade 2": _silver2("trade2"), "silver 2 active 6": _silver2("active6")}
 # Sources written for the project (no corpus date), already as training rows.
 WRITTEN_SOURCES = {
     "counterfactual edits": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] in (1, 2)]),
