@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss
 
 from tonecls.bundle import AUTO_METHODS, cross_validated_nll, fit_calibration
-from tonecls.calibration import (CALIBRATORS, BetaCalibration, Calibrator, HistogramBinning, IsotonicCalibration,
+from tonecls.calibration import (CALIBRATORS, BetaCalibration, CalibrationError, Calibrator, HistogramBinning, IsotonicCalibration,
                                  NotFittedError, PlattScaling, TemperatureScaling, calibrator_from_dict,
                                  make_calibrator, softmax, temperature_nll)
 from tonecls.metrics import (adaptive_calibration_error, brier_score, calibration_curve, calibration_metrics,
@@ -368,8 +368,6 @@ def test_cross_validated_nll_prefers_a_fix_only_when_one_is_needed(calibrated, o
     logits, y, _ = calibrated
     nll = cross_validated_nll(logits[:3000], y[:3000], ("none", "temperature", "isotonic"))
     assert abs(nll["temperature"] - nll["none"]) < 0.01 < nll["isotonic"] - nll["none"]  # nothing to fix; isotonic overfits
-    assert cross_validated_nll(logits[:600], y[:600], ("temperature",), seed=3) == \
-        cross_validated_nll(logits[:600], y[:600], ("temperature",), seed=3)
 
 
 def test_cross_validated_nll_keeps_groups_together(overconfident, monkeypatch):
@@ -390,35 +388,73 @@ def test_cross_validated_nll_keeps_groups_together(overconfident, monkeypatch):
     for fitted in seen:  # every group's rows are all in a fold's fit or none are
         inside = np.array([tuple(r) in fitted for r in np.round(logits, 9)])
         assert all(inside[groups == g].all() or not inside[groups == g].any() for g in np.unique(groups))
-    with pytest.raises(ValueError, match="groups has"):
+    with pytest.raises(ValueError, match="one entry per row"):
         cross_validated_nll(logits, y, groups=groups[:-1])
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(ValueError, match="3 groups"):
         cross_validated_nll(logits, y, groups=np.arange(len(y)) % 3)
+    for folds in (0, 1):
+        with pytest.raises(ValueError, match="at least 2 folds"):
+            cross_validated_nll(logits, y, folds=folds)
 
 
-def test_a_method_that_cannot_fit_a_fold_scores_inf(overconfident, monkeypatch):
+def test_a_level_missing_from_a_fold_costs_the_methods_that_drop_it(overconfident):
+    logits, y, _ = overconfident
+    without = np.where(y == 4, 3, y)
+    with_four = without.copy()
+    with_four[:4] = 4               # level 4 only in group 0: the fold that holds it out never saw it
+    groups = np.r_[np.zeros(4, int), np.arange(1, len(y) - 3)]
+    a = cross_validated_nll(logits, with_four, ("temperature", "isotonic"), groups=groups)
+    b = cross_validated_nll(logits, without, ("temperature", "isotonic"), groups=groups)
+    cost = {m: (a[m] - b[m]) * len(y) for m in a}  # nats the four rows add to the sum
+    assert np.isfinite(list(a.values())).all()
+    assert cost["isotonic"] > 4 * 20 > cost["temperature"]  # isotonic gives the unseen level ~0 (floored at 1e-12)
+
+
+def test_a_method_that_cannot_be_fitted_scores_none_and_stays_valid_json(overconfident, monkeypatch):
     import tonecls.bundle as bundle
 
     def broken(name, **kw):
-        if name == "isotonic":
-            raise ValueError("a level is missing from this fold")
+        if name != "temperature":
+            raise ValueError("cannot fit")
         return make_calibrator(name, **kw)
 
     monkeypatch.setattr(bundle, "make_calibrator", broken)
     logits, y, _ = overconfident
-    nll = bundle.cross_validated_nll(logits[:500], y[:500], ("temperature", "isotonic"))
-    assert nll["isotonic"] == float("inf") and np.isfinite(nll["temperature"])
+    cal = bundle.fit_calibration(logits[:500], y[:500], method="auto")
+    nll = cal.info_["selection"]["out_of_fold_nll"]
+    assert cal.method == "temperature" and nll["isotonic"] is None and np.isfinite(nll["temperature"])
+    json.dumps(cal.to_dict(), allow_nan=False)  # no inf or NaN in the stored file
+    monkeypatch.setattr(bundle, "make_calibrator", lambda name, **kw: broken("vector"))
+    with pytest.raises(CalibrationError, match="no calibration method"):
+        bundle.fit_calibration(logits[:500], y[:500], method="auto")
 
 
 def test_auto_calibration_takes_the_lowest_out_of_fold_nll_and_records_it(overconfident):
     logits, y, _ = overconfident
-    cal = fit_calibration(logits, y, method="auto", conformal_alpha=0.1, seed=2, groups=np.arange(len(y)) // 4)
+    groups = np.arange(len(y)) // 4
+    cal = fit_calibration(logits, y, method="auto", conformal_alpha=0.1, seed=2, groups=groups)
     sel = cal.info_["selection"]
     assert set(sel["out_of_fold_nll"]) == set(AUTO_METHODS) and "by group" in sel["rule"]
     assert cal.method == sel["chosen"] == min(sel["out_of_fold_nll"], key=sel["out_of_fold_nll"].get)
-    again = type(cal).from_dict(json.loads(json.dumps(cal.to_dict())))
+    again = type(cal).from_dict(json.loads(json.dumps(cal.to_dict(), allow_nan=False)))
     assert again.info_["selection"] == sel
     np.testing.assert_allclose(again.transform(logits[:50]), cal.transform(logits[:50]))
+    with pytest.raises(TypeError, match="auto"):
+        fit_calibration(logits, y, method="auto", l2=0.1)
+
+
+def test_groups_split_whole_groups_between_the_calibrator_and_the_conformal_rows(overconfident):
+    logits, y, _ = overconfident
+    groups = np.arange(len(y)) // 7
+    cal = fit_calibration(logits, y, conformal_alpha=0.1, conformal_fraction=0.3, groups=groups, seed=4)
+    held, fit = cal.info_["held_out"]["n"], cal.info_["fit"]["n"]
+    assert held + fit == len(y) and abs(held - 0.3 * len(y)) < 7
+    # the same split, seen from the outside: the conformal rows are exactly the held-out groups
+    order = np.random.default_rng(4).permutation(groups.max() + 1)
+    n_first = np.searchsorted(np.cumsum(np.bincount(groups)[order]), round(0.3 * len(y))) + 1
+    assert held == np.isin(groups, order[:n_first]).sum() and held % 7 == 0
+    with pytest.raises(ValueError, match="one entry per row"):
+        fit_calibration(logits, y, groups=groups[:10])
 
 
 def test_refit_drops_the_old_conformal_predictor_and_info(overconfident):

@@ -141,11 +141,22 @@ def load_calibration(folder: Path, n_labels: int) -> CalibrationBundle | None:
 AUTO_METHODS = ("temperature", "vector", "platt", "beta", "isotonic")
 
 
+def _group_index(groups, n: int) -> np.ndarray:
+    """Each row's group as 0..g-1 (every row its own group when ``groups`` is None)."""
+    if groups is None:
+        return np.arange(n)
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n:
+        raise ValueError(f"groups must hold one entry per row: got shape {groups.shape} for {n} rows.")
+    return np.unique(groups, return_inverse=True)[1].reshape(-1)
+
+
 def cross_validated_nll(logits, y, methods=AUTO_METHODS, *, groups=None, folds: int = 5, seed: int = 0) -> dict:
     """Out-of-fold negative log-likelihood of each calibration method in ``methods``: each fold's
     probabilities come from a calibrator fitted on the other folds. ``groups`` (e.g. document ids) keeps
-    the rows of a group in one fold, so statements of one document do not judge each other. A method
-    whose fit fails on a fold (a level missing from it) gets ``inf``.
+    the rows of a group in one fold, so statements of one document do not judge each other. A level
+    missing from a fold's fitting rows is not special-cased: a method that then gives it no probability
+    pays for it (each probability is floored at 1e-12). A method whose fit raises on a fold gets None.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -157,13 +168,13 @@ def cross_validated_nll(logits, y, methods=AUTO_METHODS, *, groups=None, folds: 
     """
     logits = check_logits(logits)
     y = check_labels(y, logits.shape[0], logits.shape[1])
-    keys = np.arange(len(y)) if groups is None else np.asarray(groups)
-    if len(keys) != len(y):
-        raise ValueError(f"groups has {len(keys)} entries for {len(y)} rows.")
-    unique, index = np.unique(keys, return_inverse=True)
-    if len(unique) < folds:
-        raise ValueError(f"{len(unique)} groups are too few for {folds} folds.")
-    fold = np.random.default_rng(seed).permutation(len(unique))[index] % folds
+    index = _group_index(groups, len(y))
+    n_groups = int(index.max()) + 1 if len(index) else 0
+    if folds < 2 or n_groups < folds:
+        what = "groups" if groups is not None else "rows"
+        raise ValueError(f"cross-validation needs at least 2 folds and a {what[:-1]} per fold: got {folds} folds "
+                         f"for {n_groups} {what}.")
+    fold = np.random.default_rng(seed).permutation(n_groups)[index] % folds
     out = {}
     for method in methods:
         probs = np.empty(logits.shape)
@@ -172,9 +183,10 @@ def cross_validated_nll(logits, y, methods=AUTO_METHODS, *, groups=None, folds: 
                 cal = make_calibrator(method).fit(logits[fold != k], y[fold != k])
                 probs[fold == k] = cal.transform(logits[fold == k])
         except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            out[method] = float("inf")
+            out[method] = None
             continue
-        out[method] = round(float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)))), 6)
+        nll = float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None))))
+        out[method] = round(nll, 6) if np.isfinite(nll) else None
     return out
 
 
@@ -184,30 +196,40 @@ def fit_calibration(logits, y, *, method: str = "temperature", conformal_alpha: 
     """Fit a calibrator (and optionally a conformal predictor) on held-out dev logits.
 
     Without ``conformal_alpha`` the calibrator is fitted on all rows. With it, a random
-    ``conformal_fraction`` of the rows (``seed``) is kept out of the calibrator's fit and used to
-    fit a :class:`~tonecls.conformal.ConformalPredictor` on the calibrated probabilities, so the
-    coverage guarantee holds. ``method="auto"`` takes the method of :data:`AUTO_METHODS` with the lowest
-    :func:`cross_validated_nll` on the calibrator's rows (``groups``, ``folds``: as there); ``info_``
+    ``conformal_fraction`` of the rows (``seed``; whole groups when ``groups`` is given, e.g. document
+    ids) is kept out of the calibrator's fit and used to fit a
+    :class:`~tonecls.conformal.ConformalPredictor` on the calibrated probabilities, so the coverage
+    guarantee holds. ``method="auto"`` takes the method of :data:`AUTO_METHODS` with the lowest
+    :func:`cross_validated_nll` on the calibrator's rows (by ``groups``, in ``folds`` folds); ``info_``
     keeps every method's number under ``"selection"``. The bundle's ``info_`` holds the sizes, seed,
     and NLL / ECE / Brier before and after on each part; ``to_dict`` saves it all.
     """
     logits = check_logits(logits)
     y = check_labels(y, logits.shape[0], logits.shape[1])
     n = len(y)
+    index = _group_index(groups, n)
+    if method == "auto" and params:
+        raise TypeError(f"method='auto' chooses among methods with their defaults; got parameters {sorted(params)}.")
     fit_idx, conf_idx = np.arange(n), np.arange(0)
     if conformal_alpha is not None:
         if not 0 < conformal_fraction < 1:
             raise ValueError(f"conformal_fraction must be in (0, 1), got {conformal_fraction!r}.")
-        perm = np.random.default_rng(seed).permutation(n)
-        n_conf = int(round(conformal_fraction * n))
+        order = np.random.default_rng(seed).permutation(int(index.max()) + 1 if n else 0)
+        # whole groups in a random order until they hold the fraction (with one row per group: a row split)
+        n_first = int(np.searchsorted(np.cumsum(np.bincount(index)[order]), round(conformal_fraction * n))) + 1
+        held = np.isin(index, order[:n_first])
+        n_conf = int(held.sum())
         if n_conf < 1 or n - n_conf < 2:
             raise ValueError(f"{n} rows are too few to split {conformal_fraction:.0%} off for conformal prediction.")
-        conf_idx, fit_idx = np.sort(perm[:n_conf]), np.sort(perm[n_conf:])
+        conf_idx, fit_idx = np.flatnonzero(held), np.flatnonzero(~held)
     selection = None
     if method == "auto":
-        nll = cross_validated_nll(logits[fit_idx], y[fit_idx], groups=None if groups is None else
-                                  np.asarray(groups)[fit_idx], folds=folds, seed=seed)
-        method = min(nll, key=nll.get)
+        nll = cross_validated_nll(logits[fit_idx], y[fit_idx], groups=None if groups is None else index[fit_idx],
+                                  folds=folds, seed=seed)
+        scored = {m: v for m, v in nll.items() if v is not None}
+        if not scored:
+            raise CalibrationError(f"no calibration method could be fitted on every fold ({folds} folds).")
+        method = min(scored, key=scored.get)
         selection = {"rule": f"lowest out-of-fold NLL, {folds} folds" + (" by group" if groups is not None else ""),
                      "out_of_fold_nll": nll, "chosen": method}
     cal = make_calibrator(method, **params).fit(logits[fit_idx], y[fit_idx])

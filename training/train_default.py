@@ -246,10 +246,9 @@ WRITTEN_SOURCES = {
 
 
 def held_out_texts() -> set[str]:
-    """Texts that must never be trained on: the future set (every statement drawn for it, rated yet or not),
-    the gold test split, the behavioural suite."""
-    drawn = sorted(FUTURE.parent.glob("candidates*.jsonl"))
-    rows = read_jsonl(FUTURE) + [r for path in drawn for r in read_jsonl(path)] + load_gold()[2]
+    """Texts that must never be trained on: the future set (every statement drawn for it, its candidate
+    files, rated yet or not), the gold test split, the behavioural suite."""
+    rows = [r for path in sorted(FUTURE.parent.glob("candidates*.jsonl")) for r in read_jsonl(path)] + load_gold()[2]
     if SUITE.is_file():
         rows += [{"text": t} for case in read_jsonl(SUITE) for t in (case["a"], case["b"])]
     return {normalized(r["text"]) for r in rows}

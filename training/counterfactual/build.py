@@ -1,7 +1,7 @@
 """Counterfactual pairs: minimal edits of real statements, each edit rated blind.
 
-    python training/counterfactual/build.py sources --round 6      # a round's source statements for the writers (rounds 4-6)
-    python training/counterfactual/build.py batches [--round 2-6]    # written edits -> candidates + blind batches
+    python training/counterfactual/build.py sources --round 7      # a round's source statements for the writers (rounds 4-7)
+    python training/counterfactual/build.py batches [--round 2-7]    # written edits -> candidates + blind batches
     python training/counterfactual/build.py build                  # ratings of every round -> edits.jsonl + quality.json
 
 Writers (AI-agent sessions, ``written/<writer>.jsonl``) received real statements from silver round 2's
@@ -40,6 +40,10 @@ suggesting negation (4 in 10), veiled threats (3), reported speech (2) and conse
 suite's weakest categories for the e5 model of 2026-12-07 (negation 29 %, veiled threats 36 %, reported
 speech 57 %).
 
+Round 7 (``written/cf7_*``) did the same with sources from the ``active6`` strand (the statements the shipped e5
+model was least sure of), suggesting reported speech less often (1 in 10; in round 6 most such sources held
+no threat to report) and consequences more (2 in 10).
+
 Edits that use the word "card" are left out, so the motivating remark ("... holdings exists as a
 card in our negotiations") stays an independent test.
 """
@@ -72,14 +76,17 @@ ROUNDS = {1: ("cf_w*.jsonl", "sed", 36, "candidates.jsonl", "key.jsonl"),
           3: ("cf3_w*.jsonl", "sed3", 38, "candidates_round3.jsonl", "key_round3.jsonl"),
           4: ("cf4_w*.jsonl", "sed4", 39, "candidates_round4.jsonl", "key_round4.jsonl"),
           5: ("cf5_w*.jsonl", "sed5", 40, "candidates_round5.jsonl", "key_round5.jsonl"),
-          6: ("cf6_w*.jsonl", "sed6", 41, "candidates_round6.jsonl", "key_round6.jsonl")}
+          6: ("cf6_w*.jsonl", "sed6", 41, "candidates_round6.jsonl", "key_round6.jsonl"),
+          7: ("cf7_w*.jsonl", "sed7", 42, "candidates_round7.jsonl", "key_round7.jsonl")}
 # round -> the silver 2 strands its sources come from, how many, the draw's seed, whether equal numbers
 # come from each sentence form of the (one) strand, and the suggested kinds of the level-changing edit (given
 # to the sources in turn, by count; round 5's were given outside this script)
 SOURCES = {4: {"strands": ("structure3",), "n": 440, "seed": 39, "by_form": True},
            5: {"strands": ("spoken", "spoken2", "written", "written2"), "n": 440, "seed": 40, "by_form": False},
            6: {"strands": ("spoken3", "written3", "trade2"), "n": 440, "seed": 41, "by_form": False,
-               "kinds": {"negation": 4, "veiled": 3, "reported": 2, "consequence": 1}}}
+               "kinds": {"negation": 4, "veiled": 3, "reported": 2, "consequence": 1}},
+           7: {"strands": ("active6",), "n": 440, "seed": 42, "by_form": False,
+               "kinds": {"negation": 4, "veiled": 3, "consequence": 2, "reported": 1}}}
 
 
 def sources(round_: int, out: Path) -> None:
@@ -156,9 +163,11 @@ def build() -> None:
                            read_log(HERE / "annotation_log.jsonl"), dropped=tuple(DROPPED))
             ratings.update({k: {**v, "round": round_} for k, v in r.items()})
             quality.update(q)
+    in_dropped = {k["source_id"] for _, _, _, _, key_file in ROUNDS.values() if (HERE / "batches" / key_file).is_file()
+                  for k in read_jsonl(HERE / "batches" / key_file) if k["batch"] in DROPPED}
     rows, unrated = [], Counter()
     for c in (c for _, _, _, f, _ in ROUNDS.values() if (HERE / f).is_file() for c in read_jsonl(HERE / f)):
-        if c["cand_id"] not in ratings:  # its batch is dropped
+        if c["cand_id"] in in_dropped:
             unrated[c["writer"]] += 1
             continue
         r, src = ratings[c["cand_id"]], sources[c["source_id"]]

@@ -57,9 +57,10 @@ def disagreements(round_: int, folder: Path) -> None:
     gold = {g["gold_id"]: g["level"] for path in GOLD_DEV for g in read_jsonl(path)}
     rated, _ = ratings(round_, gold)
     cands = {c["cand_id"]: c for c in read_jsonl(candidates_file(round_))}
+    a, b = spec["passes"]
     items = [{"item_id": item_id(f"{spec['prefix']}adj", cid), "text": cands[cid]["text"],
               "first": r[a][0], "second": r[b][0]}
-             for cid, r in sorted(rated.items()) for a, b in [list(spec["passes"])] if r[a][0] != r[b][0]]
+             for cid, r in sorted(rated.items()) if r[a][0] != r[b][0]]
     adjudication_workspace(items, folder, seed=round_)
     print(f"{len(items)} disagreements of {len(rated)} statements in {folder}")
 
@@ -127,6 +128,8 @@ if __name__ == "__main__":
     parser.add_argument("--to", type=Path, help="the adjudicator's folder (must not exist)")
     args = parser.parse_args()
     if args.disagreements:
+        if args.to is None:
+            parser.error("--disagreements needs --to FOLDER (the adjudicator's folder, which must not exist)")
         disagreements(args.disagreements, args.to)
     else:
         main()
