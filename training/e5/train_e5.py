@@ -151,9 +151,10 @@ def main() -> None:
     mine = lambda r: kind(r) + (r["seed"],) == (args.data, args.translations, args.consistency, args.seed)  # noqa: E731
     if args.ship:
         rows = {r["seed"]: r for r in recipe.read_jsonl(RECORD) if kind(r) == (args.data, args.translations, args.consistency)}
-        lacking = [s for s in recipe.SEEDS if "future-test QWK" not in rows.get(s, {})]
+        lacking = [s for s in recipe.SEEDS if not recipe.reported(rows.get(s, {}), future_test)]
         if lacking:
-            sys.exit(f"{RECORD} lacks the reported runs of {name!r} with seeds {lacking}: train them, then --report each.")
+            sys.exit(f"{RECORD} lacks reports on this future-test of {name!r} with seeds {lacking}: train them if "
+                     "needed, then --report each.")
         flags = (" --translations" if args.translations else "") + (f" --consistency {args.consistency:g}" if args.consistency else "")
         recipe.ship([recipe.run_folder(name, s, args) for s in recipe.SEEDS], [rows[s] for s in recipe.SEEDS],
                     Path(args.out), Path(args.runs) / f"soup-{recipe.slug(name)}", future_dev, future_test,
