@@ -126,6 +126,7 @@ for _name, _source in (
     ("+ trade register 2", "silver 2 trade 2"),
     ("+ counterfactual edits 6", "counterfactual edits 6"),
     ("+ active round 6 (recent)", "silver 2 active 6"),
+    ("+ counterfactual edits 7", "counterfactual edits 7"),
 ):
     ABLATION[_name] = (*list(ABLATION.values())[-1], _source)
 # The recipe that ships. A row after it is an experiment, measured on seed 42 first; it is a candidate when
@@ -239,6 +240,7 @@ WRITTEN_SOURCES = {
     "counterfactual edits 4": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 4]),
     "counterfactual edits 5": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 5]),
     "counterfactual edits 6": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 6]),
+    "counterfactual edits 7": lambda: _exact([r for r in read_jsonl(EDITS) if r["round"] == 7]),
     "anchors": lambda: _exact(read_jsonl(ANCHORS)),
     "keep-it-local": lambda: [{"text": r["text"], "level_low": 2 if r["conflict"] else 0,
                                "level_high": 4 if r["conflict"] else 1} for r in load_kil()[0]],
