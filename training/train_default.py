@@ -276,9 +276,10 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def data_fingerprint(sources) -> str:
-    """sha256 of the training rows' content, so a run is reused only on the same data."""
-    rows = training_rows(sources)
+def data_fingerprint(sources, rows=None) -> str:
+    """sha256 of the training rows' content (of ``sources``, or ``rows`` already read), so a run is reused
+    only on the same data."""
+    rows = training_rows(sources) if rows is None else rows
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -600,10 +601,10 @@ def ship(folders, seeds: list[dict], out: Path, soup_dir: Path, future_dev, futu
                      f"future-dev beyond chance (P {decision['P(candidate better)']} < {CHURN_P}). The shipped model is "
                      f"{decision['shipped data']!r} with --min-steps {decision['shipped min_steps']}.")
     out.mkdir(parents=True, exist_ok=True)
-    for f in ("config.json", "model.safetensors", "training_args.json"):
-        shutil.copy2(chosen / f, out / f)
-    if not same_weights:  # an agreement record belongs to the weights it was measured on
-        (out / "fast.json").unlink(missing_ok=True)
+    if not same_weights:  # the same tensors keep their file (one saved before a format change differs in bytes only)
+        for f in ("config.json", "model.safetensors", "training_args.json"):
+            shutil.copy2(chosen / f, out / f)
+        (out / "fast.json").unlink(missing_ok=True)  # an agreement record belongs to the weights it was measured on
     soup_row = {"run": soup_dir.name, "future-dev QWK": soup_dev,
                 **report(ToneClassifier.from_pretrained(soup_dir), future_test, load_gold()[2])}
     per_seed = [{"run": Path(folder).name, **{k: v for k, v in r.items() if k == "future-dev QWK" or k in soup_row}}
@@ -650,7 +651,7 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                 for name, m in (("uncalibrated", u), (f"calibrated ({calibrator.method})", c))]
 
     metrics = {"training": json.loads((chosen / "metrics.json").read_text()).get("training", {})}
-    trained_on = json.loads((chosen / "training_args.json").read_text())["extra"]["data"]
+    trained_extra = json.loads((chosen / "training_args.json").read_text())["extra"]
     ft, gt = reports["future-test"], reports["gold test"]
     metrics.update({
         "evaluation": {
@@ -705,7 +706,7 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
                      "tone of official and diplomatic statements, with probabilities calibrated on future-dev "
                      f"({calibrator.method}, chosen by out-of-fold NLL among {', '.join(AUTO_METHODS)}) and 90 % "
                      "conformal level intervals.",
-            "data": " ".join(filter(None, (describe_training_data(trained_on), data_note))),
+            "data": " ".join(filter(None, (describe_training_data(trained_extra["data"], trained_extra.get("data_sha256")), data_note))),
             "limitations": f"The fine-tuned model ({base}) reads English; Japanese, Chinese and Russian go to the multilingual "
                            "scorer (section above: measured on translations of gold statements, not on original-language "
                            "text), any other detected language too, with the pooled calibrator and unknown quality; "
@@ -729,11 +730,17 @@ def describe(out: Path, chosen: Path, ablation, per_seed, soup_dev, future_dev, 
     print(json.dumps(metrics["final"], indent=2))
 
 
-def describe_training_data(data: str) -> str:
-    """The card's account of the training rows of the data configuration ``data``."""
+def describe_training_data(data: str, trained_sha256: str | None = None) -> str:
+    """The card's account of the training rows of the data configuration ``data``, counted on today's files;
+    where they differ from the rows the weights were trained on (``trained_sha256``), the card says so."""
     counts = {}
-    for r in training_rows(ABLATION[data]):
+    rows = training_rows(ABLATION[data])
+    for r in rows:
         counts[r["source"]] = counts.get(r["source"], 0) + 1
+    today = data_fingerprint(None, rows)
+    changed = (f" These counts are of today's files (rows sha256 {today}); the weights were trained on rows with sha256 "
+               f"{trained_sha256}: statements drawn into the future set or the test splits since then have left "
+               "training.") if trained_sha256 and trained_sha256 != today else ""
     parts = [f"{name} {n:,}" + (f" ({n // GOLD_REPEAT:,} statements, {GOLD_REPEAT}x)" if name.startswith("gold") else "")
              for name, n in counts.items()]
     return ("Training rows per source: " + ", ".join(parts) + ". Gold: two blind ratings + adjudication "
@@ -741,7 +748,7 @@ def describe_training_data(data: str) -> str:
             "(training/silver, training/silver2); counterfactual edits: minimal edits of real statements rated blind "
             "(training/counterfactual); anchors: written from the scale, without the 'card' leverage statements "
             "(training/anchors); keep-it-local: level ranges. Nothing from the future period; no text of the future "
-            "set, the gold test split or the behavioural suite. Early stopping and calibration on future-dev.")
+            "set, the gold test split or the behavioural suite. Early stopping and calibration on future-dev." + changed)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ replaces the shipped model only under the churn rule.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -184,7 +183,7 @@ def main() -> None:
         if paired:
             targs.pair_column, targs.consistency_weight = "pair", args.consistency
         targs.extra |= {"translations": str(TRANSLATIONS.relative_to(ROOT)),
-                        "data_sha256": hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]}
+                        "data_sha256": recipe.data_fingerprint(None, rows)}
     data = datasets.Dataset.from_list(rows)
     eval_data = datasets.Dataset.from_list([{"text": r["text"], "level": r["level"]} for r in future_dev])
     started = time.time()
