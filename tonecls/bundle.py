@@ -216,10 +216,11 @@ def fit_calibration(logits, y, *, method: str = "temperature", conformal_alpha: 
             raise ValueError(f"conformal_fraction must be in (0, 1), got {conformal_fraction!r}.")
         order = np.random.default_rng(seed).permutation(int(index.max()) + 1 if n else 0)
         # whole groups in a random order until they hold the fraction (with one row per group: a row split)
-        n_first = int(np.searchsorted(np.cumsum(np.bincount(index)[order]), round(conformal_fraction * n))) + 1
+        target = round(conformal_fraction * n)
+        n_first = int(np.searchsorted(np.cumsum(np.bincount(index)[order]), target)) + 1
         held = np.isin(index, order[:n_first])
         n_conf = int(held.sum())
-        if n_conf < 1 or n - n_conf < 2:
+        if target < 1 or n - n_conf < 2:
             raise ValueError(f"{n} rows are too few to split {conformal_fraction:.0%} off for conformal prediction.")
         conf_idx, fit_idx = np.flatnonzero(held), np.flatnonzero(~held)
     selection = None
